@@ -1,0 +1,253 @@
+/*
+ * cdc_core.h — the C interface of cdc_plugin's C++ core.
+ *
+ * The PostgreSQL side of the extension is written in C and talks to the C++
+ * core only through this header: plain structs in, bytes out, errors as
+ * return codes with a message buffer. Every function declared here catches
+ * every C++ exception itself, so no exception ever crosses into PostgreSQL's
+ * frames, and nothing behind this header ever includes a PostgreSQL header
+ * or calls elog/ereport. Pointers handed in are borrowed for the call only.
+ */
+#ifndef CDC_CORE_H
+#define CDC_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Size of the error buffers the callers pass in. */
+#define CDC_ERRBUF_SIZE 256
+
+/* Envelope operation; numbers match cdc.v1.Op in envelope.proto. */
+typedef enum cdc_op
+{
+	CDC_OP_CREATE = 1,
+	CDC_OP_UPDATE = 2,
+	CDC_OP_DELETE = 3,
+	CDC_OP_READ = 4,
+	CDC_OP_TRUNCATE = 5,
+	CDC_OP_MESSAGE = 6,
+	CDC_OP_BEGIN = 7,
+	CDC_OP_COMMIT = 8
+} cdc_op;
+
+/* Which member of cdc_value.u is meaningful. */
+typedef enum cdc_value_kind
+{
+	CDC_VALUE_NULL = 0,			/* SQL NULL: no payload */
+	CDC_VALUE_UNCHANGED_TOAST,	/* unchanged out-of-line value: no payload */
+	CDC_VALUE_BOOL,				/* u.b */
+	CDC_VALUE_INT,				/* u.i */
+	CDC_VALUE_FLOAT4,			/* u.f4 */
+	CDC_VALUE_FLOAT8,			/* u.f8 */
+	CDC_VALUE_NUMERIC,			/* u.str: exact decimal text, NaN, Infinity, -Infinity */
+	CDC_VALUE_TEXT,				/* u.str */
+	CDC_VALUE_BYTES,			/* u.str */
+	CDC_VALUE_DATE,				/* u.date: days since 1970-01-01, INT32_MAX/MIN infinities */
+	CDC_VALUE_TIME,				/* u.micros since midnight */
+	CDC_VALUE_TIMETZ,			/* u.timetz */
+	CDC_VALUE_TIMESTAMP,		/* u.micros since 1970-01-01, INT64_MAX/MIN infinities */
+	CDC_VALUE_TIMESTAMPTZ,		/* u.micros since 1970-01-01 UTC, INT64_MAX/MIN infinities */
+	CDC_VALUE_INTERVAL,			/* u.interval */
+	CDC_VALUE_UUID,				/* u.str, 16 bytes */
+	CDC_VALUE_JSON,				/* u.str */
+	CDC_VALUE_JSONB,			/* u.str: jsonb's text form */
+	CDC_VALUE_ENUM,				/* u.str: the label */
+	CDC_VALUE_ARRAY,			/* u.array */
+	CDC_VALUE_RECORD			/* u.record: composite fields as columns */
+} cdc_value_kind;
+
+typedef struct cdc_value cdc_value;
+typedef struct cdc_column cdc_column;
+
+/* A byte string; not NUL-terminated unless said so. */
+typedef struct cdc_bytes
+{
+	const char *data;
+	size_t		len;
+} cdc_bytes;
+
+/* An array value; elements in row-major order. ndims == 0 is empty. */
+typedef struct cdc_array
+{
+	int			ndims;
+	int			dims[6];
+	int			lower_bounds[6];
+	const cdc_value *elements;
+	size_t		nelements;
+} cdc_array;
+
+/* A row image (or a composite value): columns in order. */
+typedef struct cdc_row
+{
+	const cdc_column *columns;
+	size_t		ncolumns;
+} cdc_row;
+
+/* One typed value. */
+struct cdc_value
+{
+	cdc_value_kind kind;
+	union
+	{
+		bool		b;
+		int64_t		i;
+		float		f4;
+		double		f8;
+		int32_t		date;
+		int64_t		micros;
+		struct
+		{
+			int64_t		micros;
+			int32_t		offset_seconds; /* east of UTC */
+		}			timetz;
+		struct
+		{
+			int32_t		months;
+			int32_t		days;
+			int64_t		micros;
+		}			interval;
+		cdc_bytes	str;
+		const cdc_array *array;
+		const cdc_row *record;
+	}			u;
+};
+
+/* One column of a row image. name and type_name are NUL-terminated. */
+struct cdc_column
+{
+	const char *name;
+	const char *type_name;
+	uint32_t	type_oid;
+	cdc_value	value;
+};
+
+/* Event origin; strings NUL-terminated, NULL is written as empty. */
+typedef struct cdc_source
+{
+	const char *database;
+	const char *schema;
+	const char *table;
+	uint64_t	lsn;
+	uint64_t	commit_lsn;
+	uint64_t	xid;
+	int64_t		commit_time_us;
+	bool		snapshot;
+} cdc_source;
+
+/* Per-table event count for a commit event. */
+typedef struct cdc_table_count
+{
+	const char *schema;
+	const char *table;
+	uint64_t	event_count;
+} cdc_table_count;
+
+/* Everything one envelope carries; members not used by op are ignored. */
+typedef struct cdc_event
+{
+	cdc_op		op;
+	const cdc_row *before;		/* NULL: absent */
+	const cdc_row *after;		/* NULL: absent */
+	const cdc_row *key;			/* NULL: absent */
+	cdc_source	source;
+
+	bool		has_transaction;
+	uint64_t	txn_id;
+	uint64_t	txn_total_order;
+	uint64_t	txn_data_collection_order;
+
+	/* op == CDC_OP_TRUNCATE */
+	bool		truncate_cascade;
+	bool		truncate_restart_identity;
+
+	/* op == CDC_OP_MESSAGE */
+	const char *message_prefix;
+	cdc_bytes	message_content;
+	bool		message_transactional;
+
+	/* op == CDC_OP_COMMIT */
+	uint64_t	event_count;
+	const cdc_table_count *table_counts;
+	size_t		ntable_counts;
+} cdc_event;
+
+/* ---- envelope encoder ---- */
+
+typedef struct cdc_encoder cdc_encoder;
+
+/* Creates an encoder stamping `version` into every envelope; NULL on failure. */
+cdc_encoder *cdc_encoder_create(const char *version, char *errbuf, size_t errlen);
+
+/* Frees an encoder; NULL is allowed. */
+void		cdc_encoder_destroy(cdc_encoder *enc);
+
+/*
+ * Serializes one event as a cdc.v1.Envelope. On success returns 0 and points
+ * *out at bytes owned by the encoder, valid until its next call.
+ */
+int			cdc_encoder_encode(cdc_encoder *enc, const cdc_event *event,
+							   const char **out, size_t *outlen,
+							   char *errbuf, size_t errlen);
+
+/* Serializes a key row as a cdc.v1.Row (the Kafka message key). */
+int			cdc_encoder_encode_key(cdc_encoder *enc, const cdc_row *key,
+								   const char **out, size_t *outlen,
+								   char *errbuf, size_t errlen);
+
+/* ---- JSON rendering ---- */
+
+/*
+ * Parses envelope bytes and renders them as JSON text (NUL-terminated, in a
+ * per-thread buffer valid until the next call). Returns 0, or -1 with a
+ * message for corrupt or truncated input.
+ */
+int			cdc_render_json(const char *data, size_t len,
+							const char **out, size_t *outlen,
+							char *errbuf, size_t errlen);
+
+/* ---- decoding options ---- */
+
+typedef struct cdc_options cdc_options;
+
+/* Option values after parsing; defaults documented in README. */
+typedef struct cdc_option_flags
+{
+	bool		include_transaction_events; /* default false */
+	bool		skip_empty_xacts;	/* default true */
+	bool		include_messages;	/* default true */
+} cdc_option_flags;
+
+/* Creates an option set holding the defaults; NULL on failure. */
+cdc_options *cdc_options_create(char *errbuf, size_t errlen);
+
+/* Frees an option set; NULL is allowed. */
+void		cdc_options_destroy(cdc_options *opts);
+
+/*
+ * Applies one decoding option; value is NULL when the option was given
+ * without a value. Returns 0, or -1 with a message naming the option and
+ * the accepted values.
+ */
+int			cdc_options_set(cdc_options *opts, const char *name, const char *value,
+							char *errbuf, size_t errlen);
+
+/* Reads the boolean options. */
+void		cdc_options_get_flags(const cdc_options *opts, cdc_option_flags *flags);
+
+/* True if changes of schema.table pass include-tables and exclude-tables. */
+bool		cdc_options_table_included(const cdc_options *opts,
+									   const char *schema, const char *table);
+
+/* True if a logical message with this prefix passes message-prefixes. */
+bool		cdc_options_message_included(const cdc_options *opts, const char *prefix);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* CDC_CORE_H */

@@ -1,0 +1,247 @@
+/*
+ * core_api.cpp — the extern "C" entry points declared in cdc_core.h.
+ *
+ * Every function catches every exception (std::bad_alloc included) and
+ * turns it into an error return with a message in errbuf, so that no C++
+ * exception ever unwinds into PostgreSQL's C frames.
+ */
+#include "core_only.hpp"
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "cdc_core.h"
+#include "core_util.hpp"
+#include "envelope_writer.hpp"
+#include "json_render.hpp"
+#include "options.hpp"
+
+using cdc_core::copy_error;
+using cdc_core::fail;
+using cdc_core::report_current_exception;
+
+struct cdc_encoder
+{
+	explicit cdc_encoder(std::string_view version) : writer(version) {}
+
+	cdc_core::EnvelopeWriter writer;
+};
+
+struct cdc_options
+{
+	cdc_core::Options opts;
+};
+
+namespace {
+
+void
+clear_output(const char **out, size_t *outlen) noexcept
+{
+	if (out)
+		*out = nullptr;
+	if (outlen)
+		*outlen = 0;
+}
+
+}							/* namespace */
+
+extern "C" cdc_encoder *
+cdc_encoder_create(const char *version, char *errbuf, size_t errlen)
+{
+	try
+	{
+		copy_error(errbuf, errlen, "");
+		return new cdc_encoder(version ? std::string_view(version) : std::string_view());
+	}
+	catch (...)
+	{
+		report_current_exception(errbuf, errlen);
+		return nullptr;
+	}
+}
+
+extern "C" void
+cdc_encoder_destroy(cdc_encoder *enc)
+{
+	try
+	{
+		delete enc;
+	}
+	catch (...)
+	{
+		/* destructors do not throw; nothing to report to */
+	}
+}
+
+extern "C" int
+cdc_encoder_encode(cdc_encoder *enc, const cdc_event *event,
+				   const char **out, size_t *outlen,
+				   char *errbuf, size_t errlen)
+{
+	try
+	{
+		clear_output(out, outlen);
+		if (enc == nullptr || event == nullptr || out == nullptr || outlen == nullptr)
+			fail("cdc_encoder_encode: NULL argument");
+		std::string_view bytes = enc->writer.encode(*event);
+
+		*out = bytes.data();
+		*outlen = bytes.size();
+		return 0;
+	}
+	catch (...)
+	{
+		clear_output(out, outlen);
+		report_current_exception(errbuf, errlen);
+		return -1;
+	}
+}
+
+extern "C" int
+cdc_encoder_encode_key(cdc_encoder *enc, const cdc_row *key,
+					   const char **out, size_t *outlen,
+					   char *errbuf, size_t errlen)
+{
+	try
+	{
+		clear_output(out, outlen);
+		if (enc == nullptr || key == nullptr || out == nullptr || outlen == nullptr)
+			fail("cdc_encoder_encode_key: NULL argument");
+		std::string_view bytes = enc->writer.encode_key(*key);
+
+		*out = bytes.data();
+		*outlen = bytes.size();
+		return 0;
+	}
+	catch (...)
+	{
+		clear_output(out, outlen);
+		report_current_exception(errbuf, errlen);
+		return -1;
+	}
+}
+
+extern "C" int
+cdc_render_json(const char *data, size_t len,
+				const char **out, size_t *outlen,
+				char *errbuf, size_t errlen)
+{
+	try
+	{
+		thread_local std::string buffer;
+
+		clear_output(out, outlen);
+		if (out == nullptr || outlen == nullptr)
+			fail("cdc_render_json: NULL argument");
+		/* do not keep a huge buffer around after one huge envelope */
+		if (buffer.capacity() > (size_t{16} << 20))
+			std::string().swap(buffer);
+		cdc_core::render_envelope_json(data, len, buffer);
+		*out = buffer.c_str();
+		*outlen = buffer.size();
+		return 0;
+	}
+	catch (...)
+	{
+		clear_output(out, outlen);
+		report_current_exception(errbuf, errlen);
+		return -1;
+	}
+}
+
+extern "C" cdc_options *
+cdc_options_create(char *errbuf, size_t errlen)
+{
+	try
+	{
+		copy_error(errbuf, errlen, "");
+		return new cdc_options();
+	}
+	catch (...)
+	{
+		report_current_exception(errbuf, errlen);
+		return nullptr;
+	}
+}
+
+extern "C" void
+cdc_options_destroy(cdc_options *opts)
+{
+	try
+	{
+		delete opts;
+	}
+	catch (...)
+	{
+	}
+}
+
+extern "C" int
+cdc_options_set(cdc_options *opts, const char *name, const char *value,
+				char *errbuf, size_t errlen)
+{
+	try
+	{
+		if (opts == nullptr || name == nullptr)
+			fail("cdc_options_set: NULL argument");
+		opts->opts.set(name, value);
+		return 0;
+	}
+	catch (...)
+	{
+		report_current_exception(errbuf, errlen);
+		return -1;
+	}
+}
+
+extern "C" void
+cdc_options_get_flags(const cdc_options *opts, cdc_option_flags *flags)
+{
+	try
+	{
+		if (flags == nullptr)
+			return;
+		const cdc_core::Options defaults;
+		const cdc_core::Options &o = opts ? opts->opts : defaults;
+
+		flags->include_transaction_events = o.include_transaction_events;
+		flags->skip_empty_xacts = o.skip_empty_xacts;
+		flags->include_messages = o.include_messages;
+	}
+	catch (...)
+	{
+	}
+}
+
+extern "C" bool
+cdc_options_table_included(const cdc_options *opts,
+						   const char *schema, const char *table)
+{
+	try
+	{
+		if (opts == nullptr)
+			return true;
+		return opts->opts.table_included(schema ? schema : "", table ? table : "");
+	}
+	catch (...)
+	{
+		/* matching does not allocate; be conservative if it ever fails */
+		return true;
+	}
+}
+
+extern "C" bool
+cdc_options_message_included(const cdc_options *opts, const char *prefix)
+{
+	try
+	{
+		if (opts == nullptr)
+			return true;
+		return opts->opts.message_included(prefix ? prefix : "");
+	}
+	catch (...)
+	{
+		return true;
+	}
+}

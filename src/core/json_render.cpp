@@ -1,0 +1,1235 @@
+/*
+ * json_render.cpp — cdc.v1.Envelope bytes to compact JSON text.
+ *
+ * The envelope is parsed with the libprotobuf-generated classes, checked
+ * (no unknown fields anywhere, op-specific requirements, array shapes,
+ * uuid sizes, nesting depth, embedded JSON validity) and rendered. Value
+ * formats follow PostgreSQL's output functions where PostgreSQL has one
+ * (pg_lsn, date, timestamp, interval in IntervalStyle iso_8601), adjusted
+ * to ISO 8601 ('T' separator) for timestamps.
+ */
+#include "core_only.hpp"
+
+#include "json_render.hpp"
+
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/unknown_field_set.h>
+
+#include "cdc/v1/envelope.pb.h"
+#include "core_util.hpp"
+
+namespace cdc_core {
+
+namespace {
+
+namespace pb = cdc::v1;
+
+const char kCorrupt[] =
+	"invalid envelope: not a valid cdc.v1.Envelope (corrupt or truncated)";
+
+[[noreturn]] void
+invalid(const std::string &what)
+{
+	fail("invalid envelope: " + what);
+}
+
+/* ---------------------------------------------------------------------
+ * Unknown-field check: libprotobuf keeps unknown fields (and known field
+ * numbers with the wrong wire type) aside instead of failing; a cdc.v1
+ * envelope never carries them, so their presence means corruption.
+ * --------------------------------------------------------------------- */
+
+template <class M>
+void
+check_known(const M &m, const char *type)
+{
+	const google::protobuf::UnknownFieldSet &u = m.GetReflection()->GetUnknownFields(m);
+
+	if (!u.empty())
+		fail(std::string(kCorrupt) + ": unknown field "
+			 + std::to_string(u.field(0).number()) + " in " + type);
+}
+
+void		check_row(const pb::Row &row);
+
+void
+check_value(const pb::Value &v)
+{
+	check_known(v, "cdc.v1.Value");
+	switch (v.kind_case())
+	{
+		case pb::Value::kTimetzValue:
+			check_known(v.timetz_value(), "cdc.v1.TimeTz");
+			break;
+		case pb::Value::kIntervalValue:
+			check_known(v.interval_value(), "cdc.v1.Interval");
+			break;
+		case pb::Value::kArrayValue:
+			check_known(v.array_value(), "cdc.v1.Array");
+			for (const auto &e : v.array_value().elements())
+				check_value(e);
+			break;
+		case pb::Value::kRecordValue:
+			check_row(v.record_value());
+			break;
+		default:
+			break;
+	}
+}
+
+void
+check_row(const pb::Row &row)
+{
+	check_known(row, "cdc.v1.Row");
+	for (const auto &col : row.columns())
+	{
+		check_known(col, "cdc.v1.Column");
+		if (col.has_value())
+			check_value(col.value());
+	}
+}
+
+void
+check_envelope(const pb::Envelope &env)
+{
+	check_known(env, "cdc.v1.Envelope");
+	if (env.has_before())
+		check_row(env.before());
+	if (env.has_after())
+		check_row(env.after());
+	if (env.has_key())
+		check_row(env.key());
+	if (env.has_source())
+		check_known(env.source(), "cdc.v1.Source");
+	if (env.has_transaction())
+		check_known(env.transaction(), "cdc.v1.Transaction");
+	if (env.has_truncate())
+		check_known(env.truncate(), "cdc.v1.TruncateInfo");
+	if (env.has_message())
+		check_known(env.message(), "cdc.v1.LogicalMessage");
+	if (env.has_summary())
+	{
+		check_known(env.summary(), "cdc.v1.TransactionSummary");
+		for (const auto &tc : env.summary().tables())
+			check_known(tc, "cdc.v1.TableCount");
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Small formatting helpers
+ * --------------------------------------------------------------------- */
+
+const char kHexLower[] = "0123456789abcdef";
+const char kHexUpper[] = "0123456789ABCDEF";
+
+/* Bytes that need escaping inside a JSON string. */
+struct EscapeTable
+{
+	bool		needs[256];
+
+	constexpr EscapeTable() : needs()
+	{
+		for (int c = 0; c < 0x20; c++)
+			needs[c] = true;
+		needs[static_cast<unsigned char>('"')] = true;
+		needs[static_cast<unsigned char>('\\')] = true;
+	}
+};
+constexpr EscapeTable kEscape;
+
+void
+append_json_string(std::string &o, std::string_view s)
+{
+	o.push_back('"');
+	const char *p = s.data();
+	const char *end = p + s.size();
+	const char *run = p;
+
+	for (; p < end; p++)
+	{
+		unsigned char c = static_cast<unsigned char>(*p);
+
+		if (!kEscape.needs[c])
+			continue;
+		o.append(run, p - run);
+		run = p + 1;
+		switch (c)
+		{
+			case '"':
+				o.append("\\\"");
+				break;
+			case '\\':
+				o.append("\\\\");
+				break;
+			case '\n':
+				o.append("\\n");
+				break;
+			case '\t':
+				o.append("\\t");
+				break;
+			case '\r':
+				o.append("\\r");
+				break;
+			case '\b':
+				o.append("\\b");
+				break;
+			case '\f':
+				o.append("\\f");
+				break;
+			default:
+				{
+					char		u[6] = {'\\', 'u', '0', '0',
+						kHexLower[c >> 4], kHexLower[c & 15]};
+
+					o.append(u, 6);
+					break;
+				}
+		}
+	}
+	o.append(run, p - run);
+	o.push_back('"');
+}
+
+/* Appends bytes as the JSON string "\\x<lowercase hex>" (a bytea literal). */
+void
+append_bytea_string(std::string &o, std::string_view s)
+{
+	size_t		at = o.size();
+
+	o.resize(at + 4 + 2 * s.size() + 1);
+	char	   *p = &o[at];
+
+	*p++ = '"';
+	*p++ = '\\';
+	*p++ = '\\';
+	*p++ = 'x';
+	for (unsigned char c : s)
+	{
+		*p++ = kHexLower[c >> 4];
+		*p++ = kHexLower[c & 15];
+	}
+	*p = '"';
+}
+
+template <class Int>
+void
+append_int(std::string &o, Int v)
+{
+	char		buf[24];
+	auto		r = std::to_chars(buf, buf + sizeof(buf), v);
+
+	o.append(buf, r.ptr - buf);
+}
+
+/* Appends v in decimal, zero-padded to at least width digits (v >= 0). */
+void
+append_padded(std::string &o, uint64_t v, int width)
+{
+	char		buf[24];
+	auto		r = std::to_chars(buf, buf + sizeof(buf), v);
+	int			n = static_cast<int>(r.ptr - buf);
+
+	for (int i = n; i < width; i++)
+		o.push_back('0');
+	o.append(buf, n);
+}
+
+/* Appends ".ffffff" with trailing zeros trimmed; nothing when frac == 0. */
+void
+append_fraction(std::string &o, uint64_t frac_us)
+{
+	if (frac_us == 0)
+		return;
+	char		buf[7];
+
+	buf[0] = '.';
+	for (int i = 6; i >= 1; i--)
+	{
+		buf[i] = static_cast<char>('0' + frac_us % 10);
+		frac_us /= 10;
+	}
+	int			n = 7;
+
+	while (buf[n - 1] == '0')
+		n--;
+	o.append(buf, n);
+}
+
+template <class Float>
+void
+append_float(std::string &o, Float v)
+{
+	if (std::isnan(v))
+	{
+		o.append("\"NaN\"");
+		return;
+	}
+	if (std::isinf(v))
+	{
+		o.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+		return;
+	}
+	char		buf[64];
+	auto		r = std::to_chars(buf, buf + sizeof(buf), v);
+
+	o.append(buf, r.ptr - buf);
+}
+
+/* pg_lsn text: "%X/%X" of the high and low 32 bits. */
+void
+append_lsn(std::string &o, uint64_t lsn)
+{
+	char		buf[24];
+	char	   *p = buf;
+
+	p = std::to_chars(p, buf + sizeof(buf), static_cast<uint32_t>(lsn >> 32), 16).ptr;
+	*p++ = '/';
+	p = std::to_chars(p, buf + sizeof(buf), static_cast<uint32_t>(lsn), 16).ptr;
+	o.push_back('"');
+	for (char *q = buf; q < p; q++)
+		o.push_back((*q >= 'a' && *q <= 'f') ? static_cast<char>(*q - 'a' + 'A') : *q);
+	o.push_back('"');
+}
+
+/* ---- calendar ---- */
+
+constexpr int64_t kUsecPerSec = 1000000;
+constexpr int64_t kUsecPerMin = 60 * kUsecPerSec;
+constexpr int64_t kUsecPerHour = 60 * kUsecPerMin;
+constexpr int64_t kUsecPerDay = 24 * kUsecPerHour;
+
+struct CivilDate
+{
+	int64_t		year;			/* astronomical: 0 is 1 BC */
+	int			month;
+	int			day;
+};
+
+/*
+ * Proleptic Gregorian date of a day number (days since 1970-01-01). Works
+ * in 400-year cycles (146097 days) counted from 0000-03-01, so that the
+ * leap day is the last day of each computed year.
+ */
+CivilDate
+civil_from_days(int64_t days)
+{
+	constexpr int64_t kCycle = 146097;
+	constexpr int64_t kEpochShift = 719468; /* 0000-03-01 .. 1970-01-01 */
+
+	int64_t		z = days + kEpochShift;
+	int64_t		cycle = (z >= 0 ? z : z - (kCycle - 1)) / kCycle;
+	int64_t		day_of_cycle = z - cycle * kCycle;	/* [0, 146096] */
+	int64_t		year_of_cycle = (day_of_cycle - day_of_cycle / 1460
+								 + day_of_cycle / 36524
+								 - day_of_cycle / (kCycle - 1)) / 365;	/* [0, 399] */
+	int64_t		day_of_year = day_of_cycle
+		- (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);	/* [0, 365] */
+	int64_t		mp = (5 * day_of_year + 2) / 153;	/* March = 0 */
+	CivilDate	d;
+
+	d.day = static_cast<int>(day_of_year - (153 * mp + 2) / 5 + 1);
+	d.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+	d.year = year_of_cycle + cycle * 400 + (d.month <= 2 ? 1 : 0);
+	return d;
+}
+
+/* Appends "YYYY-MM-DD" (year as shown, i.e. BC years flipped); returns is-BC. */
+bool
+append_date_part(std::string &o, int64_t days)
+{
+	CivilDate	d = civil_from_days(days);
+	bool		bc = d.year <= 0;
+	uint64_t	shown = bc ? static_cast<uint64_t>(1 - d.year) : static_cast<uint64_t>(d.year);
+
+	append_padded(o, shown, 4);
+	o.push_back('-');
+	append_padded(o, static_cast<uint64_t>(d.month), 2);
+	o.push_back('-');
+	append_padded(o, static_cast<uint64_t>(d.day), 2);
+	return bc;
+}
+
+/* Appends "HH:MM:SS[.ffffff]" for 0 <= us <= 24:00:00. */
+void
+append_time_of_day(std::string &o, int64_t us)
+{
+	append_padded(o, static_cast<uint64_t>(us / kUsecPerHour), 2);
+	o.push_back(':');
+	append_padded(o, static_cast<uint64_t>(us / kUsecPerMin % 60), 2);
+	o.push_back(':');
+	append_padded(o, static_cast<uint64_t>(us / kUsecPerSec % 60), 2);
+	append_fraction(o, static_cast<uint64_t>(us % kUsecPerSec));
+}
+
+void
+append_date(std::string &o, int32_t days)
+{
+	if (days == INT32_MAX)
+	{
+		o.append("\"infinity\"");
+		return;
+	}
+	if (days == INT32_MIN)
+	{
+		o.append("\"-infinity\"");
+		return;
+	}
+	o.push_back('"');
+	if (append_date_part(o, days))
+		o.append(" BC");
+	o.push_back('"');
+}
+
+void
+check_time_range(int64_t us)
+{
+	if (us < 0 || us > kUsecPerDay)
+		invalid("time value " + std::to_string(us)
+				+ " is outside 00:00:00..24:00:00");
+}
+
+void
+append_time(std::string &o, int64_t us)
+{
+	check_time_range(us);
+	o.push_back('"');
+	append_time_of_day(o, us);
+	o.push_back('"');
+}
+
+void
+append_timetz(std::string &o, int64_t us, int32_t offset_seconds)
+{
+	check_time_range(us);
+	o.push_back('"');
+	append_time_of_day(o, us);
+
+	int64_t		off = offset_seconds;	/* int64: no overflow negating INT32_MIN */
+
+	o.push_back(off >= 0 ? '+' : '-');
+	if (off < 0)
+		off = -off;
+	append_padded(o, static_cast<uint64_t>(off / 3600), 2);
+	o.push_back(':');
+	append_padded(o, static_cast<uint64_t>(off / 60 % 60), 2);
+	if (off % 60)
+	{
+		o.push_back(':');
+		append_padded(o, static_cast<uint64_t>(off % 60), 2);
+	}
+	o.push_back('"');
+}
+
+/* timestamp / timestamptz (with_zone: "+00:00" after the time). */
+void
+append_timestamp(std::string &o, int64_t us, bool with_zone)
+{
+	if (us == INT64_MAX)
+	{
+		o.append("\"infinity\"");
+		return;
+	}
+	if (us == INT64_MIN)
+	{
+		o.append("\"-infinity\"");
+		return;
+	}
+	/* floor division, without multiplying back (that could overflow) */
+	int64_t		days = us / kUsecPerDay;
+	int64_t		tod = us % kUsecPerDay;
+
+	if (tod < 0)
+	{
+		tod += kUsecPerDay;
+		days -= 1;
+	}
+	o.push_back('"');
+	bool		bc = append_date_part(o, days);
+
+	o.push_back('T');
+	append_time_of_day(o, tod);
+	if (with_zone)
+		o.append("+00:00");
+	if (bc)
+		o.append(" BC");
+	o.push_back('"');
+}
+
+/* interval as PostgreSQL prints it with IntervalStyle = iso_8601. */
+void
+append_interval(std::string &o, int32_t months, int32_t days, int64_t us)
+{
+	if (months == INT32_MAX && days == INT32_MAX && us == INT64_MAX)
+	{
+		o.append("\"infinity\"");	/* PostgreSQL 17+ */
+		return;
+	}
+	if (months == INT32_MIN && days == INT32_MIN && us == INT64_MIN)
+	{
+		o.append("\"-infinity\"");
+		return;
+	}
+	if (months == 0 && days == 0 && us == 0)
+	{
+		o.append("\"PT0S\"");
+		return;
+	}
+
+	auto		part = [&o](int64_t v, char unit) {
+		if (v != 0)
+		{
+			append_int(o, v);
+			o.push_back(unit);
+		}
+	};
+
+	o.append("\"P");
+	part(months / 12, 'Y');
+	part(months % 12, 'M');
+	part(days, 'D');
+	if (us != 0)
+	{
+		int64_t		hours = us / kUsecPerHour;
+		int64_t		rest = us % kUsecPerHour;
+		int64_t		minutes = rest / kUsecPerMin;
+
+		rest %= kUsecPerMin;	/* |rest| < 60 s: negating is safe */
+		o.push_back('T');
+		part(hours, 'H');
+		part(minutes, 'M');
+		if (rest != 0)
+		{
+			if (rest < 0)
+			{
+				o.push_back('-');
+				rest = -rest;
+			}
+			append_int(o, rest / kUsecPerSec);
+			append_fraction(o, static_cast<uint64_t>(rest % kUsecPerSec));
+			o.push_back('S');
+		}
+	}
+	o.push_back('"');
+}
+
+void
+append_uuid(std::string &o, const std::string &b)
+{
+	if (b.size() != 16)
+		invalid("uuid value is " + std::to_string(b.size()) + " bytes (expected 16)");
+	o.push_back('"');
+	for (int i = 0; i < 16; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			o.push_back('-');
+		unsigned char c = static_cast<unsigned char>(b[i]);
+
+		o.push_back(kHexLower[c >> 4]);
+		o.push_back(kHexLower[c & 15]);
+	}
+	o.push_back('"');
+}
+
+/* ---------------------------------------------------------------------
+ * Renderer
+ * --------------------------------------------------------------------- */
+
+class Renderer
+{
+public:
+	explicit Renderer(std::string &out) : o_(out) {}
+
+	void		envelope(const pb::Envelope &env);
+
+private:
+	std::string &o_;
+
+	void		key(std::string_view k, bool &first)
+	{
+		if (!first)
+			o_.push_back(',');
+		first = false;
+		append_json_string(o_, k);
+		o_.push_back(':');
+	}
+
+	void		row(const pb::Row &r, int vdepth);
+	void		value(const pb::Value &v, int vdepth);
+	void		array(const pb::Array &a, int vdepth);
+	void		array_level(const pb::Array &a, int dim, int &next, int vdepth);
+	void		source(const pb::Source &s);
+};
+
+/* A row or record object; unchanged-toast columns are left out. */
+void
+Renderer::row(const pb::Row &r, int vdepth)
+{
+	bool		first = true;
+
+	o_.push_back('{');
+	for (const auto &col : r.columns())
+	{
+		if (col.unchanged_toast())
+			continue;
+		key(col.name(), first);
+		if (col.has_value())
+			value(col.value(), vdepth + 1);
+		else
+			o_.append("null");
+	}
+	o_.push_back('}');
+}
+
+void
+Renderer::value(const pb::Value &v, int vdepth)
+{
+	if (vdepth > kMaxRenderValueDepth)
+		invalid("values nested deeper than " + std::to_string(kMaxRenderValueDepth)
+				+ " levels");
+
+	switch (v.kind_case())
+	{
+		case pb::Value::KIND_NOT_SET:
+			o_.append("null");
+			break;
+		case pb::Value::kBoolValue:
+			o_.append(v.bool_value() ? "true" : "false");
+			break;
+		case pb::Value::kIntValue:
+			append_int(o_, v.int_value());
+			break;
+		case pb::Value::kFloat4Value:
+			append_float(o_, v.float4_value());
+			break;
+		case pb::Value::kFloat8Value:
+			append_float(o_, v.float8_value());
+			break;
+		case pb::Value::kNumericValue:
+			append_json_string(o_, v.numeric_value());
+			break;
+		case pb::Value::kTextValue:
+			append_json_string(o_, v.text_value());
+			break;
+		case pb::Value::kBytesValue:
+			append_bytea_string(o_, v.bytes_value());
+			break;
+		case pb::Value::kDateValue:
+			append_date(o_, v.date_value());
+			break;
+		case pb::Value::kTimeValue:
+			append_time(o_, v.time_value());
+			break;
+		case pb::Value::kTimetzValue:
+			append_timetz(o_, v.timetz_value().micros(),
+						  v.timetz_value().offset_seconds());
+			break;
+		case pb::Value::kTimestampValue:
+			append_timestamp(o_, v.timestamp_value(), false);
+			break;
+		case pb::Value::kTimestamptzValue:
+			append_timestamp(o_, v.timestamptz_value(), true);
+			break;
+		case pb::Value::kIntervalValue:
+			append_interval(o_, v.interval_value().months(),
+							v.interval_value().days(),
+							v.interval_value().micros());
+			break;
+		case pb::Value::kUuidValue:
+			append_uuid(o_, v.uuid_value());
+			break;
+		case pb::Value::kJsonValue:
+		case pb::Value::kJsonbValue:
+			{
+				const std::string &j = v.kind_case() == pb::Value::kJsonValue
+					? v.json_value() : v.jsonb_value();
+
+				if (!json_text_valid(j.data(), j.size()))
+					invalid(std::string(v.kind_case() == pb::Value::kJsonValue
+										? "json" : "jsonb")
+							+ " value is not valid JSON");
+				o_.append(j);
+				break;
+			}
+		case pb::Value::kEnumValue:
+			append_json_string(o_, v.enum_value());
+			break;
+		case pb::Value::kArrayValue:
+			array(v.array_value(), vdepth);
+			break;
+		case pb::Value::kRecordValue:
+			row(v.record_value(), vdepth);
+			break;
+		default:
+			/* cannot happen: the parser only sets known oneof members */
+			invalid("value of unknown kind " + std::to_string(static_cast<int>(v.kind_case())));
+	}
+}
+
+void
+Renderer::array(const pb::Array &a, int vdepth)
+{
+	int			ndims = a.dims_size();
+	size_t		nelems = static_cast<size_t>(a.elements_size());
+
+	if (ndims > 6)
+		invalid("array has " + std::to_string(ndims) + " dimensions (at most 6 allowed)");
+
+	/* product of dims, saturating just above nelems so it cannot overflow */
+	uint64_t	count = ndims == 0 ? 0 : 1;
+	bool		negative = false;
+
+	for (int d : a.dims())
+		negative |= d < 0;
+	if (!negative)
+	{
+		for (int d : a.dims())
+		{
+			count *= static_cast<uint64_t>(d);
+			if (count > nelems)
+				count = static_cast<uint64_t>(nelems) + 1;
+		}
+		for (int d : a.dims())
+			if (d == 0)
+				count = 0;
+	}
+	if (negative || count != nelems)
+	{
+		std::string dims;
+
+		for (int d : a.dims())
+		{
+			if (!dims.empty())
+				dims.push_back(',');
+			dims += std::to_string(d);
+		}
+		invalid("array has " + std::to_string(nelems)
+				+ " elements, which does not match its dims [" + dims + "]");
+	}
+	if (ndims == 0)
+	{
+		o_.append("[]");
+		return;
+	}
+	int			next = 0;
+
+	array_level(a, 0, next, vdepth);
+}
+
+void
+Renderer::array_level(const pb::Array &a, int dim, int &next, int vdepth)
+{
+	int			n = a.dims(dim);
+	bool		last = dim == a.dims_size() - 1;
+
+	o_.push_back('[');
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			o_.push_back(',');
+		if (last)
+			value(a.elements(next++), vdepth + 1);
+		else
+			array_level(a, dim + 1, next, vdepth);
+	}
+	o_.push_back(']');
+}
+
+void
+Renderer::source(const pb::Source &s)
+{
+	bool		first = true;
+
+	o_.push_back('{');
+	key("connector", first);
+	append_json_string(o_, s.connector());
+	key("version", first);
+	append_json_string(o_, s.version());
+	key("db", first);
+	append_json_string(o_, s.database());
+	if (!s.schema().empty())
+	{
+		key("schema", first);
+		append_json_string(o_, s.schema());
+	}
+	if (!s.table().empty())
+	{
+		key("table", first);
+		append_json_string(o_, s.table());
+	}
+	key("lsn", first);
+	append_lsn(o_, s.lsn());
+	key("commit_lsn", first);
+	append_lsn(o_, s.commit_lsn());
+	key("xid", first);
+	append_int(o_, s.xid());
+	key("commit_time", first);
+	if (s.commit_time_us() == 0)
+		o_.append("null");
+	else
+		append_timestamp(o_, s.commit_time_us(), true);
+	key("snapshot", first);
+	o_.append(s.snapshot() ? "true" : "false");
+	o_.push_back('}');
+}
+
+const char *
+op_name(int op)
+{
+	switch (op)
+	{
+		case pb::OP_CREATE:
+			return "c";
+		case pb::OP_UPDATE:
+			return "u";
+		case pb::OP_DELETE:
+			return "d";
+		case pb::OP_READ:
+			return "r";
+		case pb::OP_TRUNCATE:
+			return "t";
+		case pb::OP_MESSAGE:
+			return "m";
+		case pb::OP_BEGIN:
+			return "begin";
+		case pb::OP_COMMIT:
+			return "commit";
+		default:
+			return nullptr;
+	}
+}
+
+void
+Renderer::envelope(const pb::Envelope &env)
+{
+	int			op = env.op();
+	const char *name = op_name(op);
+
+	if (op == pb::OP_UNSPECIFIED)
+		invalid("op is unspecified");
+	if (name == nullptr)
+		invalid("unknown op " + std::to_string(op));
+
+	bool		row_op = op == pb::OP_CREATE || op == pb::OP_UPDATE
+		|| op == pb::OP_DELETE || op == pb::OP_READ;
+
+	if ((op == pb::OP_CREATE || op == pb::OP_UPDATE || op == pb::OP_READ)
+		&& !env.has_after())
+		invalid(std::string("op \"") + name + "\" requires an after row");
+	/* a d event may carry neither: REPLICA IDENTITY NOTHING logs no old row */
+
+	bool		first = true;
+
+	o_.push_back('{');
+	key("op", first);
+	append_json_string(o_, name);
+
+	if (row_op)
+	{
+		key("before", first);
+		if (env.has_before())
+			row(env.before(), 0);
+		else
+			o_.append("null");
+		key("after", first);
+		if (env.has_after())
+			row(env.after(), 0);
+		else
+			o_.append("null");
+		key("key", first);
+		if (env.has_key())
+			row(env.key(), 0);
+		else
+			o_.append("null");
+
+		/* unchanged toast column names: after, then before, deduplicated */
+		std::vector<std::string_view> toast;
+		std::unordered_set<std::string_view> seen;
+
+		for (const pb::Row *r : {env.has_after() ? &env.after() : nullptr,
+								 env.has_before() ? &env.before() : nullptr})
+		{
+			if (r == nullptr)
+				continue;
+			for (const auto &col : r->columns())
+				if (col.unchanged_toast() && seen.insert(col.name()).second)
+					toast.push_back(col.name());
+		}
+		if (!toast.empty())
+		{
+			key("unchanged_toast", first);
+			o_.push_back('[');
+			for (size_t i = 0; i < toast.size(); i++)
+			{
+				if (i > 0)
+					o_.push_back(',');
+				append_json_string(o_, toast[i]);
+			}
+			o_.push_back(']');
+		}
+	}
+
+	key("source", first);
+	source(env.source());
+
+	if (env.has_transaction())
+	{
+		const auto &t = env.transaction();
+		bool		tfirst = true;
+
+		key("transaction", first);
+		o_.push_back('{');
+		key("id", tfirst);
+		append_int(o_, t.id());
+		/* begin and commit events have no position of their own */
+		if (t.total_order() != 0)
+		{
+			key("total_order", tfirst);
+			append_int(o_, t.total_order());
+		}
+		if (t.data_collection_order() != 0)
+		{
+			key("data_collection_order", tfirst);
+			append_int(o_, t.data_collection_order());
+		}
+		o_.push_back('}');
+	}
+
+	if (op == pb::OP_TRUNCATE)
+	{
+		const auto &t = env.truncate();
+		bool		tfirst = true;
+
+		key("truncate", first);
+		o_.push_back('{');
+		key("cascade", tfirst);
+		o_.append(t.cascade() ? "true" : "false");
+		key("restart_identity", tfirst);
+		o_.append(t.restart_identity() ? "true" : "false");
+		o_.push_back('}');
+	}
+	else if (op == pb::OP_MESSAGE)
+	{
+		const auto &m = env.message();
+		const std::string &content = m.content();
+		bool		mfirst = true;
+
+		key("message", first);
+		o_.push_back('{');
+		key("prefix", mfirst);
+		append_json_string(o_, m.prefix());
+		key("transactional", mfirst);
+		o_.append(m.transactional() ? "true" : "false");
+		key("content", mfirst);
+		append_bytea_string(o_, content);
+		if (std::memchr(content.data(), '\0', content.size()) == nullptr
+			&& utf8_valid(content.data(), content.size()))
+		{
+			key("content_text", mfirst);
+			append_json_string(o_, content);
+		}
+		o_.push_back('}');
+	}
+	else if (op == pb::OP_COMMIT)
+	{
+		const auto &s = env.summary();
+		bool		sfirst = true;
+		bool		tfirst = true;
+		std::string name_buf;
+
+		key("summary", first);
+		o_.push_back('{');
+		key("event_count", sfirst);
+		append_int(o_, s.event_count());
+		key("tables", sfirst);
+		o_.push_back('{');
+		for (const auto &tc : s.tables())
+		{
+			name_buf.assign(tc.schema());
+			name_buf.push_back('.');
+			name_buf.append(tc.table());
+			key(name_buf, tfirst);
+			append_int(o_, tc.event_count());
+		}
+		o_.push_back('}');
+		o_.push_back('}');
+	}
+	o_.push_back('}');
+}
+
+}							/* namespace */
+
+/* ---------------------------------------------------------------------
+ * JSON syntax check for embedded json/jsonb text. Iterative (explicit
+ * container stack), so arbitrarily deep documents cannot exhaust the C
+ * stack. Escapes must be well formed and \u surrogates must pair up, as
+ * PostgreSQL's JSON parser requires.
+ * --------------------------------------------------------------------- */
+
+bool
+json_text_valid(const char *text, size_t len)
+{
+	const unsigned char *p = reinterpret_cast<const unsigned char *>(text);
+	const unsigned char *const e = p + len;
+	std::string stack;			/* '{' or '[' per open container */
+
+	auto		ws = [&]() {
+		while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+			p++;
+	};
+	auto		hex4 = [&](unsigned &cp) -> bool {
+		if (e - p < 4)
+			return false;
+		cp = 0;
+		for (int i = 0; i < 4; i++)
+		{
+			unsigned char c = *p++;
+			unsigned	d;
+
+			if (c >= '0' && c <= '9')
+				d = c - '0';
+			else if (c >= 'a' && c <= 'f')
+				d = c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				d = c - 'A' + 10;
+			else
+				return false;
+			cp = cp * 16 + d;
+		}
+		return true;
+	};
+	auto		string = [&]() -> bool {
+		/* *p == '"' */
+		p++;
+		for (;;)
+		{
+			if (p >= e)
+				return false;
+			unsigned char c = *p++;
+
+			if (c == '"')
+				return true;
+			if (c < 0x20)
+				return false;
+			if (c != '\\')
+				continue;
+			if (p >= e)
+				return false;
+			c = *p++;
+			switch (c)
+			{
+				case '"':
+				case '\\':
+				case '/':
+				case 'b':
+				case 'f':
+				case 'n':
+				case 'r':
+				case 't':
+					break;
+				case 'u':
+					{
+						unsigned	cp;
+
+						if (!hex4(cp))
+							return false;
+						if (cp >= 0xDC00 && cp <= 0xDFFF)
+							return false;	/* lone low surrogate */
+						if (cp >= 0xD800 && cp <= 0xDBFF)
+						{
+							unsigned	lo;
+
+							if (e - p < 2 || p[0] != '\\' || p[1] != 'u')
+								return false;
+							p += 2;
+							if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF)
+								return false;
+						}
+						break;
+					}
+				default:
+					return false;
+			}
+		}
+	};
+	auto		digits = [&]() -> bool {
+		if (p >= e || *p < '0' || *p > '9')
+			return false;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+		return true;
+	};
+	auto		number = [&]() -> bool {
+		if (*p == '-')
+			p++;
+		if (p >= e)
+			return false;
+		if (*p == '0')
+			p++;
+		else if (!digits())
+			return false;
+		if (p < e && *p == '.')
+		{
+			p++;
+			if (!digits())
+				return false;
+		}
+		if (p < e && (*p == 'e' || *p == 'E'))
+		{
+			p++;
+			if (p < e && (*p == '+' || *p == '-'))
+				p++;
+			if (!digits())
+				return false;
+		}
+		return true;
+	};
+	auto		literal = [&](const char *word) -> bool {
+		size_t		n = std::strlen(word);
+
+		if (static_cast<size_t>(e - p) < n || std::memcmp(p, word, n) != 0)
+			return false;
+		p += n;
+		return true;
+	};
+	auto		member_key = [&]() -> bool {
+		/* whitespace already skipped */
+		if (p >= e || *p != '"' || !string())
+			return false;
+		ws();
+		if (p >= e || *p != ':')
+			return false;
+		p++;
+		return true;
+	};
+
+	bool		want_value = true;
+
+	for (;;)
+	{
+		ws();
+		if (want_value)
+		{
+			if (p >= e)
+				return false;
+			switch (*p)
+			{
+				case '{':
+					p++;
+					ws();
+					if (p < e && *p == '}')
+					{
+						p++;
+						want_value = false;
+						break;
+					}
+					stack.push_back('{');
+					if (!member_key())
+						return false;
+					break;
+				case '[':
+					p++;
+					ws();
+					if (p < e && *p == ']')
+					{
+						p++;
+						want_value = false;
+						break;
+					}
+					stack.push_back('[');
+					break;
+				case '"':
+					if (!string())
+						return false;
+					want_value = false;
+					break;
+				case 't':
+					if (!literal("true"))
+						return false;
+					want_value = false;
+					break;
+				case 'f':
+					if (!literal("false"))
+						return false;
+					want_value = false;
+					break;
+				case 'n':
+					if (!literal("null"))
+						return false;
+					want_value = false;
+					break;
+				default:
+					if (*p != '-' && (*p < '0' || *p > '9'))
+						return false;
+					if (!number())
+						return false;
+					want_value = false;
+					break;
+			}
+		}
+		else
+		{
+			if (stack.empty())
+				return p == e;
+			if (p >= e)
+				return false;
+			char		top = stack.back();
+
+			if (*p == ',')
+			{
+				p++;
+				if (top == '{')
+				{
+					ws();
+					if (!member_key())
+						return false;
+				}
+				want_value = true;
+			}
+			else if ((top == '{' && *p == '}') || (top == '[' && *p == ']'))
+			{
+				p++;
+				stack.pop_back();
+			}
+			else
+				return false;
+		}
+	}
+}
+
+void
+render_envelope_json(const char *data, size_t len, std::string &out)
+{
+	if (data == nullptr && len > 0)
+		fail("invalid envelope: no data");
+	if (len > static_cast<size_t>(INT_MAX))
+		fail("invalid envelope: " + std::to_string(len)
+			 + " bytes exceeds the 2 GiB protobuf message size limit");
+
+	pb::Envelope env;
+
+	{
+		/*
+		 * libprotobuf logs (to stderr) when a string field is not valid
+		 * UTF-8; we report the failure ourselves, so keep it quiet.
+		 */
+		google::protobuf::LogSilencer quiet;
+
+		if (!env.ParseFromArray(data ? data : "", static_cast<int>(len)))
+			fail(kCorrupt);
+	}
+	check_envelope(env);
+
+	out.clear();
+	Renderer(out).envelope(env);
+}
+
+}							/* namespace cdc_core */

@@ -1,0 +1,576 @@
+/*
+ * output_plugin.c — the cdc_plugin logical decoding output plugin.
+ *
+ * Turns each committed change handed over by logical decoding into one
+ * cdc.v1.Envelope written as one binary output message. It owns the
+ * decoding callbacks, the decoding options and the per-slot state; it knows
+ * nothing of Kafka. All per-change allocations go to a memory context reset
+ * after every callback; the C++ core (encoder, options) is reached only
+ * through cdc_core.h, whose functions never throw and never call ereport.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "replication/logical.h"
+#include "replication/output_plugin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "cdc_core.h"
+#include "row_image.h"
+
+/* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch). */
+#define CDC_UNIX_EPOCH_OFFSET_US \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/* Cached facts about one relation, valid until the next invalidation. */
+typedef struct CdcRelEntry
+{
+	Oid			relid;			/* hash key */
+	bool		included;		/* passes include-tables / exclude-tables */
+	char	   *schema;
+	char	   *table;
+	CdcRelDesc *desc;			/* NULL until first needed */
+} CdcRelEntry;
+
+/* Events of the current transaction for one table. */
+typedef struct CdcTxnTable
+{
+	Oid			relid;			/* hash key */
+	char	   *schema;
+	char	   *table;
+	uint64		count;
+} CdcTxnTable;
+
+/*
+ * Per-slot decoding state, hung on ctx->output_plugin_private and allocated
+ * in ctx->context. The C++ objects are freed by a reset callback on that
+ * context, so an ERROR that skips the shutdown callback does not leak them.
+ */
+typedef struct CdcDecodingState
+{
+	MemoryContext change_cxt;	/* reset after every callback */
+	MemoryContext cache_cxt;	/* relation cache; reset on invalidation */
+	MemoryContext txn_cxt;		/* per-transaction counters; reset at BEGIN */
+	cdc_encoder *encoder;
+	cdc_options *options;
+	cdc_option_flags flags;
+	char	   *database;
+	HTAB	   *relcache;		/* relid -> CdcRelEntry */
+	uint64		relcache_epoch; /* cdc_invalidation_epoch when built */
+
+	/* the transaction being decoded */
+	HTAB	   *txn_tables;		/* relid -> CdcTxnTable, in txn_cxt */
+	uint64		txn_event_count;
+	bool		txn_begin_sent;
+	MemoryContextCallback free_callback;
+} CdcDecodingState;
+
+/* Bumped by every relcache/type/schema invalidation in this backend. */
+static uint64 cdc_invalidation_epoch = 1;
+static bool cdc_invalidation_registered = false;
+
+static void cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init);
+static void cdc_shutdown(LogicalDecodingContext *ctx);
+static void cdc_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
+static void cdc_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn);
+static void cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
+					   ReorderBufferChange *change);
+static void cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
+						 Relation relations[], ReorderBufferChange *change);
+static void cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
+						bool transactional, const char *prefix, Size sz, const char *message);
+
+extern PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+/* Only assigns the callbacks (PostgreSQL looks this symbol up by name). */
+void
+_PG_output_plugin_init(OutputPluginCallbacks *cb)
+{
+	cb->startup_cb = cdc_startup;
+	cb->begin_cb = cdc_begin;
+	cb->change_cb = cdc_change;
+	cb->truncate_cb = cdc_truncate;
+	cb->commit_cb = cdc_commit;
+	cb->message_cb = cdc_message;
+	cb->shutdown_cb = cdc_shutdown;
+}
+
+/* Any catalog change that can alter a relation's description. */
+static void
+cdc_invalidate_relcache(Datum arg, Oid relid)
+{
+	cdc_invalidation_epoch++;
+}
+
+/* Type or schema renames change cached names. */
+static void
+cdc_invalidate_syscache(Datum arg, int cacheid, uint32 hashvalue)
+{
+	cdc_invalidation_epoch++;
+}
+
+/* Frees the C++ objects when the decoding context goes away, on any path. */
+static void
+cdc_free_core_objects(void *arg)
+{
+	CdcDecodingState *st = (CdcDecodingState *) arg;
+
+	cdc_encoder_destroy(st->encoder);
+	st->encoder = NULL;
+	cdc_options_destroy(st->options);
+	st->options = NULL;
+}
+
+/* Reports a failure of the C++ core as an ERROR. */
+static void
+cdc_core_failed(const char *what, const char *errbuf)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("cdc_plugin could not %s: %s", what, errbuf)));
+}
+
+/* Creates the per-transaction table counter. */
+static void
+cdc_txn_reset(CdcDecodingState *st)
+{
+	HASHCTL		hctl;
+
+	MemoryContextReset(st->txn_cxt);
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = sizeof(Oid);
+	hctl.entrysize = sizeof(CdcTxnTable);
+	hctl.hcxt = st->txn_cxt;
+	st->txn_tables = hash_create("cdc_plugin transaction tables", 16, &hctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	st->txn_event_count = 0;
+	st->txn_begin_sent = false;
+}
+
+/* Parses the decoding options and sets up the per-slot state. */
+static void
+cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
+{
+	CdcDecodingState *st;
+	ListCell   *lc;
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	st = MemoryContextAllocZero(ctx->context, sizeof(CdcDecodingState));
+	st->change_cxt = AllocSetContextCreate(ctx->context, "cdc_plugin change",
+										   ALLOCSET_DEFAULT_SIZES);
+	st->cache_cxt = AllocSetContextCreate(ctx->context, "cdc_plugin relation cache",
+										  ALLOCSET_DEFAULT_SIZES);
+	st->txn_cxt = AllocSetContextCreate(ctx->context, "cdc_plugin transaction",
+										ALLOCSET_SMALL_SIZES);
+	st->free_callback.func = cdc_free_core_objects;
+	st->free_callback.arg = st;
+	MemoryContextRegisterResetCallback(ctx->context, &st->free_callback);
+	ctx->output_plugin_private = st;
+
+	opt->output_type = OUTPUT_PLUGIN_BINARY_OUTPUT;
+	opt->receive_rewrites = false;
+
+	st->options = cdc_options_create(errbuf, sizeof(errbuf));
+	if (st->options == NULL)
+		cdc_core_failed("set up decoding options", errbuf);
+	foreach(lc, ctx->output_plugin_options)
+	{
+		DefElem    *elem = lfirst_node(DefElem, lc);
+		const char *value = elem->arg ? strVal(elem->arg) : NULL;
+
+		if (cdc_options_set(st->options, elem->defname, value, errbuf, sizeof(errbuf)) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s", errbuf),
+					 errhint("See the \"Decoding options\" section of the cdc_plugin README.")));
+	}
+	cdc_options_get_flags(st->options, &st->flags);
+
+	st->encoder = cdc_encoder_create(CDC_PLUGIN_VERSION, errbuf, sizeof(errbuf));
+	if (st->encoder == NULL)
+		cdc_core_failed("set up the envelope encoder", errbuf);
+
+	st->database = MemoryContextStrdup(ctx->context, get_database_name(MyDatabaseId));
+
+	if (!cdc_invalidation_registered)
+	{
+		CacheRegisterRelcacheCallback(cdc_invalidate_relcache, (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, cdc_invalidate_syscache, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, cdc_invalidate_syscache, (Datum) 0);
+		cdc_invalidation_registered = true;
+	}
+	st->relcache_epoch = 0;		/* forces the relation cache to be built */
+	cdc_txn_reset(st);
+}
+
+/* Releases the C++ objects early; the memory goes with ctx->context. */
+static void
+cdc_shutdown(LogicalDecodingContext *ctx)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+
+	if (st != NULL)
+		cdc_free_core_objects(st);
+}
+
+/* True when the cached description no longer matches the tuple descriptor. */
+static bool
+cdc_rel_desc_stale(const CdcRelDesc *desc, TupleDesc tupdesc)
+{
+	int			i;
+
+	if (desc->natts != tupdesc->natts)
+		return true;
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped != desc->columns[i].dropped)
+			return true;
+		if (!att->attisdropped && att->atttypid != desc->columns[i].type.typid)
+			return true;
+	}
+	return false;
+}
+
+/* Looks up (or builds) the cached entry of a relation. */
+static CdcRelEntry *
+cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
+{
+	CdcRelEntry *entry;
+	bool		found;
+	Oid			relid = RelationGetRelid(rel);
+
+	if (st->relcache == NULL || st->relcache_epoch != cdc_invalidation_epoch)
+	{
+		HASHCTL		hctl;
+
+		MemoryContextReset(st->cache_cxt);
+		memset(&hctl, 0, sizeof(hctl));
+		hctl.keysize = sizeof(Oid);
+		hctl.entrysize = sizeof(CdcRelEntry);
+		hctl.hcxt = st->cache_cxt;
+		st->relcache = hash_create("cdc_plugin relation cache", 64, &hctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		st->relcache_epoch = cdc_invalidation_epoch;
+	}
+
+	entry = hash_search(st->relcache, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->schema = MemoryContextStrdup(st->cache_cxt,
+											get_namespace_name(RelationGetNamespace(rel)));
+		entry->table = MemoryContextStrdup(st->cache_cxt, RelationGetRelationName(rel));
+		entry->included = cdc_options_table_included(st->options, entry->schema, entry->table);
+		entry->desc = NULL;
+	}
+	if (need_desc && entry->included &&
+		(entry->desc == NULL || cdc_rel_desc_stale(entry->desc, RelationGetDescr(rel))))
+		entry->desc = cdc_rel_desc_build(rel, st->cache_cxt);
+	return entry;
+}
+
+/* Writes one envelope as one output message. */
+static void
+cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_write)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	const char *data;
+	size_t		len;
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	if (cdc_encoder_encode(st->encoder, event, &data, &len, errbuf, sizeof(errbuf)) != 0)
+		cdc_core_failed("encode a change envelope", errbuf);
+	OutputPluginPrepareWrite(ctx, last_write);
+	appendBinaryStringInfo(ctx->out, data, len);
+	OutputPluginWrite(ctx, last_write);
+}
+
+/* Fills the transaction-level part of an event's source. */
+static void
+cdc_fill_source(CdcDecodingState *st, ReorderBufferTXN *txn, XLogRecPtr lsn,
+				cdc_source *source)
+{
+	source->database = st->database;
+	source->lsn = lsn;
+	if (txn != NULL)
+	{
+		source->commit_lsn = txn->final_lsn;
+		source->xid = txn->xid;
+		if (txn->xact_time.commit_time != 0)
+			source->commit_time_us = txn->xact_time.commit_time + CDC_UNIX_EPOCH_OFFSET_US;
+	}
+}
+
+/* Sends the BEGIN event if it is wanted and not yet sent. */
+static void
+cdc_send_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	cdc_event	event;
+
+	if (st->txn_begin_sent || !st->flags.include_transaction_events)
+		return;
+	memset(&event, 0, sizeof(event));
+	event.op = CDC_OP_BEGIN;
+	cdc_fill_source(st, txn, txn->first_lsn, &event.source);
+	event.has_transaction = true;
+	event.txn_id = txn->xid;
+	cdc_write_event(ctx, &event, false);
+	st->txn_begin_sent = true;
+}
+
+/* Starts counting a transaction's events; BEGIN itself may wait. */
+static void
+cdc_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+
+	cdc_txn_reset(st);
+	if (!st->flags.skip_empty_xacts)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->change_cxt);
+
+		cdc_send_begin(ctx, txn);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(st->change_cxt);
+	}
+}
+
+/* Sends COMMIT with per-table counts, if BEGIN was sent. */
+static void
+cdc_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	MemoryContext old;
+	cdc_event	event;
+	cdc_table_count *counts;
+	HASH_SEQ_STATUS seq;
+	CdcTxnTable *t;
+	size_t		n = 0;
+
+	if (!st->txn_begin_sent)
+		return;
+	old = MemoryContextSwitchTo(st->change_cxt);
+	memset(&event, 0, sizeof(event));
+	event.op = CDC_OP_COMMIT;
+	cdc_fill_source(st, txn, commit_lsn, &event.source);
+	event.has_transaction = true;
+	event.txn_id = txn->xid;
+	event.event_count = st->txn_event_count;
+	counts = palloc0(sizeof(cdc_table_count) * Max(hash_get_num_entries(st->txn_tables), 1));
+	hash_seq_init(&seq, st->txn_tables);
+	while ((t = hash_seq_search(&seq)) != NULL)
+	{
+		counts[n].schema = t->schema;
+		counts[n].table = t->table;
+		counts[n].event_count = t->count;
+		n++;
+	}
+	event.table_counts = counts;
+	event.ntable_counts = n;
+	cdc_write_event(ctx, &event, true);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->change_cxt);
+}
+
+/* Numbers an event within its transaction and within its table. */
+static void
+cdc_count_event(CdcDecodingState *st, ReorderBufferTXN *txn, CdcRelEntry *entry,
+				cdc_event *event)
+{
+	CdcTxnTable *t;
+	bool		found;
+
+	st->txn_event_count++;
+	event->has_transaction = true;
+	event->txn_id = txn->xid;
+	event->txn_total_order = st->txn_event_count;
+	if (entry == NULL)
+		return;
+	t = hash_search(st->txn_tables, &entry->relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		t->schema = MemoryContextStrdup(st->txn_cxt, entry->schema);
+		t->table = MemoryContextStrdup(st->txn_cxt, entry->table);
+		t->count = 0;
+	}
+	t->count++;
+	event->txn_data_collection_order = t->count;
+}
+
+/*
+ * With REPLICA IDENTITY FULL the old row carries every value in full, so an
+ * unchanged TOAST value of the new row is taken from it: FULL tables get
+ * complete after images. Both rows list the same columns in the same order.
+ */
+static void
+cdc_fill_unchanged_toast(cdc_row *after, const cdc_row *before)
+{
+	size_t		i;
+
+	if (after->ncolumns != before->ncolumns)
+		return;
+	for (i = 0; i < after->ncolumns; i++)
+	{
+		cdc_column *col = (cdc_column *) &after->columns[i];
+
+		if (col->value.kind == CDC_VALUE_UNCHANGED_TOAST &&
+			before->columns[i].value.kind != CDC_VALUE_UNCHANGED_TOAST)
+			col->value = before->columns[i].value;
+	}
+}
+
+/* One INSERT, UPDATE or DELETE. */
+static void
+cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
+		   ReorderBufferChange *change)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	CdcRelEntry *entry;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	HeapTuple	newtuple = NULL;
+	HeapTuple	oldtuple = NULL;
+	MemoryContext old;
+	cdc_event	event;
+	CdcImageColumns before_columns;
+
+	entry = cdc_rel_entry(st, rel, true);
+	if (!entry->included)
+		return;
+
+	old = MemoryContextSwitchTo(st->change_cxt);
+	memset(&event, 0, sizeof(event));
+	if (change->data.tp.newtuple != NULL)
+		newtuple = &change->data.tp.newtuple->tuple;
+	if (change->data.tp.oldtuple != NULL)
+		oldtuple = &change->data.tp.oldtuple->tuple;
+
+	switch (change->action)
+	{
+		case REORDER_BUFFER_CHANGE_INSERT:
+			event.op = CDC_OP_CREATE;
+			break;
+		case REORDER_BUFFER_CHANGE_UPDATE:
+			event.op = CDC_OP_UPDATE;
+			break;
+		case REORDER_BUFFER_CHANGE_DELETE:
+			event.op = CDC_OP_DELETE;
+			break;
+		default:
+			/* speculative inserts etc. are never handed to plugins */
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(st->change_cxt);
+			return;
+	}
+
+	/* the old image holds only identity columns unless REPLICA IDENTITY FULL */
+	before_columns = entry->desc->replident == REPLICA_IDENTITY_FULL ?
+		CDC_IMAGE_ALL : CDC_IMAGE_KEY;
+	if (newtuple != NULL && event.op != CDC_OP_DELETE)
+		event.after = cdc_row_from_tuple(entry->desc, tupdesc, newtuple, CDC_IMAGE_ALL);
+	if (oldtuple != NULL)
+		event.before = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, before_columns);
+	if (event.after != NULL && event.before != NULL && before_columns == CDC_IMAGE_ALL)
+		cdc_fill_unchanged_toast((cdc_row *) event.after, event.before);
+	if (entry->desc->nkeys > 0)
+	{
+		if (event.op == CDC_OP_DELETE)
+		{
+			if (oldtuple != NULL)
+				event.key = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, CDC_IMAGE_KEY);
+		}
+		else if (newtuple != NULL)
+			event.key = cdc_row_from_tuple(entry->desc, tupdesc, newtuple, CDC_IMAGE_KEY);
+	}
+
+	cdc_fill_source(st, txn, change->lsn, &event.source);
+	event.source.schema = entry->schema;
+	event.source.table = entry->table;
+	cdc_count_event(st, txn, entry, &event);
+
+	cdc_send_begin(ctx, txn);
+	cdc_write_event(ctx, &event, true);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->change_cxt);
+}
+
+/* TRUNCATE: one event per included table. */
+static void
+cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
+			 Relation relations[], ReorderBufferChange *change)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	MemoryContext old;
+	int			i;
+
+	old = MemoryContextSwitchTo(st->change_cxt);
+	for (i = 0; i < nrelations; i++)
+	{
+		CdcRelEntry *entry = cdc_rel_entry(st, relations[i], false);
+		cdc_event	event;
+
+		if (!entry->included)
+			continue;
+		memset(&event, 0, sizeof(event));
+		event.op = CDC_OP_TRUNCATE;
+		cdc_fill_source(st, txn, change->lsn, &event.source);
+		event.source.schema = entry->schema;
+		event.source.table = entry->table;
+		event.truncate_cascade = change->data.truncate.cascade;
+		event.truncate_restart_identity = change->data.truncate.restart_seqs;
+		cdc_count_event(st, txn, entry, &event);
+		cdc_send_begin(ctx, txn);
+		cdc_write_event(ctx, &event, true);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->change_cxt);
+}
+
+/* pg_logical_emit_message(): transactional ones in commit order, others at once. */
+static void
+cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
+			bool transactional, const char *prefix, Size sz, const char *message)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	MemoryContext old;
+	cdc_event	event;
+
+	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix))
+		return;
+
+	old = MemoryContextSwitchTo(st->change_cxt);
+	memset(&event, 0, sizeof(event));
+	event.op = CDC_OP_MESSAGE;
+	event.message_prefix = prefix;
+	event.message_content.data = message;
+	event.message_content.len = sz;
+	event.message_transactional = transactional;
+	if (transactional)
+	{
+		cdc_fill_source(st, txn, lsn, &event.source);
+		cdc_count_event(st, txn, NULL, &event);
+		cdc_send_begin(ctx, txn);
+	}
+	else
+	{
+		/* not part of any transaction's event stream */
+		cdc_fill_source(st, NULL, lsn, &event.source);
+		if (txn != NULL)
+			event.source.xid = txn->xid;
+	}
+	cdc_write_event(ctx, &event, true);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->change_cxt);
+}

@@ -1,0 +1,498 @@
+/*
+ * row_image.c — PostgreSQL tuples to typed cdc_row images.
+ *
+ * Each value is mapped to the most faithful native cdc.v1.Value member its
+ * type allows; a type without a native mapping goes through its output
+ * function, so no type is ever an error. Everything allocated here lives in
+ * the caller's current memory context (the per-change context). This file
+ * must never call into C++ and must never keep a pointer into a tuple past
+ * the change it was built for.
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/uuid.h"
+
+#include "row_image.h"
+
+/* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch). */
+#define CDC_UNIX_EPOCH_OFFSET_US \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+#define CDC_UNIX_EPOCH_OFFSET_DAYS (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)
+
+static void cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out);
+
+/* Picks the conversion for a base type. */
+static CdcConversion
+cdc_conversion_for(Oid basetypid)
+{
+	switch (basetypid)
+	{
+		case BOOLOID:
+			return CDC_CONV_BOOL;
+		case INT2OID:
+			return CDC_CONV_INT2;
+		case INT4OID:
+			return CDC_CONV_INT4;
+		case INT8OID:
+			return CDC_CONV_INT8;
+		case FLOAT4OID:
+			return CDC_CONV_FLOAT4;
+		case FLOAT8OID:
+			return CDC_CONV_FLOAT8;
+		case NUMERICOID:
+			return CDC_CONV_NUMERIC;
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			return CDC_CONV_TEXT;
+		case NAMEOID:
+			return CDC_CONV_NAME;
+		case BYTEAOID:
+			return CDC_CONV_BYTEA;
+		case DATEOID:
+			return CDC_CONV_DATE;
+		case TIMEOID:
+			return CDC_CONV_TIME;
+		case TIMETZOID:
+			return CDC_CONV_TIMETZ;
+		case TIMESTAMPOID:
+			return CDC_CONV_TIMESTAMP;
+		case TIMESTAMPTZOID:
+			return CDC_CONV_TIMESTAMPTZ;
+		case INTERVALOID:
+			return CDC_CONV_INTERVAL;
+		case UUIDOID:
+			return CDC_CONV_UUID;
+		case JSONOID:
+			return CDC_CONV_JSON;
+		case JSONBOID:
+			return CDC_CONV_JSONB;
+		default:
+			break;
+	}
+	switch (get_typtype(basetypid))
+	{
+		case TYPTYPE_ENUM:
+			return CDC_CONV_ENUM;
+		case TYPTYPE_COMPOSITE:
+			return CDC_CONV_RECORD;
+		case TYPTYPE_PSEUDO:
+			return basetypid == RECORDOID ? CDC_CONV_RECORD : CDC_CONV_OUTPUT;
+		default:
+			break;
+	}
+	if (get_element_type(basetypid) != InvalidOid)
+		return CDC_CONV_ARRAY;
+	return CDC_CONV_OUTPUT;
+}
+
+/* Fills in how to convert values of typid; lookups are done once here. */
+void
+cdc_type_info_init(CdcTypeInfo *info, Oid typid, MemoryContext cxt)
+{
+	Oid			typoutput;
+	bool		typisvarlena;
+
+	check_stack_depth();
+	memset(info, 0, sizeof(*info));
+	info->typid = typid;
+	info->basetypid = getBaseType(typid);
+	info->conv = cdc_conversion_for(info->basetypid);
+	getTypeOutputInfo(info->basetypid, &typoutput, &typisvarlena);
+	fmgr_info_cxt(typoutput, &info->output, cxt);
+
+	if (info->conv == CDC_CONV_ARRAY)
+	{
+		Oid			elemtype = get_element_type(info->basetypid);
+
+		info->element = MemoryContextAlloc(cxt, sizeof(CdcTypeInfo));
+		cdc_type_info_init(info->element, elemtype, cxt);
+		get_typlenbyvalalign(elemtype, &info->elmlen, &info->elmbyval, &info->elmalign);
+	}
+}
+
+/* Bytes of a (possibly compressed or short-header) varlena, detoasted. */
+static cdc_bytes
+cdc_varlena_bytes(Datum value)
+{
+	struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+	cdc_bytes	b;
+
+	b.data = VARDATA_ANY(v);
+	b.len = VARSIZE_ANY_EXHDR(v);
+	return b;
+}
+
+/* A NUL-terminated C string as cdc_bytes. */
+static cdc_bytes
+cdc_cstring_bytes(const char *s)
+{
+	cdc_bytes	b;
+
+	b.data = s;
+	b.len = strlen(s);
+	return b;
+}
+
+/* Text through the type's output function (the fallback for everything). */
+static void
+cdc_value_as_output_text(const CdcTypeInfo *info, Datum value, cdc_value *out)
+{
+	out->kind = CDC_VALUE_TEXT;
+	out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+}
+
+/*
+ * Timestamps in microseconds since 1970. The few years past 294247 do not
+ * fit; they go as ISO 8601 text (UTC for timestamptz), which is what
+ * PostgreSQL's own JSON encoding prints and independent of DateStyle.
+ */
+static void
+cdc_value_from_timestamp(const CdcTypeInfo *info, Datum value, cdc_value_kind kind,
+						 cdc_value *out)
+{
+	Timestamp	ts = DatumGetTimestamp(value);
+	int			utc = 0;
+
+	out->kind = kind;
+	if (TIMESTAMP_IS_NOBEGIN(ts))
+		out->u.micros = PG_INT64_MIN;
+	else if (TIMESTAMP_IS_NOEND(ts))
+		out->u.micros = PG_INT64_MAX;
+	else if (pg_add_s64_overflow(ts, CDC_UNIX_EPOCH_OFFSET_US, &out->u.micros) ||
+			 out->u.micros == PG_INT64_MAX)
+	{
+		out->kind = CDC_VALUE_TEXT;
+		out->u.str = cdc_cstring_bytes(JsonEncodeDateTime(NULL, value, info->basetypid,
+														  kind == CDC_VALUE_TIMESTAMPTZ ? &utc : NULL));
+	}
+}
+
+/* An array, element by element, any number of dimensions. */
+static void
+cdc_value_from_array(const CdcTypeInfo *info, Datum value, cdc_value *out)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(value);
+	cdc_array  *result = palloc0(sizeof(cdc_array));
+	int			ndims = ARR_NDIM(arr);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	cdc_value  *values;
+	int			i;
+
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), info->elmlen, info->elmbyval,
+					  info->elmalign, &elems, &nulls, &nelems);
+	result->ndims = ndims;
+	for (i = 0; i < ndims && i < 6; i++)
+	{
+		result->dims[i] = ARR_DIMS(arr)[i];
+		result->lower_bounds[i] = ARR_LBOUND(arr)[i];
+	}
+	values = palloc0(sizeof(cdc_value) * Max(nelems, 1));
+	for (i = 0; i < nelems; i++)
+	{
+		if (nulls[i])
+			values[i].kind = CDC_VALUE_NULL;
+		else
+			cdc_value_from_datum(info->element, elems[i], &values[i]);
+	}
+	result->elements = values;
+	result->nelements = nelems;
+	out->kind = CDC_VALUE_ARRAY;
+	out->u.array = result;
+}
+
+/* A composite value: its fields as columns, converted recursively. */
+static void
+cdc_value_from_record(Datum value, cdc_value *out)
+{
+	HeapTupleHeader rec = DatumGetHeapTupleHeader(value);
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec),
+												 HeapTupleHeaderGetTypMod(rec));
+	HeapTupleData tuple;
+	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * tupdesc->natts);
+	cdc_column *columns = palloc0(sizeof(cdc_column) * Max(tupdesc->natts, 1));
+	cdc_row    *row = palloc0(sizeof(cdc_row));
+	int			n = 0;
+	int			i;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	heap_deform_tuple(&tuple, tupdesc, values, nulls);
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		cdc_column *col;
+
+		if (att->attisdropped)
+			continue;
+		col = &columns[n++];
+		col->name = pstrdup(NameStr(att->attname));
+		col->type_name = format_type_with_typemod(att->atttypid, att->atttypmod);
+		col->type_oid = att->atttypid;
+		if (nulls[i])
+			col->value.kind = CDC_VALUE_NULL;
+		else
+		{
+			CdcTypeInfo *info = palloc(sizeof(CdcTypeInfo));
+
+			cdc_type_info_init(info, att->atttypid, CurrentMemoryContext);
+			cdc_value_from_datum(info, values[i], &col->value);
+		}
+	}
+	ReleaseTupleDesc(tupdesc);
+	row->columns = columns;
+	row->ncolumns = n;
+	out->kind = CDC_VALUE_RECORD;
+	out->u.record = row;
+}
+
+/* Converts one non-null datum. */
+static void
+cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out)
+{
+	check_stack_depth();
+	switch (info->conv)
+	{
+		case CDC_CONV_BOOL:
+			out->kind = CDC_VALUE_BOOL;
+			out->u.b = DatumGetBool(value);
+			break;
+		case CDC_CONV_INT2:
+			out->kind = CDC_VALUE_INT;
+			out->u.i = DatumGetInt16(value);
+			break;
+		case CDC_CONV_INT4:
+			out->kind = CDC_VALUE_INT;
+			out->u.i = DatumGetInt32(value);
+			break;
+		case CDC_CONV_INT8:
+			out->kind = CDC_VALUE_INT;
+			out->u.i = DatumGetInt64(value);
+			break;
+		case CDC_CONV_FLOAT4:
+			out->kind = CDC_VALUE_FLOAT4;
+			out->u.f4 = DatumGetFloat4(value);
+			break;
+		case CDC_CONV_FLOAT8:
+			out->kind = CDC_VALUE_FLOAT8;
+			out->u.f8 = DatumGetFloat8(value);
+			break;
+		case CDC_CONV_NUMERIC:
+			/* numeric_out prints exact digits, NaN and +/-Infinity */
+			out->kind = CDC_VALUE_NUMERIC;
+			out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+			break;
+		case CDC_CONV_TEXT:
+			out->kind = CDC_VALUE_TEXT;
+			out->u.str = cdc_varlena_bytes(value);
+			break;
+		case CDC_CONV_NAME:
+			out->kind = CDC_VALUE_TEXT;
+			out->u.str = cdc_cstring_bytes(NameStr(*DatumGetName(value)));
+			break;
+		case CDC_CONV_BYTEA:
+			out->kind = CDC_VALUE_BYTES;
+			out->u.str = cdc_varlena_bytes(value);
+			break;
+		case CDC_CONV_DATE:
+			{
+				DateADT		d = DatumGetDateADT(value);
+
+				out->kind = CDC_VALUE_DATE;
+				if (DATE_IS_NOBEGIN(d))
+					out->u.date = PG_INT32_MIN;
+				else if (DATE_IS_NOEND(d))
+					out->u.date = PG_INT32_MAX;
+				else
+					out->u.date = d + CDC_UNIX_EPOCH_OFFSET_DAYS;
+				break;
+			}
+		case CDC_CONV_TIME:
+			out->kind = CDC_VALUE_TIME;
+			out->u.micros = DatumGetTimeADT(value);
+			break;
+		case CDC_CONV_TIMETZ:
+			{
+				TimeTzADT  *t = DatumGetTimeTzADTP(value);
+
+				out->kind = CDC_VALUE_TIMETZ;
+				out->u.timetz.micros = t->time;
+				/* PostgreSQL stores seconds west of UTC */
+				out->u.timetz.offset_seconds = -t->zone;
+				break;
+			}
+		case CDC_CONV_TIMESTAMP:
+			cdc_value_from_timestamp(info, value, CDC_VALUE_TIMESTAMP, out);
+			break;
+		case CDC_CONV_TIMESTAMPTZ:
+			cdc_value_from_timestamp(info, value, CDC_VALUE_TIMESTAMPTZ, out);
+			break;
+		case CDC_CONV_INTERVAL:
+			{
+				Interval   *iv = DatumGetIntervalP(value);
+
+				out->kind = CDC_VALUE_INTERVAL;
+				out->u.interval.months = iv->month;
+				out->u.interval.days = iv->day;
+				out->u.interval.micros = iv->time;
+				break;
+			}
+		case CDC_CONV_UUID:
+			out->kind = CDC_VALUE_UUID;
+			out->u.str.data = (const char *) DatumGetUUIDP(value)->data;
+			out->u.str.len = UUID_LEN;
+			break;
+		case CDC_CONV_JSON:
+			out->kind = CDC_VALUE_JSON;
+			out->u.str = cdc_varlena_bytes(value);
+			break;
+		case CDC_CONV_JSONB:
+			out->kind = CDC_VALUE_JSONB;
+			out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+			break;
+		case CDC_CONV_ENUM:
+			out->kind = CDC_VALUE_ENUM;
+			out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+			break;
+		case CDC_CONV_ARRAY:
+			cdc_value_from_array(info, value, out);
+			break;
+		case CDC_CONV_RECORD:
+			cdc_value_from_record(value, out);
+			break;
+		case CDC_CONV_OUTPUT:
+			cdc_value_as_output_text(info, value, out);
+			break;
+	}
+}
+
+/* Marks the attributes of an index as key columns. */
+static int
+cdc_mark_index_columns(CdcRelDesc *desc, Oid indexoid)
+{
+	Relation	index = RelationIdGetRelation(indexoid);
+	int			nkeys = 0;
+	int			i;
+
+	if (!RelationIsValid(index))
+		return 0;
+	for (i = 0; i < index->rd_index->indnkeyatts; i++)
+	{
+		AttrNumber	attnum = index->rd_index->indkey.values[i];
+
+		if (attnum > 0 && attnum <= desc->natts && !desc->columns[attnum - 1].is_key)
+		{
+			desc->columns[attnum - 1].is_key = true;
+			nkeys++;
+		}
+	}
+	RelationClose(index);
+	return nkeys;
+}
+
+/*
+ * Describes a relation's columns as of the decoding snapshot. Key columns
+ * are the replica identity index's; with REPLICA IDENTITY FULL or NOTHING
+ * the primary key's, so that such tables are still keyed when they have one.
+ */
+CdcRelDesc *
+cdc_rel_desc_build(Relation rel, MemoryContext cxt)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	CdcRelDesc *desc = palloc0(sizeof(CdcRelDesc));
+	List	   *indexes;
+	int			i;
+
+	desc->natts = tupdesc->natts;
+	desc->replident = rel->rd_rel->relreplident;
+	desc->columns = palloc0(sizeof(CdcColumnInfo) * Max(desc->natts, 1));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		CdcColumnInfo *col = &desc->columns[i];
+
+		col->dropped = att->attisdropped;
+		if (col->dropped)
+			continue;
+		col->name = pstrdup(NameStr(att->attname));
+		col->type_name = format_type_with_typemod(att->atttypid, att->atttypmod);
+		cdc_type_info_init(&col->type, att->atttypid, cxt);
+	}
+
+	/* RelationGetIndexList fills rd_replidindex and rd_pkindex */
+	indexes = RelationGetIndexList(rel);
+	list_free(indexes);
+	if (OidIsValid(rel->rd_replidindex))
+		desc->nkeys = cdc_mark_index_columns(desc, rel->rd_replidindex);
+	else if (OidIsValid(rel->rd_pkindex))
+		desc->nkeys = cdc_mark_index_columns(desc, rel->rd_pkindex);
+
+	MemoryContextSwitchTo(old);
+	return desc;
+}
+
+/*
+ * Builds a row image of a tuple. A value still stored out of line in the
+ * tuple is one the WAL did not carry (an unchanged TOAST value of an
+ * UPDATE): it is marked as such, never read and never sent as null.
+ */
+cdc_row *
+cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
+				   CdcImageColumns which)
+{
+	int			natts = Min(desc->natts, tupdesc->natts);
+	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	cdc_column *columns = palloc0(sizeof(cdc_column) * Max(natts, 1));
+	cdc_row    *row = palloc0(sizeof(cdc_row));
+	int			n = 0;
+	int			i;
+
+	heap_deform_tuple(tuple, tupdesc, values, nulls);
+	for (i = 0; i < natts; i++)
+	{
+		const CdcColumnInfo *info = &desc->columns[i];
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		cdc_column *col;
+
+		if (info->dropped || att->attisdropped)
+			continue;
+		if (which == CDC_IMAGE_KEY && !info->is_key)
+			continue;
+		col = &columns[n++];
+		col->name = info->name;
+		col->type_name = info->type_name;
+		col->type_oid = info->type.typid;
+		if (nulls[i])
+			col->value.kind = CDC_VALUE_NULL;
+		else if (att->attlen == -1 &&
+				 VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(values[i])))
+			col->value.kind = CDC_VALUE_UNCHANGED_TOAST;
+		else
+			cdc_value_from_datum(&info->type, values[i], &col->value);
+	}
+	row->columns = columns;
+	row->ncolumns = n;
+	return row;
+}

@@ -1,0 +1,93 @@
+/*
+ * row_image.h — PostgreSQL tuples to typed cdc_row images.
+ *
+ * The encoder's PostgreSQL half: it knows every type's storage and turns a
+ * heap tuple into the plain cdc_value structs the C++ core serializes. It
+ * never serializes anything itself and never calls into C++.
+ */
+#ifndef CDC_ROW_IMAGE_H
+#define CDC_ROW_IMAGE_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "utils/relcache.h"
+
+#include "cdc_core.h"
+
+/* How a value of one type becomes a cdc_value. */
+typedef enum CdcConversion
+{
+	CDC_CONV_BOOL,
+	CDC_CONV_INT2,
+	CDC_CONV_INT4,
+	CDC_CONV_INT8,
+	CDC_CONV_FLOAT4,
+	CDC_CONV_FLOAT8,
+	CDC_CONV_NUMERIC,
+	CDC_CONV_TEXT,				/* text, varchar, bpchar: the varlena bytes */
+	CDC_CONV_NAME,
+	CDC_CONV_BYTEA,
+	CDC_CONV_DATE,
+	CDC_CONV_TIME,
+	CDC_CONV_TIMETZ,
+	CDC_CONV_TIMESTAMP,
+	CDC_CONV_TIMESTAMPTZ,
+	CDC_CONV_INTERVAL,
+	CDC_CONV_UUID,
+	CDC_CONV_JSON,
+	CDC_CONV_JSONB,
+	CDC_CONV_ENUM,
+	CDC_CONV_ARRAY,
+	CDC_CONV_RECORD,
+	CDC_CONV_OUTPUT				/* no native mapping: output function text */
+} CdcConversion;
+
+/* Everything needed to convert values of one (domain-resolved) type. */
+typedef struct CdcTypeInfo
+{
+	Oid			typid;			/* declared type, possibly a domain */
+	Oid			basetypid;		/* after stripping domains */
+	CdcConversion conv;
+	FmgrInfo	output;			/* output function of the base type */
+	/* arrays only */
+	struct CdcTypeInfo *element;
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+} CdcTypeInfo;
+
+/* One attribute of a relation as it is described in envelopes. */
+typedef struct CdcColumnInfo
+{
+	bool		dropped;
+	bool		is_key;			/* replica identity (or primary key) column */
+	char	   *name;
+	char	   *type_name;		/* format_type_with_typemod() */
+	CdcTypeInfo type;
+} CdcColumnInfo;
+
+/* A relation's columns, built once per relation and cached by the caller. */
+typedef struct CdcRelDesc
+{
+	int			natts;
+	int			nkeys;
+	char		replident;		/* pg_class.relreplident */
+	CdcColumnInfo *columns;
+} CdcRelDesc;
+
+/* Which columns of a tuple go into an image. */
+typedef enum CdcImageColumns
+{
+	CDC_IMAGE_ALL,
+	CDC_IMAGE_KEY
+} CdcImageColumns;
+
+extern void cdc_type_info_init(CdcTypeInfo *info, Oid typid, MemoryContext cxt);
+extern CdcRelDesc *cdc_rel_desc_build(Relation rel, MemoryContext cxt);
+extern cdc_row *cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc,
+								   HeapTuple tuple, CdcImageColumns which);
+
+#endif							/* CDC_ROW_IMAGE_H */

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make test`: every suite, from a fresh machine. Installs missing Debian
+# packages, builds and installs the extension, then runs the GoogleTest,
+# pg_regress (incl. pgTAP) and TAP suites; prints one summary line.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+bash tools/install-deps.sh || exit 1
+make -s -j"$(nproc)" || exit 1
+make -s install || exit 1
+
+passed=0 failed=0 failures=()
+run_suite() {
+  local name=$1; shift
+  echo "=== suite: $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
+}
+run_suite unit bash test/run_unit.sh
+run_suite regress bash test/run_regress.sh
+run_suite tap bash test/run_tap.sh
+
+((failed)) && echo "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+((failed == 0))

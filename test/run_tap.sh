@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# TAP suites (test/t/*.pl) using PostgreSQL::Test::Cluster, run by prove as
+# the postgres user. Assumes the extension is installed.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+work=$(make_scratch_dir tap)
+trap 'rm -rf "$work"' EXIT
+cp -r test/t "$work/t"
+[[ $(id -u) -eq 0 ]] && chown -R postgres: "$work"
+cd "$work"
+status=0
+as_pg_user env PATH="$PG_BINDIR:$PATH" TESTDIR="$work" PG_REGRESS="$PG_REGRESS" \
+  prove -I "$PG_TEST_PERL" -I "$work/t" "$@" t/ || status=$?
+if ((status != 0)) && [[ -d "$work/tmp_check/log" ]]; then
+  rm -rf "$REPO_ROOT/tmp_check_tap" && cp -r "$work/tmp_check/log" "$REPO_ROOT/tmp_check_tap"
+  echo "run_tap: failed; server logs in $REPO_ROOT/tmp_check_tap" >&2
+fi
+exit $status
