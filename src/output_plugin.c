@@ -12,6 +12,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "access/xact.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -200,7 +201,13 @@ cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	if (st->encoder == NULL)
 		cdc_core_failed("set up the envelope encoder", errbuf);
 
-	st->database = MemoryContextStrdup(ctx->context, get_database_name(MyDatabaseId));
+	/*
+	 * A walsender runs this callback outside any transaction, where the
+	 * catalogs cannot be read: the database name is then looked up on first
+	 * use inside a decoding transaction (see cdc_fill_source).
+	 */
+	if (IsTransactionState())
+		st->database = MemoryContextStrdup(ctx->context, get_database_name(MyDatabaseId));
 
 	if (!cdc_invalidation_registered)
 	{
@@ -301,6 +308,13 @@ static void
 cdc_fill_source(CdcDecodingState *st, ReorderBufferTXN *txn, XLogRecPtr lsn,
 				cdc_source *source)
 {
+	/*
+	 * Only a non-transactional message decoded by a walsender before any
+	 * transaction can find the name still unknown; it is then sent empty.
+	 */
+	if (st->database == NULL && IsTransactionState())
+		st->database = MemoryContextStrdup(GetMemoryChunkContext(st),
+										   get_database_name(MyDatabaseId));
 	source->database = st->database;
 	source->lsn = lsn;
 	if (txn != NULL)

@@ -21,10 +21,12 @@ $node->command_ok(
 	'pg_recvlogical creates a slot with the cdc_plugin output plugin');
 
 $node->safe_psql('postgres', q{
+	BEGIN;
 	INSERT INTO items VALUES (1, 'one'), (2, 'two');
 	UPDATE items SET label = 'uno' WHERE id = 1;
 	DELETE FROM items WHERE id = 2;
 	SELECT pg_logical_emit_message(true, 'test', 'hello');
+	COMMIT;
 });
 my $endpos = $node->safe_psql('postgres',
 	'SELECT pg_current_wal_insert_lsn()');
