@@ -28,6 +28,14 @@ CREATE TABLE opt_t (id int PRIMARY KEY);
 INSERT INTO opt_t VALUES (1);
 SELECT op, tbl, after FROM regress.changes('opts');
 
+-- include-type-names adds each column's SQL type name to the envelope
+-- (protobuf Column.type; JSON does not show types)
+INSERT INTO opt_t VALUES (2);
+SELECT position('\x696e7465676572'::bytea IN data) > 0 AS has_type_name  -- 'integer'
+  FROM pg_logical_slot_peek_binary_changes('opts', NULL, NULL);
+SELECT position('\x696e7465676572'::bytea IN data) > 0 AS has_type_name
+  FROM pg_logical_slot_get_binary_changes('opts', NULL, NULL, 'include-type-names', 'true');
+
 -- text consumers are refused: cdc_plugin writes binary protobuf
 SELECT count(*) FROM pg_logical_slot_peek_changes('opts', NULL, NULL);
 

@@ -14,6 +14,7 @@
 #include "catalog/pg_class.h"
 #include "access/xact.h"
 #include "commands/dbcommands.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "replication/logical.h"
@@ -41,6 +42,8 @@ typedef struct CdcRelEntry
 	char	   *schema;
 	char	   *table;
 	CdcRelDesc *desc;			/* NULL until first needed */
+	struct CdcTxnTable *txn_table;	/* counter in the current transaction, */
+	uint64		txn_generation; /* ... valid while this equals the state's */
 } CdcRelEntry;
 
 /* Events of the current transaction for one table. */
@@ -68,9 +71,12 @@ typedef struct CdcDecodingState
 	char	   *database;
 	HTAB	   *relcache;		/* relid -> CdcRelEntry */
 	uint64		relcache_epoch; /* cdc_invalidation_epoch when built */
+	CdcRelEntry *last_entry;	/* the entry looked up last (most changes
+								 * come in runs on one table) */
 
 	/* the transaction being decoded */
 	HTAB	   *txn_tables;		/* relid -> CdcTxnTable, in txn_cxt */
+	uint64		txn_generation; /* bumped at every BEGIN */
 	uint64		txn_event_count;
 	bool		txn_begin_sent;
 	MemoryContextCallback free_callback;
@@ -154,6 +160,7 @@ cdc_txn_reset(CdcDecodingState *st)
 	hctl.hcxt = st->txn_cxt;
 	st->txn_tables = hash_create("cdc_plugin transaction tables", 16, &hctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	st->txn_generation++;
 	st->txn_event_count = 0;
 	st->txn_begin_sent = false;
 }
@@ -200,6 +207,9 @@ cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	st->encoder = cdc_encoder_create(CDC_PLUGIN_VERSION, errbuf, sizeof(errbuf));
 	if (st->encoder == NULL)
 		cdc_core_failed("set up the envelope encoder", errbuf);
+	/* PostgreSQL has verified every string; converted ones are UTF-8 too */
+	cdc_row_image_init(st->flags.include_type_names);
+	cdc_encoder_trust_utf8(st->encoder, GetDatabaseEncoding() != PG_SQL_ASCII);
 
 	/*
 	 * A walsender runs this callback outside any transaction, where the
@@ -207,7 +217,8 @@ cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	 * use inside a decoding transaction (see cdc_fill_source).
 	 */
 	if (IsTransactionState())
-		st->database = MemoryContextStrdup(ctx->context, get_database_name(MyDatabaseId));
+		st->database = MemoryContextStrdup(ctx->context,
+										   cdc_server_cstring(get_database_name(MyDatabaseId)));
 
 	if (!cdc_invalidation_registered)
 	{
@@ -255,7 +266,7 @@ static CdcRelEntry *
 cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 {
 	CdcRelEntry *entry;
-	bool		found;
+	bool		found = true;
 	Oid			relid = RelationGetRelid(rel);
 
 	if (st->relcache == NULL || st->relcache_epoch != cdc_invalidation_epoch)
@@ -270,16 +281,26 @@ cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 		st->relcache = hash_create("cdc_plugin relation cache", 64, &hctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		st->relcache_epoch = cdc_invalidation_epoch;
+		st->last_entry = NULL;
 	}
 
-	entry = hash_search(st->relcache, &relid, HASH_ENTER, &found);
+	if (st->last_entry != NULL && st->last_entry->relid == relid)
+		entry = st->last_entry;
+	else
+		entry = hash_search(st->relcache, &relid, HASH_ENTER, &found);
+	st->last_entry = entry;
 	if (!found)
 	{
-		entry->schema = MemoryContextStrdup(st->cache_cxt,
-											get_namespace_name(RelationGetNamespace(rel)));
-		entry->table = MemoryContextStrdup(st->cache_cxt, RelationGetRelationName(rel));
-		entry->included = cdc_options_table_included(st->options, entry->schema, entry->table);
+		char	   *schema = get_namespace_name(RelationGetNamespace(rel));
+		char	   *table = RelationGetRelationName(rel);
+
+		/* patterns come in the server encoding, like the names they match */
+		entry->included = cdc_options_table_included(st->options, schema, table);
+		entry->schema = MemoryContextStrdup(st->cache_cxt, cdc_server_cstring(schema));
+		entry->table = MemoryContextStrdup(st->cache_cxt, cdc_server_cstring(table));
 		entry->desc = NULL;
+		entry->txn_table = NULL;
+		entry->txn_generation = 0;
 	}
 	if (need_desc && entry->included &&
 		(entry->desc == NULL || cdc_rel_desc_stale(entry->desc, RelationGetDescr(rel))))
@@ -314,7 +335,7 @@ cdc_fill_source(CdcDecodingState *st, ReorderBufferTXN *txn, XLogRecPtr lsn,
 	 */
 	if (st->database == NULL && IsTransactionState())
 		st->database = MemoryContextStrdup(GetMemoryChunkContext(st),
-										   get_database_name(MyDatabaseId));
+										   cdc_server_cstring(get_database_name(MyDatabaseId)));
 	source->database = st->database;
 	source->lsn = lsn;
 	if (txn != NULL)
@@ -412,12 +433,19 @@ cdc_count_event(CdcDecodingState *st, ReorderBufferTXN *txn, CdcRelEntry *entry,
 	event->txn_total_order = st->txn_event_count;
 	if (entry == NULL)
 		return;
-	t = hash_search(st->txn_tables, &entry->relid, HASH_ENTER, &found);
-	if (!found)
+	if (entry->txn_generation == st->txn_generation)
+		t = entry->txn_table;
+	else
 	{
-		t->schema = MemoryContextStrdup(st->txn_cxt, entry->schema);
-		t->table = MemoryContextStrdup(st->txn_cxt, entry->table);
-		t->count = 0;
+		t = hash_search(st->txn_tables, &entry->relid, HASH_ENTER, &found);
+		if (!found)
+		{
+			t->schema = MemoryContextStrdup(st->txn_cxt, entry->schema);
+			t->table = MemoryContextStrdup(st->txn_cxt, entry->table);
+			t->count = 0;
+		}
+		entry->txn_table = t;
+		entry->txn_generation = st->txn_generation;
 	}
 	t->count++;
 	event->txn_data_collection_order = t->count;
@@ -458,6 +486,7 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	MemoryContext old;
 	cdc_event	event;
 	CdcImageColumns before_columns;
+	cdc_row   **keyp;
 
 	entry = cdc_rel_entry(st, rel, true);
 	if (!entry->included)
@@ -488,25 +517,21 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 			return;
 	}
 
-	/* the old image holds only identity columns unless REPLICA IDENTITY FULL */
+	/*
+	 * The old image holds only identity columns unless REPLICA IDENTITY FULL.
+	 * The key comes from the new row, or from the old one for a DELETE; a
+	 * table without key columns has none.
+	 */
 	before_columns = entry->desc->replident == REPLICA_IDENTITY_FULL ?
 		CDC_IMAGE_ALL : CDC_IMAGE_KEY;
+	keyp = entry->desc->nkeys > 0 ? (cdc_row **) &event.key : NULL;
 	if (newtuple != NULL && event.op != CDC_OP_DELETE)
-		event.after = cdc_row_from_tuple(entry->desc, tupdesc, newtuple, CDC_IMAGE_ALL);
+		event.after = cdc_row_from_tuple(entry->desc, tupdesc, newtuple, CDC_IMAGE_ALL, keyp);
 	if (oldtuple != NULL)
-		event.before = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, before_columns);
+		event.before = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, before_columns,
+										  event.op == CDC_OP_DELETE ? keyp : NULL);
 	if (event.after != NULL && event.before != NULL && before_columns == CDC_IMAGE_ALL)
 		cdc_fill_unchanged_toast((cdc_row *) event.after, event.before);
-	if (entry->desc->nkeys > 0)
-	{
-		if (event.op == CDC_OP_DELETE)
-		{
-			if (oldtuple != NULL)
-				event.key = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, CDC_IMAGE_KEY);
-		}
-		else if (newtuple != NULL)
-			event.key = cdc_row_from_tuple(entry->desc, tupdesc, newtuple, CDC_IMAGE_KEY);
-	}
 
 	cdc_fill_source(st, txn, change->lsn, &event.source);
 	event.source.schema = entry->schema;
@@ -567,7 +592,7 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 	old = MemoryContextSwitchTo(st->change_cxt);
 	memset(&event, 0, sizeof(event));
 	event.op = CDC_OP_MESSAGE;
-	event.message_prefix = prefix;
+	event.message_prefix = cdc_server_cstring(prefix);
 	event.message_content.data = message;
 	event.message_content.len = sz;
 	event.message_transactional = transactional;

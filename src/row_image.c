@@ -14,6 +14,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -34,6 +35,56 @@
 #define CDC_UNIX_EPOCH_OFFSET_DAYS (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)
 
 static void cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out);
+
+/*
+ * Envelopes carry UTF-8 (protobuf strings must be). In a database of
+ * another encoding every string is converted; SQL_ASCII cannot be, so its
+ * strings go as they are and the encoder checks them.
+ */
+bool		cdc_text_needs_conversion = false;
+
+/* Whether columns carry their SQL type name (decoding option include-type-names). */
+static bool cdc_include_type_names = false;
+
+/* Reads the database encoding and the session's options; once per session. */
+void
+cdc_row_image_init(bool include_type_names)
+{
+	int			enc = GetDatabaseEncoding();
+
+	cdc_text_needs_conversion = enc != PG_UTF8 && enc != PG_SQL_ASCII;
+	cdc_include_type_names = include_type_names;
+}
+
+/* A server-encoded string as UTF-8 bytes. */
+cdc_bytes
+cdc_server_text(const char *s, size_t len)
+{
+	cdc_bytes	b;
+
+	b.data = s;
+	b.len = len;
+	if (cdc_text_needs_conversion && len > 0)
+	{
+		char	   *conv = pg_server_to_any(s, (int) len, PG_UTF8);
+
+		if (conv != s)
+		{
+			b.data = conv;
+			b.len = strlen(conv);
+		}
+	}
+	return b;
+}
+
+/* A NUL-terminated server-encoded string as a NUL-terminated UTF-8 one. */
+char *
+cdc_server_cstring(const char *s)
+{
+	if (s == NULL || !cdc_text_needs_conversion)
+		return (char *) s;
+	return pg_server_to_any(s, strlen(s), PG_UTF8);
+}
 
 /* Picks the conversion for a base type. */
 static CdcConversion
@@ -137,15 +188,20 @@ cdc_varlena_bytes(Datum value)
 	return b;
 }
 
+/* Text stored in a varlena (text, varchar, json), as UTF-8. */
+static cdc_bytes
+cdc_varlena_text(Datum value)
+{
+	cdc_bytes	b = cdc_varlena_bytes(value);
+
+	return cdc_server_text(b.data, b.len);
+}
+
 /* A NUL-terminated C string as cdc_bytes. */
 static cdc_bytes
 cdc_cstring_bytes(const char *s)
 {
-	cdc_bytes	b;
-
-	b.data = s;
-	b.len = strlen(s);
-	return b;
+	return cdc_server_text(s, strlen(s));
 }
 
 /* Text through the type's output function (the fallback for everything). */
@@ -246,8 +302,9 @@ cdc_value_from_record(Datum value, cdc_value *out)
 		if (att->attisdropped)
 			continue;
 		col = &columns[n++];
-		col->name = pstrdup(NameStr(att->attname));
-		col->type_name = format_type_with_typemod(att->atttypid, att->atttypmod);
+		col->name = cdc_server_cstring(pstrdup(NameStr(att->attname)));
+		col->type_name = cdc_include_type_names ?
+			cdc_server_cstring(format_type_with_typemod(att->atttypid, att->atttypmod)) : NULL;
 		col->type_oid = att->atttypid;
 		if (nulls[i])
 			col->value.kind = CDC_VALUE_NULL;
@@ -304,7 +361,7 @@ cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out)
 			break;
 		case CDC_CONV_TEXT:
 			out->kind = CDC_VALUE_TEXT;
-			out->u.str = cdc_varlena_bytes(value);
+			out->u.str = cdc_varlena_text(value);
 			break;
 		case CDC_CONV_NAME:
 			out->kind = CDC_VALUE_TEXT;
@@ -364,7 +421,7 @@ cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out)
 			break;
 		case CDC_CONV_JSON:
 			out->kind = CDC_VALUE_JSON;
-			out->u.str = cdc_varlena_bytes(value);
+			out->u.str = cdc_varlena_text(value);
 			break;
 		case CDC_CONV_JSONB:
 			out->kind = CDC_VALUE_JSONB;
@@ -410,6 +467,23 @@ cdc_mark_index_columns(CdcRelDesc *desc, Oid indexoid)
 	return nkeys;
 }
 
+/* Encodes a column's name, type and oid once, for every envelope to copy. */
+static void
+cdc_column_header_build(CdcColumnInfo *col, Oid typid)
+{
+	size_t		cap = strlen(col->name) + strlen(col->type_name) + 32;
+	char	   *buf = palloc(cap);
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	if (cdc_column_header_encode(col->name, col->type_name, typid, buf, cap,
+								 &col->header.len, errbuf, sizeof(errbuf)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("cdc_plugin cannot describe column \"%s\": %s", col->name, errbuf),
+				 errhint("Names must be valid UTF-8 once converted from the database encoding.")));
+	col->header.data = buf;
+}
+
 /*
  * Describes a relation's columns as of the decoding snapshot. Key columns
  * are the replica identity index's; with REPLICA IDENTITY FULL or NOTHING
@@ -435,9 +509,11 @@ cdc_rel_desc_build(Relation rel, MemoryContext cxt)
 		col->dropped = att->attisdropped;
 		if (col->dropped)
 			continue;
-		col->name = pstrdup(NameStr(att->attname));
-		col->type_name = format_type_with_typemod(att->atttypid, att->atttypmod);
+		col->name = cdc_server_cstring(pstrdup(NameStr(att->attname)));
+		col->type_name = cdc_include_type_names ?
+			cdc_server_cstring(format_type_with_typemod(att->atttypid, att->atttypmod)) : "";
 		cdc_type_info_init(&col->type, att->atttypid, cxt);
+		cdc_column_header_build(col, att->atttypid);
 	}
 
 	/* RelationGetIndexList fills rd_replidindex and rd_pkindex */
@@ -453,22 +529,28 @@ cdc_rel_desc_build(Relation rel, MemoryContext cxt)
 }
 
 /*
- * Builds a row image of a tuple. A value still stored out of line in the
- * tuple is one the WAL did not carry (an unchanged TOAST value of an
- * UPDATE): it is marked as such, never read and never sent as null.
+ * Builds a row image of a tuple and, when key_out is given, the image of
+ * its key columns in the same pass (sharing the converted values). A value
+ * still stored out of line in the tuple is one the WAL did not carry (an
+ * unchanged TOAST value of an UPDATE): it is marked as such, never read and
+ * never sent as null.
  */
 cdc_row *
 cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
-				   CdcImageColumns which)
+				   CdcImageColumns which, cdc_row **key_out)
 {
 	int			natts = Min(desc->natts, tupdesc->natts);
 	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
 	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
-	cdc_column *columns = palloc0(sizeof(cdc_column) * Max(natts, 1));
-	cdc_row    *row = palloc0(sizeof(cdc_row));
+	cdc_column *columns = palloc(sizeof(cdc_column) * Max(natts, 1));
+	cdc_row    *row = palloc(sizeof(cdc_row));
+	cdc_column *keys = NULL;
+	size_t		nkeys = 0;
 	int			n = 0;
 	int			i;
 
+	if (key_out != NULL)
+		keys = palloc(sizeof(cdc_column) * Max(desc->nkeys, 1));
 	heap_deform_tuple(tuple, tupdesc, values, nulls);
 	for (i = 0; i < natts; i++)
 	{
@@ -484,6 +566,7 @@ cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
 		col->name = info->name;
 		col->type_name = info->type_name;
 		col->type_oid = info->type.typid;
+		col->header = info->header;
 		if (nulls[i])
 			col->value.kind = CDC_VALUE_NULL;
 		else if (att->attlen == -1 &&
@@ -491,8 +574,18 @@ cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
 			col->value.kind = CDC_VALUE_UNCHANGED_TOAST;
 		else
 			cdc_value_from_datum(&info->type, values[i], &col->value);
+		if (keys != NULL && info->is_key && nkeys < (size_t) desc->nkeys)
+			keys[nkeys++] = *col;
 	}
 	row->columns = columns;
 	row->ncolumns = n;
+	if (key_out != NULL)
+	{
+		cdc_row    *key = palloc(sizeof(cdc_row));
+
+		key->columns = keys;
+		key->ncolumns = nkeys;
+		*key_out = key;
+	}
 	return row;
 }

@@ -65,7 +65,8 @@ typedef struct CdcColumnInfo
 	bool		dropped;
 	bool		is_key;			/* replica identity (or primary key) column */
 	char	   *name;
-	char	   *type_name;		/* format_type_with_typemod() */
+	char	   *type_name;		/* format_type_with_typemod(), or "" when not sent */
+	cdc_bytes	header;			/* name, type and oid, encoded once */
 	CdcTypeInfo type;
 } CdcColumnInfo;
 
@@ -85,9 +86,15 @@ typedef enum CdcImageColumns
 	CDC_IMAGE_KEY
 } CdcImageColumns;
 
+extern bool cdc_text_needs_conversion;
+
+extern void cdc_row_image_init(bool include_type_names);
+extern cdc_bytes cdc_server_text(const char *s, size_t len);
+extern char *cdc_server_cstring(const char *s);
 extern void cdc_type_info_init(CdcTypeInfo *info, Oid typid, MemoryContext cxt);
 extern CdcRelDesc *cdc_rel_desc_build(Relation rel, MemoryContext cxt);
 extern cdc_row *cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc,
-								   HeapTuple tuple, CdcImageColumns which);
+								   HeapTuple tuple, CdcImageColumns which,
+								   cdc_row **key_out);
 
 #endif							/* CDC_ROW_IMAGE_H */

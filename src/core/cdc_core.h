@@ -117,12 +117,18 @@ struct cdc_value
 	}			u;
 };
 
-/* One column of a row image. name and type_name are NUL-terminated. */
+/*
+ * One column of a row image. name and type_name are NUL-terminated. When
+ * header.data is set, it holds those three fields already encoded by
+ * cdc_column_header_encode() and is written instead of them (callers encode
+ * it once per table column rather than once per change).
+ */
 struct cdc_column
 {
 	const char *name;
 	const char *type_name;
 	uint32_t	type_oid;
+	cdc_bytes	header;
 	cdc_value	value;
 };
 
@@ -183,6 +189,22 @@ typedef struct cdc_encoder cdc_encoder;
 /* Creates an encoder stamping `version` into every envelope; NULL on failure. */
 cdc_encoder *cdc_encoder_create(const char *version, char *errbuf, size_t errlen);
 
+/*
+ * With trusted = true the encoder no longer checks that strings are valid
+ * UTF-8: for callers whose strings are already known to be (PostgreSQL
+ * verifies text on input in a UTF-8 database). Default false.
+ */
+void		cdc_encoder_trust_utf8(cdc_encoder *enc, bool trusted);
+
+/*
+ * Encodes the name, type and type_oid fields of a cdc.v1.Column into out
+ * (capacity outcap; strlen(name) + strlen(type_name) + 32 always suffices).
+ * Returns 0 and sets *outlen, or -1 with a message.
+ */
+int			cdc_column_header_encode(const char *name, const char *type_name,
+									 uint32_t type_oid, char *out, size_t outcap,
+									 size_t *outlen, char *errbuf, size_t errlen);
+
 /* Frees an encoder; NULL is allowed. */
 void		cdc_encoder_destroy(cdc_encoder *enc);
 
@@ -220,6 +242,7 @@ typedef struct cdc_option_flags
 	bool		include_transaction_events; /* default false */
 	bool		skip_empty_xacts;	/* default true */
 	bool		include_messages;	/* default true */
+	bool		include_type_names; /* default false */
 } cdc_option_flags;
 
 /* Creates an option set holding the defaults; NULL on failure. */

@@ -62,6 +62,41 @@ cdc_encoder_create(const char *version, char *errbuf, size_t errlen)
 }
 
 extern "C" void
+cdc_encoder_trust_utf8(cdc_encoder *enc, bool trusted)
+{
+	if (enc != nullptr)
+		enc->writer.trust_utf8(trusted);
+}
+
+extern "C" int
+cdc_column_header_encode(const char *name, const char *type_name, uint32_t type_oid,
+						 char *out, size_t outcap, size_t *outlen,
+						 char *errbuf, size_t errlen)
+{
+	try
+	{
+		if (outlen)
+			*outlen = 0;
+		if (out == nullptr || outlen == nullptr)
+			fail("cdc_column_header_encode: NULL argument");
+		std::string header = cdc_core::EnvelopeWriter::encode_column_header(name, type_name,
+																			type_oid);
+
+		if (header.size() > outcap)
+			fail("column header of " + std::to_string(header.size())
+				 + " bytes does not fit the " + std::to_string(outcap) + "-byte buffer");
+		std::memcpy(out, header.data(), header.size());
+		*outlen = header.size();
+		return 0;
+	}
+	catch (...)
+	{
+		report_current_exception(errbuf, errlen);
+		return -1;
+	}
+}
+
+extern "C" void
 cdc_encoder_destroy(cdc_encoder *enc)
 {
 	try
@@ -208,6 +243,7 @@ cdc_options_get_flags(const cdc_options *opts, cdc_option_flags *flags)
 		flags->include_transaction_events = o.include_transaction_events;
 		flags->skip_empty_xacts = o.skip_empty_xacts;
 		flags->include_messages = o.include_messages;
+		flags->include_type_names = o.include_type_names;
 	}
 	catch (...)
 	{

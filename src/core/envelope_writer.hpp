@@ -39,10 +39,20 @@ public:
 	std::string_view encode(const cdc_event &event);
 	std::string_view encode_key(const cdc_row &key);
 
+	/* Skip UTF-8 checks of strings the caller guarantees (see cdc_core.h). */
+	void		trust_utf8(bool trusted) { trusted_utf8_ = trusted; }
+
+	/* Encodes Column fields 1-3 into out; throws CoreError. */
+	static std::string encode_column_header(const char *name, const char *type_name,
+											uint32_t type_oid);
+
 private:
 	std::string buf_;			/* storage; buf_.size() is the capacity in use */
 	size_t		len_ = 0;		/* bytes written */
 	std::string source_prefix_;	/* Source fields 1 and 2, pre-encoded */
+	bool		trusted_utf8_ = false;
+
+	bool		valid_utf8(const char *s, size_t n) const;
 
 	void		grow(size_t extra);
 	void		reserve(size_t extra)
@@ -63,6 +73,7 @@ private:
 
 	void		write_source(const cdc_source &src);
 	void		write_row_body(const cdc_row &row, int depth, int vdepth);
+	void		write_column_header(const cdc_column &col);
 	void		write_column_body(const cdc_column &col, int depth, int vdepth);
 	void		write_value_body(const cdc_value &v, int depth, int vdepth);
 	void		write_array_body(const cdc_array &a, int depth, int vdepth);

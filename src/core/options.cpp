@@ -36,6 +36,7 @@ const OptionSpec kOptions[] = {
 	{"include-transaction-events", set_bool, &Options::include_transaction_events, nullptr},
 	{"skip-empty-xacts", set_bool, &Options::skip_empty_xacts, nullptr},
 	{"include-messages", set_bool, &Options::include_messages, nullptr},
+	{"include-type-names", set_bool, &Options::include_type_names, nullptr},
 	{"include-tables", set_tables, nullptr, &Options::include_tables},
 	{"exclude-tables", set_tables, nullptr, &Options::exclude_tables},
 	{"message-prefixes", set_prefixes, nullptr, nullptr},

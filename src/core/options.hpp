@@ -22,6 +22,7 @@ struct Options
 	bool		include_transaction_events = false;
 	bool		skip_empty_xacts = true;
 	bool		include_messages = true;
+	bool		include_type_names = false;
 	std::vector<TablePattern> include_tables;
 	std::vector<TablePattern> exclude_tables;
 	std::vector<std::string> message_prefixes;

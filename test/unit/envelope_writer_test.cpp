@@ -948,6 +948,66 @@ TEST_F(EnvelopeWriter, RejectsInvalidUtf8InStringFields)
 	EXPECT_EQ(encode_error(ev), "source table name is not valid UTF-8");
 }
 
+TEST_F(EnvelopeWriter, PreEncodedColumnHeaderGivesTheSameBytesAsNamedFields)
+{
+	char		header[64];
+	size_t		hlen = 0;
+
+	ASSERT_EQ(cdc_column_header_encode("id", "int4", 23, header, sizeof(header), &hlen,
+									   err, sizeof(err)), 0) << err;
+	/* 0a 02 "id"  12 04 "int4"  18 17 */
+	EXPECT_EQ(hex(std::string(header, hlen)), "0a 02 69 64 12 04 69 6e 74 34 18 17");
+
+	std::vector<cdc_column> named = {column("id", "int4", 23, int_value(-1))};
+	std::vector<cdc_column> pre = {column(nullptr, nullptr, 0, int_value(-1))};
+
+	pre[0].header.data = header;
+	pre[0].header.len = hlen;
+	cdc_row		r1 = row_of(named), r2 = row_of(pre);
+	std::string a = encode(insert_of(&r1));
+
+	EXPECT_EQ(hex(encode(insert_of(&r2))), hex(a));
+}
+
+TEST_F(EnvelopeWriter, ColumnHeaderWithoutTypeNameOmitsTheField)
+{
+	char		header[64];
+	size_t		hlen = 0;
+
+	ASSERT_EQ(cdc_column_header_encode("id", "", 23, header, sizeof(header), &hlen,
+									   err, sizeof(err)), 0) << err;
+	EXPECT_EQ(hex(std::string(header, hlen)), "0a 02 69 64 18 17");
+}
+
+TEST_F(EnvelopeWriter, ColumnHeaderRejectsSmallBuffersAndInvalidNames)
+{
+	char		header[4];
+	size_t		hlen = 7;
+
+	EXPECT_EQ(cdc_column_header_encode("long_name", "text", 25, header, sizeof(header), &hlen,
+									   err, sizeof(err)), -1);
+	EXPECT_EQ(hlen, 0u);
+	EXPECT_NE(std::string(err).find("does not fit"), std::string::npos) << err;
+
+	char		big[64];
+
+	EXPECT_EQ(cdc_column_header_encode("caf\xe9", "text", 25, big, sizeof(big), &hlen,
+									   err, sizeof(err)), -1);
+	EXPECT_NE(std::string(err).find("not valid UTF-8"), std::string::npos) << err;
+}
+
+TEST_F(EnvelopeWriter, TrustedUtf8SkipsTheCheckAndIsOffByDefault)
+{
+	std::vector<cdc_column> bad_text = {column("t", "text", 25, str_value(CDC_VALUE_TEXT, "\xc3("))};
+	cdc_row		r = row_of(bad_text);
+
+	EXPECT_EQ(encode_error(insert_of(&r)), "text value is not valid UTF-8 (in after column \"t\")");
+	cdc_encoder_trust_utf8(enc, true);
+	EXPECT_FALSE(encode(insert_of(&r)).empty());
+	cdc_encoder_trust_utf8(enc, false);
+	EXPECT_EQ(encode_error(insert_of(&r)), "text value is not valid UTF-8 (in after column \"t\")");
+}
+
 TEST_F(EnvelopeWriter, RejectsBrokenCallerStructures)
 {
 	cdc_value	nodata = str_value(CDC_VALUE_TEXT, "");

@@ -773,7 +773,7 @@ TEST_F(JsonRenderOp, MessageHasHexContentAndTextOnlyWhenValidUtf8WithoutNul)
 			  "\"content\":\"\\\\x\",\"content_text\":\"\"}}");
 }
 
-TEST_F(JsonRenderOp, BeginAndCommitWithSummary)
+TEST_F(JsonRenderOp, BeginAndCommitOmitZeroOrderAndCommitHasSummary)
 {
 	cdc_event	b = base(CDC_OP_BEGIN, false);
 
@@ -781,7 +781,7 @@ TEST_F(JsonRenderOp, BeginAndCommitWithSummary)
 	b.txn_data_collection_order = 0;
 	EXPECT_EQ(render(b),
 			  "{\"op\":\"begin\"," + txn_src_json + ","
-			  "\"transaction\":{\"id\":742,\"total_order\":0}}");
+			  "\"transaction\":{\"id\":742}}");
 
 	cdc_event	c = base(CDC_OP_COMMIT, false);
 	cdc_table_count counts[] = {{"public", "t", 3}, {"sales", "order \"x\"", 1}};
@@ -793,7 +793,7 @@ TEST_F(JsonRenderOp, BeginAndCommitWithSummary)
 	c.ntable_counts = 2;
 	EXPECT_EQ(render(c),
 			  "{\"op\":\"commit\"," + txn_src_json + ","
-			  "\"transaction\":{\"id\":742,\"total_order\":0},"
+			  "\"transaction\":{\"id\":742},"
 			  "\"summary\":{\"event_count\":4,"
 			  "\"tables\":{\"public.t\":3,\"sales.order \\\"x\\\"\":1}}}");
 
@@ -898,7 +898,7 @@ TEST(JsonRenderErrors, OpMustBeKnown)
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op -3");
 }
 
-TEST(JsonRenderErrors, RowOpsNeedTheirRows)
+TEST(JsonRenderErrors, CreateUpdateAndReadNeedAnAfterRow)
 {
 	for (auto [op, name] : {std::pair{pb::OP_CREATE, "c"}, {pb::OP_UPDATE, "u"}, {pb::OP_READ, "r"}})
 	{
@@ -910,11 +910,18 @@ TEST(JsonRenderErrors, RowOpsNeedTheirRows)
 		EXPECT_EQ(render_error(e),
 				  std::string("invalid envelope: op \"") + name + "\" requires an after row");
 	}
+}
+
+TEST(JsonRenderLayout, DeleteWithNeitherBeforeNorKeyRendersNulls)
+{
+	/* REPLICA IDENTITY NOTHING: PostgreSQL logs no old row for a delete */
 	pb::Envelope d;
 
 	d.set_op(pb::OP_DELETE);
-	d.mutable_after();
-	EXPECT_EQ(render_error(d), "invalid envelope: op \"d\" requires a before row or a key row");
+	EXPECT_EQ(render_ok(d),
+			  "{\"op\":\"d\",\"before\":null,\"after\":null,\"key\":null,"
+			  "\"source\":{\"connector\":\"\",\"version\":\"\",\"db\":\"\",\"lsn\":\"0/0\","
+			  "\"commit_lsn\":\"0/0\",\"xid\":0,\"commit_time\":null,\"snapshot\":false}}");
 }
 
 std::string

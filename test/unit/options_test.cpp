@@ -14,7 +14,7 @@ namespace {
 
 const char kAccepted[] =
 	"accepted options are include-transaction-events, skip-empty-xacts, "
-	"include-messages, include-tables, exclude-tables, message-prefixes";
+	"include-messages, include-type-names, include-tables, exclude-tables, message-prefixes";
 
 class Options : public ::testing::Test
 {
@@ -72,6 +72,7 @@ TEST_F(Options, DefaultsIncludeEverythingAndSkipEmptyTransactions)
 	EXPECT_FALSE(f.include_transaction_events);
 	EXPECT_TRUE(f.skip_empty_xacts);
 	EXPECT_TRUE(f.include_messages);
+	EXPECT_FALSE(f.include_type_names);
 	EXPECT_TRUE(table("public", "orders"));
 	EXPECT_TRUE(table("", ""));
 	EXPECT_TRUE(message("anything"));
@@ -83,11 +84,13 @@ TEST_F(Options, BooleanOptionsSetTheirFlag)
 	set_ok("include-transaction-events", "true");
 	set_ok("skip-empty-xacts", "false");
 	set_ok("include-messages", "off");
+	set_ok("include-type-names", "yes");
 	cdc_option_flags f = flags();
 
 	EXPECT_TRUE(f.include_transaction_events);
 	EXPECT_FALSE(f.skip_empty_xacts);
 	EXPECT_FALSE(f.include_messages);
+	EXPECT_TRUE(f.include_type_names);
 
 	set_ok("include-messages", "on");
 	EXPECT_TRUE(flags().include_messages);
