@@ -36,8 +36,16 @@ SHLIB_LINK = -lprotobuf -lstdc++
 # clang with our C++ flags and buys nothing for an output plugin.
 override with_llvm = no
 
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+else
+# No server headers yet (fresh machine): only deps, test and demo, which
+# install them first, can run.
+all:
+	@echo "PostgreSQL server headers not found: run 'make deps' first (make test and make demo do it themselves)" >&2
+	@exit 1
+endif
 
 
 $(PROTO_GEN) &: $(PROTO)

@@ -23,6 +23,21 @@ SELECT e->>'op' AS op, count(*) AS events,
        LATERAL cdc_plugin.to_json(c.data) e
  GROUP BY 1 ORDER BY 1;
 
+-- the reorder buffer did spill this transaction to disk
+SELECT pg_stat_clear_snapshot();
+SELECT spill_txns > 0 AS spilled_to_disk FROM pg_stat_replication_slots WHERE slot_name = 'spill';
+
+-- the spilled decoding is byte-for-byte the decoding done in memory
+CREATE TEMP TABLE spilled AS
+  SELECT md5(string_agg(data, '' ORDER BY ord)) AS digest, count(*) AS events
+    FROM pg_logical_slot_peek_binary_changes('spill', NULL, NULL) WITH ORDINALITY AS c(lsn, xid, data, ord);
+SET logical_decoding_work_mem = '1GB';
+SELECT s.events, md5(string_agg(c.data, '' ORDER BY c.ord)) = s.digest AS same_bytes_in_memory
+  FROM pg_logical_slot_peek_binary_changes('spill', NULL, NULL) WITH ORDINALITY AS c(lsn, xid, data, ord),
+       spilled s
+ GROUP BY s.events, s.digest;
+RESET logical_decoding_work_mem;
+
 -- the decoded events are in commit order
 SELECT bool_and(ord = (e->'transaction'->>'total_order')::bigint) AS in_order
   FROM pg_logical_slot_peek_binary_changes('spill', NULL, NULL) WITH ORDINALITY AS c(lsn, xid, data, ord),

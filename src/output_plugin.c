@@ -451,6 +451,21 @@ cdc_count_event(CdcDecodingState *st, ReorderBufferTXN *txn, CdcRelEntry *entry,
 	event->txn_data_collection_order = t->count;
 }
 
+/* Completes an event of one table (source, ordering) and writes it. */
+static void
+cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					  CdcRelEntry *entry, XLogRecPtr lsn, cdc_event *event)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+
+	cdc_fill_source(st, txn, lsn, &event->source);
+	event->source.schema = entry->schema;
+	event->source.table = entry->table;
+	cdc_count_event(st, txn, entry, event);
+	cdc_send_begin(ctx, txn);
+	cdc_write_event(ctx, event, true);
+}
+
 /*
  * With REPLICA IDENTITY FULL the old row carries every value in full, so an
  * unchanged TOAST value of the new row is taken from it: FULL tables get
@@ -533,13 +548,7 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	if (event.after != NULL && event.before != NULL && before_columns == CDC_IMAGE_ALL)
 		cdc_fill_unchanged_toast((cdc_row *) event.after, event.before);
 
-	cdc_fill_source(st, txn, change->lsn, &event.source);
-	event.source.schema = entry->schema;
-	event.source.table = entry->table;
-	cdc_count_event(st, txn, entry, &event);
-
-	cdc_send_begin(ctx, txn);
-	cdc_write_event(ctx, &event, true);
+	cdc_write_table_event(ctx, txn, entry, change->lsn, &event);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);
@@ -564,14 +573,9 @@ cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 			continue;
 		memset(&event, 0, sizeof(event));
 		event.op = CDC_OP_TRUNCATE;
-		cdc_fill_source(st, txn, change->lsn, &event.source);
-		event.source.schema = entry->schema;
-		event.source.table = entry->table;
 		event.truncate_cascade = change->data.truncate.cascade;
 		event.truncate_restart_identity = change->data.truncate.restart_seqs;
-		cdc_count_event(st, txn, entry, &event);
-		cdc_send_begin(ctx, txn);
-		cdc_write_event(ctx, &event, true);
+		cdc_write_table_event(ctx, txn, entry, change->lsn, &event);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);

@@ -25,3 +25,17 @@ make_scratch_dir() {
   chmod 755 "$d"
   echo "$d"
 }
+
+# The postgresql.conf line that lets replication users decode with the
+# plugins we use. Only servers built with the output_plugin_libraries
+# setting know it (others would refuse to start), so it is printed only
+# when the installed server has it. Extra plugin names may be given.
+plugin_libraries_conf() {
+  local libs="pgoutput, test_decoding, cdc_plugin"
+  for extra in "$@"; do libs+=", $extra"; done
+  local settings
+  settings=$(as_pg_user "$PG_BINDIR/postgres" --describe-config 2>/dev/null || true)
+  if grep -q "^output_plugin_libraries" <<<"$settings"; then
+    echo "output_plugin_libraries = '$libs'"
+  fi
+}

@@ -3,10 +3,10 @@
 # packages, builds and installs the extension, then runs the GoogleTest,
 # pg_regress (incl. pgTAP) and TAP suites; prints one summary line.
 set -uo pipefail
-source "$(dirname "$0")/lib.sh"
-cd "$REPO_ROOT"
-
+cd "$(dirname "$0")/.."
+# packages first: lib.sh asks pg_config where PostgreSQL is
 bash tools/install-deps.sh || exit 1
+source test/lib.sh
 make -s -j"$(nproc)" || exit 1
 make -s install || exit 1
 

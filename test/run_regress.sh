@@ -14,6 +14,7 @@ tests=("$@")
 work=$(make_scratch_dir regress)
 trap 'rm -rf "$work"' EXIT
 cp -r sql expected test/regress.conf "$work/"
+plugin_libraries_conf >>"$work/regress.conf"
 [[ $(id -u) -eq 0 ]] && chown -R postgres: "$work"
 
 cd "$work"

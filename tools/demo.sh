@@ -4,10 +4,10 @@
 # envelope's JSON as it arrives from the replication slot. Leaves nothing
 # behind: the cluster lives in a temporary directory removed on exit.
 set -euo pipefail
-source "$(dirname "$0")/../test/lib.sh"
-cd "$REPO_ROOT"
-
+cd "$(dirname "$0")/.."
+# packages first: lib.sh asks pg_config where PostgreSQL is
 bash tools/install-deps.sh
+source test/lib.sh
 make -s -j"$(nproc)"
 make -s install
 
@@ -29,7 +29,7 @@ unix_socket_directories = '$work'
 port = $port
 wal_level = logical
 max_replication_slots = 4
-output_plugin_libraries = 'pgoutput, test_decoding, cdc_plugin'
+$(plugin_libraries_conf)
 CONF
 as_pg_user "$PG_BINDIR/pg_ctl" -D "$pgdata" -l "$log" -w start >/dev/null
 

@@ -18,6 +18,16 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
+# Server, client and headers must be one version: when the headers are
+# installed or differ from the server, upgrade the server along with them.
+version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+if [[ " ${missing[*]} " == *" postgresql-server-dev-15 "* ]] ||
+   [[ $(version_of postgresql-15) != "$(version_of postgresql-server-dev-15)" ]]; then
+  for p in postgresql-15 postgresql-client-15; do
+    [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p")
+  done
+fi
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0

@@ -128,6 +128,14 @@ runuser -u "$PG_USER" -- "$PG_BIN/initdb" -D "$TMPD/data" -U "$PG_USER" \
     --auth=trust --encoding=UTF8 --locale=C --no-sync >"$TMPD/initdb.log" 2>&1 \
     || { cat "$TMPD/initdb.log" >&2; die "initdb failed"; }
 
+# Servers built with output_plugin_libraries only let replication users decode
+# with listed plugins; servers without the setting would refuse to start with it.
+PLUGIN_LIBS_CONF=""
+SERVER_SETTINGS=$(runuser -u "$PG_USER" -- "$PG_BIN/postgres" --describe-config 2>/dev/null || true)
+if grep -q "^output_plugin_libraries" <<<"$SERVER_SETTINGS"; then
+    PLUGIN_LIBS_CONF="output_plugin_libraries = 'pgoutput, test_decoding, wal2json, decoderbufs, cdc_plugin'"
+fi
+
 cat >>"$TMPD/data/postgresql.conf" <<EOF
 
 # ---- decode benchmark ----
@@ -137,7 +145,7 @@ unix_socket_directories = '$TMPD'
 wal_level = logical
 max_replication_slots = 10
 max_wal_senders = 10
-output_plugin_libraries = 'pgoutput, test_decoding, wal2json, decoderbufs, cdc_plugin'
+$PLUGIN_LIBS_CONF
 fsync = off
 synchronous_commit = off
 shared_buffers = 256MB

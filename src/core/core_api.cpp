@@ -109,17 +109,24 @@ cdc_encoder_destroy(cdc_encoder *enc)
 	}
 }
 
-extern "C" int
-cdc_encoder_encode(cdc_encoder *enc, const cdc_event *event,
-				   const char **out, size_t *outlen,
-				   char *errbuf, size_t errlen)
+namespace {
+
+/*
+ * Runs one encoder call: checks the arguments, hands out the bytes, and
+ * turns any exception into -1 with a message.
+ */
+template <class Encode>
+int
+run_encoder(const char *fn, cdc_encoder *enc, const void *input,
+			const char **out, size_t *outlen, char *errbuf, size_t errlen,
+			Encode &&encode) noexcept
 {
 	try
 	{
 		clear_output(out, outlen);
-		if (enc == nullptr || event == nullptr || out == nullptr || outlen == nullptr)
-			fail("cdc_encoder_encode: NULL argument");
-		std::string_view bytes = enc->writer.encode(*event);
+		if (enc == nullptr || input == nullptr || out == nullptr || outlen == nullptr)
+			fail(std::string(fn) + ": NULL argument");
+		std::string_view bytes = encode(enc->writer);
 
 		*out = bytes.data();
 		*outlen = bytes.size();
@@ -133,28 +140,24 @@ cdc_encoder_encode(cdc_encoder *enc, const cdc_event *event,
 	}
 }
 
+}							/* namespace */
+
+extern "C" int
+cdc_encoder_encode(cdc_encoder *enc, const cdc_event *event,
+				   const char **out, size_t *outlen,
+				   char *errbuf, size_t errlen)
+{
+	return run_encoder("cdc_encoder_encode", enc, event, out, outlen, errbuf, errlen,
+					   [&](cdc_core::EnvelopeWriter &w) { return w.encode(*event); });
+}
+
 extern "C" int
 cdc_encoder_encode_key(cdc_encoder *enc, const cdc_row *key,
 					   const char **out, size_t *outlen,
 					   char *errbuf, size_t errlen)
 {
-	try
-	{
-		clear_output(out, outlen);
-		if (enc == nullptr || key == nullptr || out == nullptr || outlen == nullptr)
-			fail("cdc_encoder_encode_key: NULL argument");
-		std::string_view bytes = enc->writer.encode_key(*key);
-
-		*out = bytes.data();
-		*outlen = bytes.size();
-		return 0;
-	}
-	catch (...)
-	{
-		clear_output(out, outlen);
-		report_current_exception(errbuf, errlen);
-		return -1;
-	}
+	return run_encoder("cdc_encoder_encode_key", enc, key, out, outlen, errbuf, errlen,
+					   [&](cdc_core::EnvelopeWriter &w) { return w.encode_key(*key); });
 }
 
 extern "C" int
