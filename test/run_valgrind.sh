@@ -55,4 +55,7 @@ else
   echo "run_valgrind: no valgrind error involving cdc_plugin.so"
 fi
 [[ -f regression.diffs ]] && cat regression.diffs
+cleanup
+# keep the logs of a failed run, drop those of a clean one
+if ((status == 0)); then rm -rf "$work"; else echo "run_valgrind: logs kept in $work" >&2; fi
 exit $status
