@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -32,7 +33,9 @@ cdc_plugin_to_json(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("%s", errbuf),
 				 errhint("cdc_plugin.to_json() takes one whole envelope as written by the cdc_plugin output plugin.")));
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	/* the rendering is UTF-8, as the envelope is; jsonb reads the server encoding */
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(pg_any_to_server(json, (int) len, PG_UTF8))));
 }
 
 /* cdc_plugin.version() RETURNS text */

@@ -1,0 +1,71 @@
+# Envelopes are UTF-8 whatever the database encoding: text of a LATIN1
+# database is converted, and to_json() renders back into the database's
+# encoding. A SQL_ASCII database's bytes cannot be converted: valid UTF-8
+# passes, anything else stops decoding with an error naming the column.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# this file's strings are UTF-8 bytes; every psql session says so
+$ENV{PGCLIENTENCODING} = 'UTF8';
+
+my $node = PostgreSQL::Test::Cluster->new('encodings');
+$node->init(allows_streaming => 'logical');
+my $describe = `postgres --describe-config`;
+$node->append_conf('postgresql.conf',
+	"output_plugin_libraries = 'pgoutput, test_decoding, cdc_plugin'\n")
+  if $describe =~ /^output_plugin_libraries\t/m;
+$node->start;
+
+for my $enc ('LATIN1', 'SQL_ASCII')
+{
+	my $db = lc $enc;
+	$node->safe_psql('postgres',
+		"CREATE DATABASE $db ENCODING '$enc' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+	$node->safe_psql($db, qq{
+		CREATE EXTENSION cdc_plugin;
+		CREATE TABLE "café" ("naïve" int PRIMARY KEY, label text);
+		SELECT pg_create_logical_replication_slot('enc_$db', 'cdc_plugin');
+	});
+}
+
+# LATIN1: the client sends UTF-8, the server stores LATIN1 (é is one byte).
+$node->safe_psql('latin1', q{INSERT INTO "café" VALUES (1, 'crème brûlée')});
+is($node->safe_psql('latin1', q{SELECT octet_length(label) FROM "café"}), '12',
+	'LATIN1 stores one byte per accented letter');
+is( $node->safe_psql('latin1', q{
+		SELECT position(convert_to('crème brûlée', 'UTF8') IN data) > 0
+		   AND position(convert_to('naïve', 'UTF8') IN data) > 0
+		   AND position(convert_to('café', 'UTF8') IN data) > 0
+		  FROM pg_logical_slot_peek_binary_changes('enc_latin1', NULL, NULL)}),
+	't', 'the envelope carries the value and the names as UTF-8');
+is( $node->safe_psql('latin1', q{
+		SELECT e->'after'->>'label' || ' ' || (e->'after'->>'naïve') || ' ' || (e->'source'->>'table')
+		  FROM pg_logical_slot_peek_binary_changes('enc_latin1', NULL, NULL) c,
+		       LATERAL cdc_plugin.to_json(c.data) e}),
+	'crème brûlée 1 café', 'to_json renders it back in the database encoding');
+is( $node->safe_psql('latin1', q{
+		SELECT count(*) FROM pg_logical_slot_peek_binary_changes('enc_latin1', NULL, NULL,
+		         'include-tables', 'public.caf*')}),
+	'1', 'table patterns match names in the database encoding');
+
+# SQL_ASCII: bytes are stored as given; UTF-8 ones pass through.
+$node->safe_psql('sql_ascii', q{INSERT INTO "café" VALUES (1, 'crème')});
+is( $node->safe_psql('sql_ascii', q{
+		SELECT e->'after'->>'label'
+		  FROM pg_logical_slot_get_binary_changes('enc_sql_ascii', NULL, NULL) c,
+		       LATERAL cdc_plugin.to_json(c.data) e}),
+	'crème', 'SQL_ASCII text that is valid UTF-8 passes through');
+$node->safe_psql('sql_ascii',
+	q{INSERT INTO "café" VALUES (2, convert_from('\xe9'::bytea, 'SQL_ASCII'))});
+my ($ret, $stdout, $stderr) = $node->psql('sql_ascii',
+	q{SELECT count(*) FROM pg_logical_slot_peek_binary_changes('enc_sql_ascii', NULL, NULL)});
+isnt($ret, 0, 'a SQL_ASCII value that is not UTF-8 stops decoding');
+like($stderr, qr/text value is not valid UTF-8 \(in after column "label"\)/,
+	'the error names the column');
+is($node->safe_psql('sql_ascii', 'SELECT 1'), '1', 'the server is still up');
+
+$node->stop;
+done_testing();
