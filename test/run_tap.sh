@@ -8,6 +8,10 @@ cd "$REPO_ROOT"
 work=$(make_scratch_dir tap)
 trap 'rm -rf "$work"' EXIT
 cp -r test/t "$work/t"
+# the example consumer and the .proto it compiles, for 003_example_consumer
+mkdir -p "$work/tools" "$work/src"
+cp tools/consume_slot.py "$work/tools/"
+cp -r src/proto "$work/src/proto"
 [[ $(id -u) -eq 0 ]] && chown -R postgres: "$work"
 cd "$work"
 status=0

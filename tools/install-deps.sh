@@ -9,7 +9,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
   postgresql-15-wal2json postgresql-15-decoderbufs
   librdkafka-dev libprotobuf-dev protobuf-compiler libgtest-dev
-  libipc-run-perl kcat
+  libipc-run-perl kcat python3-psycopg2 python3-protobuf
 )
 
 missing=()
