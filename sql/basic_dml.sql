@@ -18,6 +18,13 @@ UPDATE orders SET id = 3 WHERE id = 2;
 DELETE FROM orders WHERE id = 1;
 SELECT * FROM regress.changes('basic');
 
+-- INSERT ... ON CONFLICT: an insert, or an update of the existing row
+INSERT INTO orders VALUES (3, 'bob', 1, NULL, false)
+  ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount;
+INSERT INTO orders VALUES (4, 'carol', 5, NULL, false)
+  ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount;
+SELECT op, key, after->'amount' AS amount FROM regress.changes('basic');
+
 -- a rolled back transaction produces nothing
 BEGIN;
 INSERT INTO orders VALUES (10, 'nobody', 0, now(), false);

@@ -22,5 +22,19 @@ UPDATE log_unique SET line = 'changed';
 DELETE FROM log_unique;
 SELECT * FROM regress.changes('nopk');
 
+-- a table without columns
+CREATE TABLE no_columns ();
+INSERT INTO no_columns DEFAULT VALUES;
+DELETE FROM no_columns;
+SELECT * FROM regress.changes('nopk');
+
+-- partitioned tables: changes come from the partition that holds the row
+CREATE TABLE measurements (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE measurements_2024 PARTITION OF measurements FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE measurements_2025 PARTITION OF measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO measurements VALUES (1, '2024-06-01'), (2, '2025-06-01');
+UPDATE measurements SET at = '2025-07-01' WHERE id = 1;
+SELECT op, tbl, key, after FROM regress.changes('nopk');
+
 SELECT pg_drop_replication_slot('nopk');
-DROP TABLE log_lines, log_full, log_unique;
+DROP TABLE log_lines, log_full, log_unique, no_columns, measurements;
