@@ -42,6 +42,7 @@ typedef struct CdcRelEntry
 	char	   *schema;
 	char	   *table;
 	CdcRelDesc *desc;			/* NULL until first needed */
+	cdc_bytes	source_header;	/* encoded source fields; data NULL until built */
 	struct CdcTxnTable *txn_table;	/* counter in the current transaction, */
 	uint64		txn_generation; /* ... valid while this equals the state's */
 } CdcRelEntry;
@@ -299,6 +300,8 @@ cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 		entry->schema = MemoryContextStrdup(st->cache_cxt, cdc_server_cstring(schema));
 		entry->table = MemoryContextStrdup(st->cache_cxt, cdc_server_cstring(table));
 		entry->desc = NULL;
+		entry->source_header.data = NULL;
+		entry->source_header.len = 0;
 		entry->txn_table = NULL;
 		entry->txn_generation = 0;
 	}
@@ -451,6 +454,23 @@ cdc_count_event(CdcDecodingState *st, ReorderBufferTXN *txn, CdcRelEntry *entry,
 	event->txn_data_collection_order = t->count;
 }
 
+/* Encodes a table's fixed source fields (connector to table) for reuse. */
+static void
+cdc_build_source_header(CdcDecodingState *st, CdcRelEntry *entry)
+{
+	size_t		cap = strlen(st->database) + strlen(entry->schema) +
+		strlen(entry->table) + strlen(CDC_PLUGIN_VERSION) + 64;
+	char	   *buf = MemoryContextAlloc(st->cache_cxt, cap);
+	size_t		len;
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	if (cdc_encoder_source_header(st->encoder, st->database, entry->schema, entry->table,
+								  buf, cap, &len, errbuf, sizeof(errbuf)) != 0)
+		cdc_core_failed("encode the source of an envelope", errbuf);
+	entry->source_header.data = buf;
+	entry->source_header.len = len;
+}
+
 /* Completes an event of one table (source, ordering) and writes it. */
 static void
 cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
@@ -461,6 +481,10 @@ cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	cdc_fill_source(st, txn, lsn, &event->source);
 	event->source.schema = entry->schema;
 	event->source.table = entry->table;
+	/* once the database name is known, the fixed fields are encoded once */
+	if (entry->source_header.data == NULL && st->database != NULL)
+		cdc_build_source_header(st, entry);
+	event->source.header = entry->source_header;
 	cdc_count_event(st, txn, entry, event);
 	cdc_send_begin(ctx, txn);
 	cdc_write_event(ctx, event, true);

@@ -132,9 +132,15 @@ struct cdc_column
 	cdc_value	value;
 };
 
-/* Event origin; strings NUL-terminated, NULL is written as empty. */
+/*
+ * Event origin; strings NUL-terminated, NULL is written as empty. When
+ * header.data is set, it holds connector, version, database, schema and
+ * table already encoded by cdc_encoder_source_header() and is written
+ * instead of them (callers encode it once per table).
+ */
 typedef struct cdc_source
 {
+	cdc_bytes	header;
 	const char *database;
 	const char *schema;
 	const char *table;
@@ -204,6 +210,17 @@ void		cdc_encoder_trust_utf8(cdc_encoder *enc, bool trusted);
 int			cdc_column_header_encode(const char *name, const char *type_name,
 									 uint32_t type_oid, char *out, size_t outcap,
 									 size_t *outlen, char *errbuf, size_t errlen);
+
+/*
+ * Encodes the connector, version, database, schema and table fields of a
+ * cdc.v1.Source as this encoder writes them, into out (capacity outcap;
+ * the three lengths + 64 always suffices). Returns 0 and sets *outlen, or
+ * -1 with a message.
+ */
+int			cdc_encoder_source_header(cdc_encoder *enc, const char *database,
+									  const char *schema, const char *table,
+									  char *out, size_t outcap, size_t *outlen,
+									  char *errbuf, size_t errlen);
 
 /* Frees an encoder; NULL is allowed. */
 void		cdc_encoder_destroy(cdc_encoder *enc);

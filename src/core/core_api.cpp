@@ -96,6 +96,33 @@ cdc_column_header_encode(const char *name, const char *type_name, uint32_t type_
 	}
 }
 
+extern "C" int
+cdc_encoder_source_header(cdc_encoder *enc, const char *database, const char *schema,
+						  const char *table, char *out, size_t outcap, size_t *outlen,
+						  char *errbuf, size_t errlen)
+{
+	try
+	{
+		if (outlen)
+			*outlen = 0;
+		if (enc == nullptr || out == nullptr || outlen == nullptr)
+			fail("cdc_encoder_source_header: NULL argument");
+		std::string header = enc->writer.encode_source_header(database, schema, table);
+
+		if (header.size() > outcap)
+			fail("source header of " + std::to_string(header.size())
+				 + " bytes does not fit the " + std::to_string(outcap) + "-byte buffer");
+		std::memcpy(out, header.data(), header.size());
+		*outlen = header.size();
+		return 0;
+	}
+	catch (...)
+	{
+		report_current_exception(errbuf, errlen);
+		return -1;
+	}
+}
+
 extern "C" void
 cdc_encoder_destroy(cdc_encoder *enc)
 {

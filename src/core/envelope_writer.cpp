@@ -522,11 +522,10 @@ EnvelopeWriter::encode_key(const cdc_row &key)
 	return std::string_view(buf_.data(), len_);
 }
 
+/* Writes Source fields 1-5 (connector, version, database, schema, table). */
 void
-EnvelopeWriter::write_source(const cdc_source &src)
+EnvelopeWriter::write_source_header(const cdc_source &src)
 {
-	size_t		at = open_message(f::kSource, 1);
-
 	put_raw(source_prefix_.data(), source_prefix_.size());
 
 	static const struct
@@ -551,6 +550,36 @@ EnvelopeWriter::write_source(const cdc_source &src)
 			fail(std::string("source ") + s.what + " name is not valid UTF-8");
 		put_len_field(s.field, p, n);
 	}
+}
+
+std::string
+EnvelopeWriter::encode_source_header(const char *database, const char *schema,
+									 const char *table)
+{
+	/* a scratch copy keeps this writer's last envelope intact (once per table) */
+	EnvelopeWriter scratch(*this);
+	cdc_source	src{};
+
+	src.database = database;
+	src.schema = schema;
+	src.table = table;
+	scratch.len_ = 0;
+	scratch.trusted_utf8_ = false;	/* checked once here, trusted afterwards */
+	scratch.write_source_header(src);
+	return std::string(scratch.buf_.data(), scratch.len_);
+}
+
+void
+EnvelopeWriter::write_source(const cdc_source &src)
+{
+	size_t		at = open_message(f::kSource, 1);
+
+	/* a header encoded once per table saves the work per event */
+	if (src.header.data != nullptr)
+		put_raw(src.header.data, src.header.len);
+	else
+		write_source_header(src);
+
 	if (src.lsn)
 	{
 		put_varint(tag(f::kLsn, kVarint));

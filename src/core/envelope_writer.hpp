@@ -42,6 +42,10 @@ public:
 	/* Skip UTF-8 checks of strings the caller guarantees (see cdc_core.h). */
 	void		trust_utf8(bool trusted) { trusted_utf8_ = trusted; }
 
+	/* Encodes Source fields 1-5 as encode() writes them; throws CoreError. */
+	std::string encode_source_header(const char *database, const char *schema,
+									 const char *table);
+
 	/* Encodes Column fields 1-3 into out; throws CoreError. */
 	static std::string encode_column_header(const char *name, const char *type_name,
 											uint32_t type_oid);
@@ -72,6 +76,7 @@ private:
 	void		close_message(size_t at, size_t guess = 1);
 
 	void		write_source(const cdc_source &src);
+	void		write_source_header(const cdc_source &src);
 	void		write_row_body(const cdc_row &row, int depth, int vdepth);
 	void		write_column_header(const cdc_column &col);
 	void		write_column_body(const cdc_column &col, int depth, int vdepth);

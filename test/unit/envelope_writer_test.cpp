@@ -1008,6 +1008,50 @@ TEST_F(EnvelopeWriter, TrustedUtf8SkipsTheCheckAndIsOffByDefault)
 	EXPECT_EQ(encode_error(insert_of(&r)), "text value is not valid UTF-8 (in after column \"t\")");
 }
 
+TEST_F(EnvelopeWriter, PreEncodedSourceHeaderGivesTheSameBytesAsNamedFields)
+{
+	char		header[128];
+	size_t		hlen = 0;
+	std::vector<cdc_column> cols = {column("id", "int4", 23, int_value(7))};
+	cdc_row		r = row_of(cols);
+	cdc_event	named = insert_of(&r);
+	std::string expected = encode(named);
+
+	ASSERT_EQ(cdc_encoder_source_header(enc, "db", "public", "t", header, sizeof(header),
+										&hlen, err, sizeof(err)), 0) << err;
+	cdc_event	pre = insert_of(&r);
+
+	pre.source.database = pre.source.schema = pre.source.table = nullptr;
+	pre.source.header.data = header;
+	pre.source.header.len = hlen;
+	EXPECT_EQ(hex(encode(pre)), hex(expected));
+}
+
+TEST_F(EnvelopeWriter, SourceHeaderLeavesTheLastEnvelopeIntactAndChecksUtf8)
+{
+	std::vector<cdc_column> cols = {column("id", "int4", 23, int_value(7))};
+	cdc_row		r = row_of(cols);
+	const char *out = nullptr;
+	size_t		len = 0;
+
+	cdc_event	ev = insert_of(&r);
+
+	ASSERT_EQ(cdc_encoder_encode(enc, &ev, &out, &len, err, sizeof(err)), 0);
+	std::string before(out, len);
+	char		header[128];
+	size_t		hlen = 0;
+
+	cdc_encoder_trust_utf8(enc, true);
+	EXPECT_EQ(cdc_encoder_source_header(enc, "db", "caf\xe9", "t", header, sizeof(header),
+										&hlen, err, sizeof(err)), -1);
+	EXPECT_EQ(std::string(err), "source schema name is not valid UTF-8");
+	ASSERT_EQ(cdc_encoder_source_header(enc, "db", "s", "t", header, sizeof(header),
+										&hlen, err, sizeof(err)), 0) << err;
+	EXPECT_EQ(std::string(out, len), before);
+	EXPECT_EQ(cdc_encoder_source_header(enc, "db", "s", "t", header, 4, &hlen,
+										err, sizeof(err)), -1);
+}
+
 TEST_F(EnvelopeWriter, RejectsBrokenCallerStructures)
 {
 	cdc_value	nodata = str_value(CDC_VALUE_TEXT, "");
