@@ -148,19 +148,26 @@ cdc_core_failed(const char *what, const char *errbuf)
 			 errmsg("cdc_plugin could not %s: %s", what, errbuf)));
 }
 
+/* A hash table keyed by relation OID, living in cxt. */
+static HTAB *
+cdc_relid_hash(const char *name, Size entrysize, MemoryContext cxt)
+{
+	HASHCTL		hctl;
+
+	memset(&hctl, 0, sizeof(hctl));
+	hctl.keysize = sizeof(Oid);
+	hctl.entrysize = entrysize;
+	hctl.hcxt = cxt;
+	return hash_create(name, 32, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /* Creates the per-transaction table counter. */
 static void
 cdc_txn_reset(CdcDecodingState *st)
 {
-	HASHCTL		hctl;
-
 	MemoryContextReset(st->txn_cxt);
-	memset(&hctl, 0, sizeof(hctl));
-	hctl.keysize = sizeof(Oid);
-	hctl.entrysize = sizeof(CdcTxnTable);
-	hctl.hcxt = st->txn_cxt;
-	st->txn_tables = hash_create("cdc_plugin transaction tables", 16, &hctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	st->txn_tables = cdc_relid_hash("cdc_plugin transaction tables", sizeof(CdcTxnTable),
+									st->txn_cxt);
 	st->txn_generation++;
 	st->txn_event_count = 0;
 	st->txn_begin_sent = false;
@@ -272,15 +279,9 @@ cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 
 	if (st->relcache == NULL || st->relcache_epoch != cdc_invalidation_epoch)
 	{
-		HASHCTL		hctl;
-
 		MemoryContextReset(st->cache_cxt);
-		memset(&hctl, 0, sizeof(hctl));
-		hctl.keysize = sizeof(Oid);
-		hctl.entrysize = sizeof(CdcRelEntry);
-		hctl.hcxt = st->cache_cxt;
-		st->relcache = hash_create("cdc_plugin relation cache", 64, &hctl,
-								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		st->relcache = cdc_relid_hash("cdc_plugin relation cache", sizeof(CdcRelEntry),
+									  st->cache_cxt);
 		st->relcache_epoch = cdc_invalidation_epoch;
 		st->last_entry = NULL;
 	}

@@ -44,6 +44,18 @@ clear_output(const char **out, size_t *outlen) noexcept
 		*outlen = 0;
 }
 
+/* Copies an encoded header into the caller's buffer. */
+void
+copy_header(const std::string &header, const char *what, char *out, size_t outcap,
+			size_t *outlen)
+{
+	if (header.size() > outcap)
+		fail(std::string(what) + " of " + std::to_string(header.size())
+			 + " bytes does not fit the " + std::to_string(outcap) + "-byte buffer");
+	std::memcpy(out, header.data(), header.size());
+	*outlen = header.size();
+}
+
 }							/* namespace */
 
 extern "C" cdc_encoder *
@@ -79,14 +91,8 @@ cdc_column_header_encode(const char *name, const char *type_name, uint32_t type_
 			*outlen = 0;
 		if (out == nullptr || outlen == nullptr)
 			fail("cdc_column_header_encode: NULL argument");
-		std::string header = cdc_core::EnvelopeWriter::encode_column_header(name, type_name,
-																			type_oid);
-
-		if (header.size() > outcap)
-			fail("column header of " + std::to_string(header.size())
-				 + " bytes does not fit the " + std::to_string(outcap) + "-byte buffer");
-		std::memcpy(out, header.data(), header.size());
-		*outlen = header.size();
+		copy_header(cdc_core::EnvelopeWriter::encode_column_header(name, type_name, type_oid),
+					"column header", out, outcap, outlen);
 		return 0;
 	}
 	catch (...)
@@ -107,13 +113,8 @@ cdc_encoder_source_header(cdc_encoder *enc, const char *database, const char *sc
 			*outlen = 0;
 		if (enc == nullptr || out == nullptr || outlen == nullptr)
 			fail("cdc_encoder_source_header: NULL argument");
-		std::string header = enc->writer.encode_source_header(database, schema, table);
-
-		if (header.size() > outcap)
-			fail("source header of " + std::to_string(header.size())
-				 + " bytes does not fit the " + std::to_string(outcap) + "-byte buffer");
-		std::memcpy(out, header.data(), header.size());
-		*outlen = header.size();
+		copy_header(enc->writer.encode_source_header(database, schema, table),
+					"source header", out, outcap, outlen);
 		return 0;
 	}
 	catch (...)

@@ -4,18 +4,11 @@
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
+use CdcNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init(allows_streaming => 'logical');
-# Servers built with output_plugin_libraries only let replication users
-# decode with listed plugins; others do not know the setting.
-my $describe = `postgres --describe-config`;
-$node->append_conf('postgresql.conf',
-	"output_plugin_libraries = 'pgoutput, test_decoding, cdc_plugin'\n")
-  if $describe =~ /^output_plugin_libraries\t/m;
-$node->start;
+my $node = CdcNode::start_node('primary');
 $node->safe_psql('postgres',
 	'CREATE EXTENSION cdc_plugin; CREATE TABLE items (id int PRIMARY KEY, label text)');
 

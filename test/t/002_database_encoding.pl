@@ -5,19 +5,14 @@
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
+use CdcNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 # this file's strings are UTF-8 bytes; every psql session says so
 $ENV{PGCLIENTENCODING} = 'UTF8';
 
-my $node = PostgreSQL::Test::Cluster->new('encodings');
-$node->init(allows_streaming => 'logical');
-my $describe = `postgres --describe-config`;
-$node->append_conf('postgresql.conf',
-	"output_plugin_libraries = 'pgoutput, test_decoding, cdc_plugin'\n")
-  if $describe =~ /^output_plugin_libraries\t/m;
-$node->start;
+my $node = CdcNode::start_node('encodings');
 
 for my $enc ('LATIN1', 'SQL_ASCII')
 {

@@ -6,19 +6,14 @@ use warnings;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
+use CdcNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $tool = "$ENV{TESTDIR}/tools/consume_slot.py";
 plan skip_all => "example consumer not copied next to the tests" unless -f $tool;
 
-my $node = PostgreSQL::Test::Cluster->new('consumer');
-$node->init(allows_streaming => 'logical');
-my $describe = `postgres --describe-config`;
-$node->append_conf('postgresql.conf',
-	"output_plugin_libraries = 'pgoutput, test_decoding, cdc_plugin'\n")
-  if $describe =~ /^output_plugin_libraries\t/m;
-$node->start;
+my $node = CdcNode::start_node('consumer');
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION cdc_plugin;
 	CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric(10,2), tags text[], placed date);
