@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "cdc_core.h"
@@ -173,6 +174,34 @@ cdc_txn_reset(CdcDecodingState *st)
 	st->txn_begin_sent = false;
 }
 
+/*
+ * The database name for the source block. A walsender runs the startup
+ * callback outside any transaction, where the catalogs cannot be read; when
+ * it is about to stream, a short transaction of our own reads the name (a
+ * non-transactional message may come before any decoded transaction). At
+ * slot creation nothing is sent, so nothing is looked up.
+ */
+static char *
+cdc_database_name(LogicalDecodingContext *ctx, bool is_init)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *name;
+
+	if (IsTransactionState())
+		return MemoryContextStrdup(ctx->context,
+								   cdc_server_cstring(get_database_name(MyDatabaseId)));
+	if (is_init)
+		return NULL;
+	StartTransactionCommand();
+	name = MemoryContextStrdup(ctx->context,
+							   cdc_server_cstring(get_database_name(MyDatabaseId)));
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return name;
+}
+
 /* Parses the decoding options and sets up the per-slot state. */
 static void
 cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
@@ -219,14 +248,7 @@ cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	cdc_row_image_init(st->flags.include_type_names);
 	cdc_encoder_trust_utf8(st->encoder, GetDatabaseEncoding() != PG_SQL_ASCII);
 
-	/*
-	 * A walsender runs this callback outside any transaction, where the
-	 * catalogs cannot be read: the database name is then looked up on first
-	 * use inside a decoding transaction (see cdc_fill_source).
-	 */
-	if (IsTransactionState())
-		st->database = MemoryContextStrdup(ctx->context,
-										   cdc_server_cstring(get_database_name(MyDatabaseId)));
+	st->database = cdc_database_name(ctx, is_init);
 
 	if (!cdc_invalidation_registered)
 	{
@@ -333,10 +355,7 @@ static void
 cdc_fill_source(CdcDecodingState *st, ReorderBufferTXN *txn, XLogRecPtr lsn,
 				cdc_source *source)
 {
-	/*
-	 * Only a non-transactional message decoded by a walsender before any
-	 * transaction can find the name still unknown; it is then sent empty.
-	 */
+	/* unknown only if the startup callback could not look it up */
 	if (st->database == NULL && IsTransactionState())
 		st->database = MemoryContextStrdup(GetMemoryChunkContext(st),
 										   cdc_server_cstring(get_database_name(MyDatabaseId)));

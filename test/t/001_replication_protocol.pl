@@ -54,6 +54,25 @@ close($fh);
 is(unpack('H*', $streamed), $expected,
 	'streamed bytes are exactly the envelopes the SQL interface returns');
 
+# A stream that starts with non-transactional messages (heartbeats) names
+# the database from its first event on.
+$node->safe_psql('postgres',
+	q{SELECT pg_logical_emit_message(false, 'heartbeat', 'beat 1'), pg_logical_emit_message(false, 'heartbeat', 'beat 2')});
+my $hb_end = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+my $hb_file = $node->basedir . '/heartbeats.bin';
+$node->command_ok(
+	[
+		'pg_recvlogical', '-d', $connstr, '--slot', 'proto', '--start',
+		'--endpos', $hb_end, '--no-loop', '-f', $hb_file
+	],
+	'pg_recvlogical streams the heartbeats');
+open($fh, '<:raw', $hb_file) or die "cannot open $hb_file: $!";
+my $beats = do { local $/; <$fh> };
+close($fh);
+# Source.database is field 3: tag 0x1a, then the length and the name
+my $named = () = $beats =~ /\x1a\x08postgres/g;
+is($named, 2, 'both heartbeat messages carry the database name');
+
 $node->command_fails_like(
 	[
 		'pg_recvlogical', '-d', $connstr, '--slot', 'proto', '--start',
