@@ -41,7 +41,7 @@ static void cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value
  * another encoding every string is converted; SQL_ASCII cannot be, so its
  * strings go as they are and the encoder checks them.
  */
-bool		cdc_text_needs_conversion = false;
+static bool cdc_text_needs_conversion = false;
 
 /* Whether columns carry their SQL type name (decoding option include-type-names). */
 static bool cdc_include_type_names = false;

@@ -86,8 +86,6 @@ typedef enum CdcImageColumns
 	CDC_IMAGE_KEY
 } CdcImageColumns;
 
-extern bool cdc_text_needs_conversion;
-
 extern void cdc_row_image_init(bool include_type_names);
 extern cdc_bytes cdc_server_text(const char *s, size_t len);
 extern char *cdc_server_cstring(const char *s);

@@ -76,8 +76,15 @@ cdc_encoder_create(const char *version, char *errbuf, size_t errlen)
 extern "C" void
 cdc_encoder_trust_utf8(cdc_encoder *enc, bool trusted)
 {
-	if (enc != nullptr)
-		enc->writer.trust_utf8(trusted);
+	try
+	{
+		if (enc != nullptr)
+			enc->writer.trust_utf8(trusted);
+	}
+	catch (...)
+	{
+		/* setting a flag cannot fail; the guard is here as at every entry */
+	}
 }
 
 extern "C" int
