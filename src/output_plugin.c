@@ -355,10 +355,6 @@ static void
 cdc_fill_source(CdcDecodingState *st, ReorderBufferTXN *txn, XLogRecPtr lsn,
 				cdc_source *source)
 {
-	/* unknown only if the startup callback could not look it up */
-	if (st->database == NULL && IsTransactionState())
-		st->database = MemoryContextStrdup(GetMemoryChunkContext(st),
-										   cdc_server_cstring(get_database_name(MyDatabaseId)));
 	source->database = st->database;
 	source->lsn = lsn;
 	if (txn != NULL)
@@ -478,7 +474,7 @@ cdc_count_event(CdcDecodingState *st, ReorderBufferTXN *txn, CdcRelEntry *entry,
 static void
 cdc_build_source_header(CdcDecodingState *st, CdcRelEntry *entry)
 {
-	size_t		cap = strlen(st->database) + strlen(entry->schema) +
+	size_t		cap = (st->database ? strlen(st->database) : 0) + strlen(entry->schema) +
 		strlen(entry->table) + strlen(CDC_PLUGIN_VERSION) + 64;
 	char	   *buf = MemoryContextAlloc(st->cache_cxt, cap);
 	size_t		len;
@@ -501,8 +497,7 @@ cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	cdc_fill_source(st, txn, lsn, &event->source);
 	event->source.schema = entry->schema;
 	event->source.table = entry->table;
-	/* once the database name is known, the fixed fields are encoded once */
-	if (entry->source_header.data == NULL && st->database != NULL)
+	if (entry->source_header.data == NULL)
 		cdc_build_source_header(st, entry);
 	event->source.header = entry->source_header;
 	cdc_count_event(st, txn, entry, event);
@@ -511,24 +506,33 @@ cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 }
 
 /*
- * With REPLICA IDENTITY FULL the old row carries every value in full, so an
- * unchanged TOAST value of the new row is taken from it: FULL tables get
- * complete after images. Both rows list the same columns in the same order.
+ * Fills the unchanged TOAST values of an UPDATE's new image (after or key)
+ * from its old image, where the WAL carries them there: every column under
+ * REPLICA IDENTITY FULL, and identity columns whose value lives out of line
+ * (PostgreSQL logs those so that the key is never lost). Columns of both
+ * images come from one relation description, so they share name pointers.
  */
 static void
-cdc_fill_unchanged_toast(cdc_row *after, const cdc_row *before)
+cdc_fill_unchanged_toast(cdc_row *image, const cdc_row *before)
 {
-	size_t		i;
+	size_t		i,
+				j;
 
-	if (after->ncolumns != before->ncolumns)
-		return;
-	for (i = 0; i < after->ncolumns; i++)
+	for (i = 0; i < image->ncolumns; i++)
 	{
-		cdc_column *col = (cdc_column *) &after->columns[i];
+		cdc_column *col = (cdc_column *) &image->columns[i];
 
-		if (col->value.kind == CDC_VALUE_UNCHANGED_TOAST &&
-			before->columns[i].value.kind != CDC_VALUE_UNCHANGED_TOAST)
-			col->value = before->columns[i].value;
+		if (col->value.kind != CDC_VALUE_UNCHANGED_TOAST)
+			continue;
+		for (j = 0; j < before->ncolumns; j++)
+		{
+			if (before->columns[j].name == col->name &&
+				before->columns[j].value.kind != CDC_VALUE_UNCHANGED_TOAST)
+			{
+				col->value = before->columns[j].value;
+				break;
+			}
+		}
 	}
 }
 
@@ -589,8 +593,12 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	if (oldtuple != NULL)
 		event.before = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, before_columns,
 										  event.op == CDC_OP_DELETE ? keyp : NULL);
-	if (event.after != NULL && event.before != NULL && before_columns == CDC_IMAGE_ALL)
+	if (event.op == CDC_OP_UPDATE && event.before != NULL)
+	{
 		cdc_fill_unchanged_toast((cdc_row *) event.after, event.before);
+		if (event.key != NULL)
+			cdc_fill_unchanged_toast((cdc_row *) event.key, event.before);
+	}
 
 	cdc_write_table_event(ctx, txn, entry, change->lsn, &event);
 
