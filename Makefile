@@ -30,7 +30,7 @@ REGRESS_OPTS = --temp-config=test/regress.conf --temp-instance=tmp_check
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc/core -Isrc/gen -DCDC_PLUGIN_VERSION='"$(EXTVERSION)"'
 PG_CXXFLAGS = -std=c++17 -fPIC -fvisibility=hidden
-SHLIB_LINK = -lprotobuf -lstdc++
+SHLIB_LINK = -lrdkafka -lprotobuf -lstdc++
 
 # Debian's server is built with LLVM JIT; bitcode for C++ sources would need
 # clang with our C++ flags and buys nothing for an output plugin.

@@ -18,3 +18,42 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION cdc_plugin.version() IS
 'version of the loaded cdc_plugin library';
+
+CREATE FUNCTION cdc_plugin.status(
+    OUT pid integer,
+    OUT state text,
+    OUT database text,
+    OUT slot_name text,
+    OUT confirmed_lsn pg_lsn,
+    OUT wal_behind_bytes bigint,
+    OUT retained_wal_bytes bigint,
+    OUT last_commit_time timestamptz,
+    OUT lag interval,
+    OUT events_published bigint,
+    OUT bytes_published bigint,
+    OUT transactions_published bigint,
+    OUT in_flight bigint,
+    OUT delivery_errors bigint,
+    OUT restarts bigint,
+    OUT broker text,
+    OUT last_error text,
+    OUT last_error_time timestamptz,
+    OUT state_since timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'cdc_plugin_status'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION cdc_plugin.status() IS
+'state of the cdc_plugin background worker, its slot, and what it published to Kafka';
+
+CREATE VIEW cdc_plugin.worker_status AS SELECT * FROM cdc_plugin.status();
+
+COMMENT ON VIEW cdc_plugin.worker_status IS
+'one row: the cdc_plugin background worker (see cdc_plugin.status())';
+
+-- status() reveals only operational facts, but restrict it like
+-- pg_stat_replication's details: monitoring roles and superusers.
+REVOKE ALL ON FUNCTION cdc_plugin.status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cdc_plugin.status() TO pg_monitor;
+REVOKE ALL ON cdc_plugin.worker_status FROM PUBLIC;
+GRANT SELECT ON cdc_plugin.worker_status TO pg_monitor;

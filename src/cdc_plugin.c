@@ -3,18 +3,26 @@
  *
  * _PG_init only calls each module's init; modules own their settings.
  * Nothing here may assume the library was preloaded: the output plugin is
- * loaded on demand by logical decoding.
+ * loaded on demand by logical decoding, and then only the plugin is used.
+ * Preloaded (shared_preload_libraries), the settings, the status struct in
+ * shared memory and the background workers are set up too.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 
+#include "config.h"
+#include "monitor.h"
+#include "worker.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Nothing to set up yet: the output plugin needs no global state. */
 void
 _PG_init(void)
 {
+	cdc_config_init();
+	cdc_monitor_init();
+	cdc_worker_init();
 }

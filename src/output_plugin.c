@@ -29,6 +29,7 @@
 #include "utils/syscache.h"
 
 #include "cdc_core.h"
+#include "output_plugin.h"
 #include "row_image.h"
 
 /* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch). */
@@ -83,6 +84,8 @@ typedef struct CdcDecodingState
 	bool		txn_begin_sent;
 	MemoryContextCallback free_callback;
 } CdcDecodingState;
+
+CdcOutputSink *cdc_output_sink = NULL;
 
 /* Bumped by every relcache/type/schema invalidation in this backend. */
 static uint64 cdc_invalidation_epoch = 1;
@@ -347,6 +350,21 @@ cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_w
 		cdc_core_failed("encode a change envelope", errbuf);
 	OutputPluginPrepareWrite(ctx, last_write);
 	appendBinaryStringInfo(ctx->out, data, len);
+	if (cdc_output_sink != NULL)
+	{
+		CdcOutputSink *sink = cdc_output_sink;
+
+		sink->op = event->op;
+		sink->schema = event->source.schema;
+		sink->table = event->source.table;
+		sink->key = NULL;
+		sink->keylen = 0;
+		/* after the envelope is copied out: both share the encoder's buffer */
+		if (event->key != NULL &&
+			cdc_encoder_encode_key(st->encoder, event->key, &sink->key, &sink->keylen,
+								   errbuf, sizeof(errbuf)) != 0)
+			cdc_core_failed("encode a change key", errbuf);
+	}
 	OutputPluginWrite(ctx, last_write);
 }
 
@@ -403,7 +421,7 @@ cdc_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 
 /* Sends COMMIT with per-table counts, if BEGIN was sent. */
 static void
-cdc_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
+cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
 {
 	CdcDecodingState *st = ctx->output_plugin_private;
 	MemoryContext old;
@@ -436,6 +454,15 @@ cdc_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit
 	cdc_write_event(ctx, &event, true);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);
+}
+
+/* End of a transaction: COMMIT event if wanted, then tell the worker. */
+static void
+cdc_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
+{
+	cdc_send_commit(ctx, txn, commit_lsn);
+	if (cdc_output_sink != NULL)
+		cdc_output_sink->commit(txn);
 }
 
 /* Numbers an event within its transaction and within its table. */

@@ -1,0 +1,19 @@
+/*
+ * config.h — the cdc_plugin.* settings (GUCs) read by the worker.
+ */
+#ifndef CDC_CONFIG_H
+#define CDC_CONFIG_H
+
+extern char *cdc_database;
+extern char *cdc_slot_name;
+extern char *cdc_kafka_bootstrap_servers;
+extern char *cdc_kafka_properties;
+extern char *cdc_topic_prefix;
+extern char *cdc_include_tables;
+extern char *cdc_exclude_tables;
+extern bool cdc_tombstones_on_delete;
+
+/* Defines every cdc_plugin.* setting and reserves the prefix. */
+extern void cdc_config_init(void);
+
+#endif							/* CDC_CONFIG_H */

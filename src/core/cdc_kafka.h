@@ -1,0 +1,130 @@
+/*
+ * cdc_kafka.h — the C interface of the Kafka producer in the C++ core.
+ *
+ * The worker (C, PostgreSQL side) publishes envelopes through this header.
+ * Behind it: librdkafka with an idempotent configuration, topic routing,
+ * and the acknowledgement bookkeeping that says which WAL position may be
+ * confirmed. Like cdc_core.h, every function catches every C++ exception,
+ * never calls elog, and never lets librdkafka call back into PostgreSQL:
+ * delivery reports, logs and errors are collected while the caller's own
+ * thread runs cdc_producer_poll(), and handed out as plain data.
+ * librdkafka's threads are started with every signal blocked.
+ */
+#ifndef CDC_KAFKA_H
+#define CDC_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cdc_producer cdc_producer;
+
+/* What the producer is built from; strings are copied. */
+typedef struct cdc_producer_config
+{
+	const char *bootstrap_servers;	/* "host:port,host:port"; required */
+	const char *properties;		/* "name=value;name=value" librdkafka properties */
+	int			wake_fd;		/* written to when something is ready to poll; -1: none */
+} cdc_producer_config;
+
+/*
+ * Builds a producer. Returns NULL with a message naming the bad setting
+ * (an unknown property, a bad value, empty bootstrap servers) in errbuf.
+ */
+cdc_producer *cdc_producer_create(const cdc_producer_config *config,
+								  char *errbuf, size_t errlen);
+
+/*
+ * Checks a configuration without starting any thread or connection.
+ * Returns 0, or -1 with the same message cdc_producer_create would give.
+ */
+int			cdc_producer_validate(const cdc_producer_config *config,
+								  char *errbuf, size_t errlen);
+
+/* Drops whatever is still queued and stops librdkafka's threads. NULL is allowed. */
+void		cdc_producer_destroy(cdc_producer *p);
+
+/* Result of cdc_producer_send. */
+typedef enum cdc_send_result
+{
+	CDC_SEND_QUEUED = 0,		/* copied into the producer's queue */
+	CDC_SEND_QUEUE_FULL = 1,	/* nothing queued: poll, then send again */
+	CDC_SEND_FAILED = -1		/* nothing queued: errbuf says why */
+} cdc_send_result;
+
+/*
+ * Queues one message of the open transaction (opened by the first send).
+ * key may be NULL (no key: the partitioner picks a random partition);
+ * value NULL with len 0 is a tombstone. Both are copied.
+ */
+cdc_send_result cdc_producer_send(cdc_producer *p, const char *topic,
+								  const void *key, size_t keylen,
+								  const void *value, size_t valuelen,
+								  char *errbuf, size_t errlen);
+
+/* True when the current transaction has sent at least one message. */
+bool		cdc_producer_txn_open(const cdc_producer *p);
+
+/* Closes the open transaction at its end LSN (no-op when none is open). */
+void		cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_time_us);
+
+/*
+ * Serves delivery reports, logs and errors, waiting up to timeout_ms for
+ * the first (0: do not wait). The caller drains its wake_fd pipe itself.
+ */
+void		cdc_producer_poll(cdc_producer *p, int timeout_ms);
+
+/* Waits up to timeout_ms for every queued message to be acknowledged or fail. */
+void		cdc_producer_flush(cdc_producer *p, int timeout_ms);
+
+/* The producer's view of progress, for the slot and for status(). */
+typedef struct cdc_producer_progress
+{
+	bool		idle;			/* nothing open, nothing in flight */
+	bool		confirmable;	/* confirm_lsn is new since the last call */
+	uint64_t	confirm_lsn;	/* end of the newest fully acknowledged transaction */
+	int64_t		confirm_commit_time_us; /* its commit time */
+	int64_t		oldest_unacked_commit_time_us;	/* 0 if none */
+	uint64_t	messages_in_flight;
+	uint64_t	transactions_in_flight;
+	uint64_t	acked_messages; /* totals since the producer was created */
+	uint64_t	acked_bytes;
+	uint64_t	acked_transactions;
+	uint64_t	failed_messages;
+	int			broker_state;	/* 1 up, 0 all brokers down, -1 not known yet */
+	bool		failed;			/* a delivery failed or a fatal error: start over */
+} cdc_producer_progress;
+
+void		cdc_producer_get_progress(cdc_producer *p, cdc_producer_progress *out);
+
+/*
+ * The first failure (delivery failure or fatal producer error) as text,
+ * or "" when there was none.
+ */
+void		cdc_producer_failure(const cdc_producer *p, char *buf, size_t len);
+
+/* Severity of a log line handed out by cdc_producer_next_log. */
+typedef enum cdc_log_level
+{
+	CDC_LOG_DEBUG = 0,
+	CDC_LOG_INFO = 1,
+	CDC_LOG_WARNING = 2,
+	CDC_LOG_ERROR = 3
+} cdc_log_level;
+
+/*
+ * Takes the oldest pending log line (librdkafka logs and error callbacks),
+ * NUL-terminated and truncated to len. Returns false when there is none.
+ */
+bool		cdc_producer_next_log(cdc_producer *p, cdc_log_level *level,
+								  char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* CDC_KAFKA_H */
