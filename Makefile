@@ -48,6 +48,10 @@ all:
 endif
 
 
+# the mock Kafka broker and the consumer/verifier used by tests, demo, bench
+include tools/kafka/tools.mk
+EXTRA_CLEAN += $(KAFKA_TOOLS_CLEAN)
+
 $(PROTO_GEN) &: $(PROTO)
 	@mkdir -p src/gen
 	protoc -Isrc/proto --cpp_out=src/gen $(PROTO)

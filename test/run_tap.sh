@@ -9,14 +9,19 @@ work=$(make_scratch_dir tap)
 trap 'rm -rf "$work"' EXIT
 cp -r test/t "$work/t"
 # the example consumer and the .proto it compiles, for 003_example_consumer
-mkdir -p "$work/tools" "$work/src"
+mkdir -p "$work/tools/kafka" "$work/src"
 cp tools/consume_slot.py "$work/tools/"
+# the mock broker and the consumer/verifier, for the worker's tests
+cp tools/kafka/cdc_mock_broker tools/kafka/cdc_kafka_consume "$work/tools/kafka/"
 cp -r src/proto "$work/src/proto"
 [[ $(id -u) -eq 0 ]] && chown -R postgres: "$work"
 cd "$work"
+# test files may be named (t/010_worker_stream.pl); default: all
+files=("$@")
+((${#files[@]})) || files=(t/*.pl)
 status=0
 as_pg_user env PATH="$PG_BINDIR:$PATH" TESTDIR="$work" PG_REGRESS="$PG_REGRESS" \
-  prove -I "$PG_TEST_PERL" -I "$work/t" "$@" t/*.pl || status=$?
+  prove -I "$PG_TEST_PERL" -I "$work/t" "${files[@]}" || status=$?
 if ((status != 0)) && [[ -d "$work/tmp_check/log" ]]; then
   rm -rf "$REPO_ROOT/tmp_check_tap" && cp -r "$work/tmp_check/log" "$REPO_ROOT/tmp_check_tap"
   echo "run_tap: failed; server logs in $REPO_ROOT/tmp_check_tap" >&2

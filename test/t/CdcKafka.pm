@@ -1,0 +1,279 @@
+# What the worker's TAP tests share: the mock Kafka broker process (with
+# its fault-injection control channel), a node running the cdc_plugin
+# worker against it, a consumer reading the topics while they are written,
+# and the check every failure test ends with: compared with a reference
+# slot decoding the same WAL, nothing is lost, nothing is invented, each
+# key's changes arrive in commit order, duplicates appear only where
+# allowed, and the rows rebuilt from the topics equal the table.
+package CdcKafka;
+
+use strict;
+use warnings;
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $tools = "$ENV{TESTDIR}/tools/kafka";
+our $BROKER_BIN = "$tools/cdc_mock_broker";
+our $CONSUME_BIN = "$tools/cdc_kafka_consume";
+
+# Skips the whole file when the tools were not copied next to the tests.
+sub require_tools
+{
+	plan skip_all => "Kafka test tools not built (make kafka-tools)"
+	  unless -x $BROKER_BIN && -x $CONSUME_BIN;
+}
+
+# ---- the broker ----------------------------------------------------------
+
+# Starts the mock cluster; returns a handle for command() and stop().
+sub start_broker
+{
+	my (%opt) = @_;
+	my $brokers = $opt{brokers} // 1;
+	my $partitions = $opt{partitions} // 4;
+	my $self = { in => '', out => '', err => '' };
+
+	$self->{h} = IPC::Run::start(
+		[ $BROKER_BIN, '--brokers', $brokers, '--partitions', $partitions ],
+		'<', \$self->{in}, '>', \$self->{out}, '2>', \$self->{err});
+	my $deadline = time + 30;
+	while ($self->{out} !~ /^bootstrap=(\S+)$/m)
+	{
+		die "mock broker did not start: $self->{err}" if time > $deadline;
+		$self->{h}->pump_nb;
+		usleep(20_000);
+	}
+	$self->{out} =~ /^bootstrap=(\S+)$/m;
+	$self->{bootstrap} = $1;
+	$self->{out} = '';
+	return bless $self, 'CdcKafka::Broker';
+}
+
+package CdcKafka::Broker;
+
+use Time::HiRes qw(usleep);
+
+# Sends one control command and returns its one-line reply ("ok" or "error: ...").
+sub command
+{
+	my ($self, $cmd) = @_;
+	$self->{out} = '';
+	$self->{in} .= "$cmd\n";
+	my $deadline = time + 30;
+	while ($self->{out} !~ /\n/)
+	{
+		die "mock broker did not answer '$cmd'" if time > $deadline;
+		$self->{h}->pump_nb;
+		usleep(10_000);
+	}
+	my ($reply) = split /\n/, $self->{out};
+	return $reply;
+}
+
+sub bootstrap { return $_[0]->{bootstrap} }
+
+sub stop
+{
+	my ($self) = @_;
+	$self->{h}->signal('TERM');
+	$self->{h}->finish;
+}
+
+package CdcKafka;
+
+# ---- the node ------------------------------------------------------------
+
+# A node whose worker publishes database "postgres" to $broker. Extra
+# postgresql.conf lines may be given. Started, with the extension created.
+sub start_node
+{
+	my ($name, $broker, %opt) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+
+	$node->init(allows_streaming => 'logical');
+	my $settings = `postgres --describe-config`;
+	my $conf = "shared_preload_libraries = 'cdc_plugin'\n"
+	  . "max_replication_slots = 10\n"
+	  . "cdc_plugin.database = 'postgres'\n"
+	  . "cdc_plugin.topic_prefix = 'cdc'\n"
+	  . "cdc_plugin.kafka_bootstrap_servers = '" . $broker->bootstrap . "'\n"
+	  . "log_min_messages = info\n";
+	$conf .= "output_plugin_libraries = 'pgoutput, test_decoding, cdc_plugin'\n"
+	  if $settings =~ /^output_plugin_libraries\t/m;
+	$conf .= $opt{conf} if $opt{conf};
+	$node->append_conf('postgresql.conf', $conf);
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION cdc_plugin');
+	return $node;
+}
+
+# Polls status() until $sql_condition (over its columns) holds.
+sub wait_for_status
+{
+	my ($node, $condition, $what) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT ($condition) FROM cdc_plugin.status()")
+	  or die "timed out waiting for the worker: $what\n"
+	  . $node->safe_psql('postgres', 'SELECT * FROM cdc_plugin.worker_status', extra_params => ['-x']);
+}
+
+# Waits until the worker streams and has confirmed everything written so far.
+sub wait_caught_up
+{
+	my ($node) = @_;
+	my $lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_flush_lsn()');
+	wait_for_status($node,
+		"state = 'streaming' AND in_flight = 0 AND confirmed_lsn >= '$lsn'",
+		"confirmed_lsn to reach $lsn");
+}
+
+# ---- the reference and the consumer -------------------------------------
+
+# Creates the reference slot: the same plugin over the same WAL, with the
+# worker's decoding options, read with peek at the end (never advanced).
+sub create_reference_slot
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres',
+		"SELECT pg_create_logical_replication_slot('reference', 'cdc_plugin')");
+}
+
+# Starts a consumer of every cdc.* topic writing tsv lines to a file.
+sub start_consumer
+{
+	my ($broker, $file) = @_;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[ $CONSUME_BIN, 'consume', '--brokers', $broker->bootstrap,
+		  '--topic-prefix', 'cdc', '--format', 'tsv', '--output', $file ],
+		'>', \$out, '2>', \$err);
+	return { h => $h, file => $file, err => \$err };
+}
+
+sub stop_consumer
+{
+	my ($consumer) = @_;
+	$consumer->{h}->signal('TERM');
+	$consumer->{h}->finish;
+}
+
+# The check every test ends with. $tables: tables whose final state must
+# equal the topics'; opts: max_duplicates (default 0), wait (seconds).
+sub verify_stream
+{
+	my ($node, $consumer, %opt) = @_;
+	my $dir = $node->basedir;
+	my $reference = "$dir/reference.copy";
+	my $final = "$dir/final_state.copy";
+	my $max_dup = $opt{max_duplicates} // 0;
+
+	$node->safe_psql('postgres', qq{
+		COPY (SELECT data FROM pg_logical_slot_peek_binary_changes('reference', NULL, NULL,
+		      'include-messages', 'false')) TO '$reference'});
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[ $CONSUME_BIN, 'verify', '--consumed', $consumer->{file},
+		  '--reference', $reference, '--topic-prefix', 'cdc',
+		  '--max-duplicates', $max_dup, '--wait', $opt{wait} // 120,
+		  '--final-state', $final ],
+		'>', \$out, '2>', \$err);
+	chomp $out;
+	note $out;
+	my ($ok) = $out =~ /-> OK$/;
+	ok($ok, "$opt{name}: nothing lost, nothing invented, per-key order kept")
+	  or diag "$out\n$err";
+
+	for my $table (@{ $opt{tables} // [] })
+	{
+		my $diff = $node->safe_psql('postgres', qq{
+			CREATE TEMP TABLE rebuilt_envelopes (data bytea);
+			COPY rebuilt_envelopes FROM '$final';
+			WITH rebuilt AS (
+			  SELECT r.* FROM rebuilt_envelopes e,
+			    jsonb_populate_record(NULL::$table, cdc_plugin.to_json(e.data)->'after') r
+			  WHERE cdc_plugin.to_json(e.data)->'source'->>'table' = '$table')
+			SELECT count(*) FROM (
+			  (SELECT * FROM rebuilt EXCEPT ALL SELECT * FROM $table)
+			  UNION ALL
+			  (SELECT * FROM $table EXCEPT ALL SELECT * FROM rebuilt)) d});
+		is($diff, '0', "$opt{name}: rows rebuilt from the topic equal table $table");
+	}
+	return $out;
+}
+
+# ---- workload ------------------------------------------------------------
+
+# Broker, node with the worker streaming, table items, the reference slot
+# and a consumer: what every failure test starts from.
+sub setup_stream
+{
+	my ($name, %opt) = @_;
+	my $broker = start_broker(partitions => $opt{partitions} // 4);
+	my $node = start_node($name, $broker, %opt);
+	wait_for_status($node, "state = 'streaming'", 'worker streaming');
+	create_items_table($node);
+	create_reference_slot($node);
+	my $consumer = start_consumer($broker, $node->basedir . '/consumed.tsv');
+	return ($broker, $node, $consumer);
+}
+
+# Stops what setup_stream started.
+sub teardown_stream
+{
+	my ($broker, $node, $consumer) = @_;
+	stop_consumer($consumer);
+	$node->stop;
+	$broker->stop;
+}
+
+# The worker's pid (undef while none runs).
+sub worker_pid
+{
+	my ($node) = @_;
+	my $pid = $node->safe_psql('postgres', 'SELECT pid FROM cdc_plugin.status()');
+	return $pid eq '' ? undef : $pid;
+}
+
+# The table the failure tests write to.
+sub create_items_table
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', q{
+		CREATE TABLE items (id int PRIMARY KEY, version int NOT NULL, note text);});
+}
+
+# Starts pgbench in the background: upserts and deletes on items, from
+# $clients clients for $seconds. Connection loss (a restart) ends it early.
+sub start_writes
+{
+	my ($node, %opt) = @_;
+	my $script = $node->basedir . '/items.pgbench';
+	open my $fh, '>', $script or die $!;
+	print $fh <<'SQL';
+\set id random(1, 500)
+INSERT INTO items VALUES (:id, 1, md5(:id::text)) ON CONFLICT (id) DO UPDATE SET version = items.version + 1, note = md5(random()::text);
+\set d random(1, 500)
+DELETE FROM items WHERE id = :d AND version % 5 = 4;
+SQL
+	close $fh;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[ 'pgbench', '-n', '-c', $opt{clients} // 2, '-T', $opt{seconds} // 10,
+		  '-R', $opt{rate} // 300, '-f', $script,
+		  '-h', $node->host, '-p', $node->port, 'postgres' ],
+		'>', \$out, '2>', \$err);
+	return $h;
+}
+
+# Waits for a writer started by start_writes; its exit status does not
+# matter (a restart may end it): the reference slot is the truth.
+sub finish_writes
+{
+	my ($h) = @_;
+	eval { $h->finish };
+}
+
+1;

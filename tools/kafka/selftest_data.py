@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""selftest_data.py — crafts the messages and references for selftest.sh.
+
+Usage: selftest_data.py PB2_DIR OUT_DIR
+
+Builds cdc.v1 envelopes with the protoc-generated module in PB2_DIR and
+writes, for every scenario S (its topic prefix is S):
+  OUT_DIR/S.produce   input for `cdc_kafka_consume produce` (topic, partition,
+                      key, value; \\x<hex> or \\N)
+  OUT_DIR/S.ref       the reference, one envelope per line as COPY prints it
+and OUT_DIR/expect: one line per scenario, "S EXIT [VERIFY-OPTION...] --
+counter=value ...", which selftest.sh checks against verify's summary.
+OUT_DIR/st_clean.final is the final state verify must write for st_clean.
+"""
+import sys
+
+sys.path.insert(0, sys.argv[1])
+from cdc.v1 import envelope_pb2 as pb  # noqa: E402
+
+OUT = sys.argv[2]
+INT4 = 23
+TEXT = 25
+
+
+def row(**cols):
+    r = pb.Row()
+    for name, v in cols.items():
+        c = r.columns.add()
+        c.name = name
+        if isinstance(v, int):
+            c.type_oid = INT4
+            c.value.int_value = v
+        elif v is not None:
+            c.type_oid = TEXT
+            c.value.text_value = v
+    return r
+
+
+class Ev:
+    """One event: envelope bytes, the Kafka key, and where it goes."""
+
+    def __init__(self, op, table, lsn, commit=None, order=None, key=None,
+                 before=None, after=None, schema="public", message=None):
+        e = pb.Envelope()
+        e.op = op
+        e.source.connector = "cdc_plugin"
+        e.source.version = "0.0-test"
+        e.source.database = "shop"
+        e.source.lsn = lsn
+        if table is not None:
+            e.source.schema = schema
+            e.source.table = table
+        if commit is not None:
+            e.source.commit_lsn = commit
+            e.source.xid = commit >> 8
+            e.source.commit_time_us = 1700000000000000 + commit
+            e.transaction.id = commit >> 8
+            e.transaction.total_order = order
+            e.transaction.data_collection_order = order
+        if key is not None:
+            e.key.CopyFrom(key)
+        if before is not None:
+            e.before.CopyFrom(before)
+        if after is not None:
+            e.after.CopyFrom(after)
+        if op == pb.OP_TRUNCATE:
+            e.truncate.cascade = False
+        if message is not None:
+            e.message.prefix = "test"
+            e.message.content = message
+            e.message.transactional = commit is not None
+        self.bytes = e.SerializeToString()
+        self.key = e.key.SerializeToString() if e.HasField("key") else None
+        self.table = table
+        self.schema = schema
+
+    def topic(self, prefix):
+        if self.table is None:
+            return prefix + "._messages"
+        return "%s.%s.%s" % (prefix, self.schema, self.table)
+
+
+def hexb(b):
+    return "\\x" + b.hex()
+
+
+def copy_hex(b):
+    """A bytea as COPY ... TO STDOUT prints it."""
+    return "\\\\x" + b.hex()
+
+
+C, U, D, T, M = pb.OP_CREATE, pb.OP_UPDATE, pb.OP_DELETE, pb.OP_TRUNCATE, pb.OP_MESSAGE
+
+# The workload: four transactions and a non-transactional message.
+ins1 = Ev(C, "orders", 0x100, 0x1000, 1, key=row(id=1), after=row(id=1, note="a"))
+ins2 = Ev(C, "orders", 0x100, 0x1000, 2, key=row(id=2), after=row(id=2, note="b"))  # same lsn
+ins3 = Ev(C, "orders", 0x100, 0x1000, 3, key=row(id=3), after=row(id=3, note="c"))
+upd1 = Ev(U, "orders", 0x1100, 0x2000, 1, key=row(id=1), after=row(id=1, note="a2"))
+del2 = Ev(D, "orders", 0x1200, 0x2000, 2, key=row(id=2), before=row(id=2))
+aud1 = Ev(C, "audit", 0x1300, 0x2000, 3, after=row(what="x"))  # no key
+upd3 = Ev(U, "orders", 0x2100, 0x3000, 1, key=row(id=30), before=row(id=3),
+          after=row(id=30, note="c"))                            # key 3 -> 30
+ins4 = Ev(C, "orders", 0x2200, 0x3000, 2, key=row(id=4), after=row(id=4, note="d"))
+trn = Ev(T, "audit", 0x3100, 0x4000, 1)
+msg = Ev(M, None, 0x4100, message=b"hello")                      # non-transactional
+
+WORKLOAD = [ins1, ins2, ins3, upd1, del2, "tombstone", aud1, upd3, ins4, trn, msg]
+REFERENCE = [e for e in WORKLOAD if e != "tombstone"]
+
+
+def produce_lines(prefix, items):
+    """items: Ev, "tombstone" (after the preceding delete), or (Ev, overrides)."""
+    out = []
+    last = None
+    for it in items:
+        if it == "tombstone":
+            out.append("%s\t-1\t%s\t\\N" % (last.topic(prefix), hexb(last.key)))
+            continue
+        ev, opt = (it if isinstance(it, tuple) else (it, {}))
+        topic = opt.get("topic", ev.topic(prefix))
+        key = opt.get("key", ev.key)
+        value = opt.get("value", ev.bytes)
+        part = opt.get("partition", -1)
+        out.append("%s\t%d\t%s\t%s" % (topic, part, "\\N" if key is None else hexb(key),
+                                       "\\N" if value is None else hexb(value)))
+        last = ev
+    return out
+
+
+scenarios = []
+
+
+def scenario(name, items, reference, exit_code, counters, verify_opts=()):
+    scenarios.append(name)
+    with open("%s/%s.produce" % (OUT, name), "w") as f:
+        f.write("".join(line + "\n" for line in produce_lines(name, items)))
+    with open("%s/%s.ref" % (OUT, name), "w") as f:
+        f.write("".join(copy_hex(e.bytes) + "\n" for e in reference))
+    expect.append("%s %d %s -- %s" % (name, exit_code, " ".join(verify_opts),
+                                      " ".join("%s=%d" % kv for kv in counters.items())))
+
+
+def modified(ev, **after):
+    e = pb.Envelope()
+    e.ParseFromString(ev.bytes)
+    e.after.CopyFrom(row(**after))
+    return e.SerializeToString()
+
+
+n = len(REFERENCE)
+expect = []
+ZERO = dict(missing=0, mismatched=0, phantom=0, misrouted=0, out_of_order=0)
+
+
+def counts(**kw):
+    c = dict(ZERO)
+    c.update(kw)
+    return c
+
+
+# clean: everything once, one tombstone
+scenario("st_clean", WORKLOAD, REFERENCE, 0,
+         counts(reference=n, consumed=n + 1, unique=n, duplicates=0, tombstones=1))
+
+# transaction 2 re-sent (at-least-once): 3 duplicates (+ its tombstone again)
+resend = WORKLOAD + [upd1, del2, "tombstone", aud1]
+scenario("st_dup", resend, REFERENCE, 1,
+         counts(consumed=n + 5, unique=n, duplicates=3, tombstones=2))
+scenario("st_dupok", resend, REFERENCE, 0,
+         counts(consumed=n + 5, unique=n, duplicates=3, tombstones=2),
+         verify_opts=("--max-duplicates", "3"))
+
+# the reference has a change nobody published
+scenario("st_missing", [e for e in WORKLOAD if e is not ins4], REFERENCE, 1,
+         counts(missing=1, consumed=n))
+
+# same identity, different bytes
+scenario("st_mismatch", [(upd1, {"value": modified(upd1, id=1, note="WRONG")}) if e is upd1 else e
+                         for e in WORKLOAD], REFERENCE, 1, counts(mismatched=1))
+
+# a change that is not in the reference
+ins5 = Ev(C, "orders", 0x5100, 0x5000, 1, key=row(id=5), after=row(id=5, note="e"))
+scenario("st_phantom", WORKLOAD + [ins5], REFERENCE, 1, counts(phantom=1))
+
+# wrong topic; NULL key for a keyed change; another row's key
+scenario("st_wrongtopic", [(ins4, {"topic": "st_wrongtopic.public.other"}) if e is ins4 else e
+                           for e in WORKLOAD], REFERENCE, 1, counts(misrouted=1))
+scenario("st_nullkey", [(ins4, {"key": None}) if e is ins4 else e for e in WORKLOAD],
+         REFERENCE, 1, counts(misrouted=1))
+scenario("st_wrongkey", [(ins4, {"key": ins1.key}) if e is ins4 else e for e in WORKLOAD],
+         REFERENCE, 1, counts(misrouted=1))
+# a key on a keyless table's change
+scenario("st_keyless", [(aud1, {"key": ins1.key}) if e is aud1 else e for e in WORKLOAD],
+         REFERENCE, 1, counts(misrouted=1))
+
+# id=1's update published before its insert (same partition)
+reordered = [upd1 if e is ins1 else ins1 if e is upd1 else e for e in WORKLOAD]
+scenario("st_order", reordered, REFERENCE, 1, counts(out_of_order=1))
+
+# id=1's changes split over two partitions
+scenario("st_split", [(ins1, {"partition": 0}) if e is ins1 else
+                      (upd1, {"partition": 1}) if e is upd1 else e for e in WORKLOAD],
+         REFERENCE, 1, counts(out_of_order=1))
+
+# a tombstone for id=3, which was never deleted
+scenario("st_tomb", WORKLOAD + [ins3, "tombstone"], REFERENCE, 1,
+         counts(tombstones=2, duplicates=1, out_of_order=1))
+
+with open(OUT + "/expect", "w") as f:
+    f.write("".join(line + "\n" for line in expect))
+
+# final state of st_clean: id=1 (update), id=30 (key change), id=4; id=2
+# deleted, id=3 moved away, audit is keyless
+with open(OUT + "/st_clean.final", "w") as f:
+    f.write("".join(copy_hex(e.bytes) + "\n" for e in (upd1, upd3, ins4)))
+
+# message counts per scenario, for consumers that stop at N messages
+with open(OUT + "/counts", "w") as f:
+    for name in scenarios:
+        with open("%s/%s.produce" % (OUT, name)) as p:
+            f.write("%s %d\n" % (name, sum(1 for _ in p)))

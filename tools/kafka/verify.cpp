@@ -1,0 +1,1004 @@
+/*
+ * verify.cpp — cdc_kafka_consume verify: checks what the Kafka worker
+ * published (a tsv file written by `consume`) against the truth (the
+ * envelopes the decoder produces for the same WAL, one per line as COPY
+ * prints a bytea), and optionally writes the final state per key.
+ *
+ * A change is identified by (commit_lsn, total_order) when it carries a
+ * transaction block, else by (lsn, op); op is part of every identity so
+ * that begin and commit events (total_order 0) stay apart. Duplicates are
+ * allowed up to a limit (at-least-once); everything else must match byte
+ * for byte. This is a test tool: it reads files and never touches Kafka.
+ */
+#include "kafka_tools.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <sys/stat.h>
+
+#include <google/protobuf/stubs/logging.h>
+
+#include "cdc/v1/envelope.pb.h"
+
+namespace kafka_tools {
+
+namespace {
+
+namespace pb = cdc::v1;
+
+const char kVerifyUsage[] =
+	"usage: cdc_kafka_consume verify --consumed FILE --reference FILE --topic-prefix P\n"
+	"         [--max-duplicates N] [--wait SECONDS] [--final-state FILE]\n"
+	"         [--message-topic TOPIC]\n"
+	"--consumed: tsv written by `consume --format tsv` (a half-written last\n"
+	"  line is ignored; repeated topic/partition/offset lines, from a consumer\n"
+	"  that re-read, count once).\n"
+	"--reference: one envelope per line as COPY prints a bytea (\\\\x<hex>; \\x<hex>\n"
+	"  is accepted too), e.g. from pg_logical_slot_peek_binary_changes().\n"
+	"--wait S: while changes are missing, re-read the consumed file every 200 ms\n"
+	"  for up to S seconds.\n"
+	"--final-state FILE: for every (schema, table, key), the envelope of its last\n"
+	"  change unless that is a delete (or older than the table's last truncate),\n"
+	"  one per line as \\\\x<hex>, loadable with psql's \\copy t(data) from FILE.\n"
+	"--message-topic TOPIC: the topic events without schema and table (logical\n"
+	"  messages, begin, commit) must be on; by default any P.* topic is accepted.\n"
+	"Routing: table events must be on P.<schema>.<table>; the Kafka key must be\n"
+	"the envelope's key bytes, NULL when the envelope has none. A tombstone must\n"
+	"follow a delete of its key in its partition. A key's messages must share\n"
+	"one partition, in increasing (commit_lsn, total_order); a tombstone out of\n"
+	"place counts as out_of_order too.\n"
+	"Exit: 0 OK, 1 FAIL, 2 usage or I/O error.\n";
+
+/* What identifies a change across re-sends. */
+struct Identity
+{
+	bool		txn = false;	/* (commit_lsn, total_order) vs (lsn) */
+	uint64_t	pos = 0;
+	uint64_t	order = 0;
+	int			op = 0;
+
+	bool		operator==(const Identity &o) const
+	{
+		return txn == o.txn && pos == o.pos && order == o.order && op == o.op;
+	}
+	bool		operator<(const Identity &o) const
+	{
+		return std::tie(pos, order, txn, op) < std::tie(o.pos, o.order, o.txn, o.op);
+	}
+};
+
+struct IdentityHash
+{
+	size_t		operator()(const Identity &i) const
+	{
+		uint64_t	h = i.pos * 0x9E3779B97F4A7C15ULL;
+
+		h ^= (i.order + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+		h ^= static_cast<uint64_t>(i.op) << 1 | (i.txn ? 1 : 0);
+		return static_cast<size_t>(h ^ (h >> 29));
+	}
+};
+
+/* What verify needs from one envelope, parsed once. */
+struct EnvInfo
+{
+	bool		ok = false;
+	std::string error;			/* why it did not parse */
+	Identity	id;
+	std::string schema;
+	std::string table;
+	bool		has_key = false;	/* field 4 present */
+	std::string key;			/* raw bytes of field 4 */
+};
+
+/* One consumed Kafka message. */
+struct Msg
+{
+	std::string topic;
+	int32_t		partition = 0;
+	int64_t		offset = 0;
+	bool		key_null = true;
+	std::string key;
+	bool		value_null = true;
+	std::string value;
+	size_t		lineno = 0;
+	EnvInfo		env;
+};
+
+/* Short op name, as the JSON rendering uses. */
+const char *
+op_name(int op)
+{
+	static const char *const names[] = {"?", "c", "u", "d", "r", "t", "m", "begin", "commit"};
+
+	return op >= 0 && op <= 8 ? names[op] : "?";
+}
+
+/* An LSN as pg_lsn prints it. */
+std::string
+lsn_text(uint64_t lsn)
+{
+	char		buf[32];
+
+	std::snprintf(buf, sizeof(buf), "%X/%X", static_cast<unsigned>(lsn >> 32),
+				  static_cast<unsigned>(lsn));
+	return buf;
+}
+
+/* An identity for example lines. */
+std::string
+identity_text(const Identity &id)
+{
+	if (id.txn)
+		return "commit_lsn=" + lsn_text(id.pos) + " total_order=" + std::to_string(id.order) +
+			" op=" + op_name(id.op);
+	return "lsn=" + lsn_text(id.pos) + " op=" + op_name(id.op);
+}
+
+/*
+ * Collects the raw bytes of every occurrence of length-delimited field
+ * `field` at the top level of a protobuf message. False if the wire data
+ * is malformed.
+ */
+bool
+raw_field(const std::string &msg, uint32_t field, bool &present, std::string &out)
+{
+	const unsigned char *p = reinterpret_cast<const unsigned char *>(msg.data());
+	const unsigned char *end = p + msg.size();
+	auto		varint = [&](uint64_t &v) -> bool {
+		v = 0;
+		for (int shift = 0; shift < 64; shift += 7)
+		{
+			if (p >= end)
+				return false;
+			unsigned char c = *p++;
+
+			v |= static_cast<uint64_t>(c & 0x7f) << shift;
+			if (!(c & 0x80))
+				return true;
+		}
+		return false;
+	};
+
+	present = false;
+	out.clear();
+	while (p < end)
+	{
+		uint64_t	tag,
+					len;
+
+		if (!varint(tag))
+			return false;
+		switch (tag & 7)
+		{
+			case 0:
+				if (!varint(len))
+					return false;
+				break;
+			case 1:
+				if (end - p < 8)
+					return false;
+				p += 8;
+				break;
+			case 5:
+				if (end - p < 4)
+					return false;
+				p += 4;
+				break;
+			case 2:
+				if (!varint(len) || len > static_cast<uint64_t>(end - p))
+					return false;
+				if ((tag >> 3) == field)
+				{
+					present = true;
+					out.append(reinterpret_cast<const char *>(p), len);
+				}
+				p += len;
+				break;
+			default:
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Parses envelope bytes into what verify needs. */
+EnvInfo
+parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
+{
+	EnvInfo		info;
+	pb::Envelope local;
+	pb::Envelope &env = keep ? *keep : local;
+
+	{
+		google::protobuf::LogSilencer quiet;
+
+		if (!env.ParseFromString(bytes))
+		{
+			info.error = "not a valid cdc.v1.Envelope";
+			return info;
+		}
+	}
+	if (!raw_field(bytes, 4, info.has_key, info.key))
+	{
+		info.error = "malformed protobuf wire data";
+		return info;
+	}
+	info.ok = true;
+	info.schema = env.source().schema();
+	info.table = env.source().table();
+	info.id.op = env.op();
+	info.id.txn = env.has_transaction();
+	if (info.id.txn)
+	{
+		info.id.pos = env.source().commit_lsn();
+		info.id.order = env.transaction().total_order();
+	}
+	else
+		info.id.pos = env.source().lsn();
+	return info;
+}
+
+/* Up to 10 example lines per failure kind. */
+struct Examples
+{
+	std::map<std::string, std::vector<std::string>> by_kind;
+
+	void		add(const std::string &kind, const std::string &text)
+	{
+		auto	   &v = by_kind[kind];
+
+		if (v.size() < 10)
+			v.push_back(text);
+	}
+};
+
+/* Where a consumed message came from, for example lines. */
+std::string
+where(const Msg &m)
+{
+	return m.topic + " [" + std::to_string(m.partition) + "] @" + std::to_string(m.offset) +
+		" (line " + std::to_string(m.lineno) + ")";
+}
+
+/* An envelope's identity and table, for example lines. */
+std::string
+env_text(const EnvInfo &e)
+{
+	std::string t = identity_text(e.id);
+
+	if (!e.schema.empty() || !e.table.empty())
+		t += " table=" + e.schema + "." + e.table;
+	return t;
+}
+
+/* ---------------------------------------------------------------------
+ * Input files
+ * --------------------------------------------------------------------- */
+
+/* Splits a line on tabs. */
+std::vector<std::string_view>
+split_tabs(std::string_view line)
+{
+	std::vector<std::string_view> out;
+	size_t		start = 0;
+
+	for (;;)
+	{
+		size_t		tab = line.find('\t', start);
+
+		if (tab == std::string_view::npos)
+		{
+			out.push_back(line.substr(start));
+			return out;
+		}
+		out.push_back(line.substr(start, tab - start));
+		start = tab + 1;
+	}
+}
+
+/* Parses a decimal integer field. */
+template <class Int>
+bool
+parse_int_field(std::string_view s, Int &out)
+{
+	if (s.empty() || s.size() > 20)
+		return false;
+	std::string t(s);
+	char	   *end;
+
+	errno = 0;
+	long long	v = std::strtoll(t.c_str(), &end, 10);
+
+	if (errno != 0 || *end != '\0')
+		return false;
+	out = static_cast<Int>(v);
+	return true;
+}
+
+/*
+ * The consumed file, read incrementally: each call reads what was added
+ * since the last one and keeps a trailing line without '\n' for later.
+ */
+class ConsumedFile
+{
+public:
+	explicit	ConsumedFile(std::string path) : path_(std::move(path)) {}
+
+	/* Appends new messages to out; false with err on I/O or format errors. */
+	bool		read_more(std::vector<Msg> &out, bool &exists, std::string &err)
+	{
+		FILE	   *f = std::fopen(path_.c_str(), "rb");
+
+		exists = f != nullptr;
+		if (f == nullptr)
+		{
+			if (errno == ENOENT)
+				return true;
+			err = "cannot open " + path_ + ": " + std::strerror(errno);
+			return false;
+		}
+		struct stat sb;
+
+		if (fstat(fileno(f), &sb) == 0 && sb.st_size < pos_)
+		{
+			std::fclose(f);
+			err = path_ + " shrank while being read (was the consumer restarted?)";
+			return false;
+		}
+		if (fseeko(f, pos_, SEEK_SET) != 0)
+		{
+			std::fclose(f);
+			err = "cannot seek in " + path_ + ": " + std::strerror(errno);
+			return false;
+		}
+		char		buf[65536];
+		size_t		n;
+
+		while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+		{
+			pos_ += static_cast<off_t>(n);
+			partial_.append(buf, n);
+		}
+		bool		io_error = std::ferror(f);
+
+		std::fclose(f);
+		if (io_error)
+		{
+			err = "cannot read " + path_;
+			return false;
+		}
+
+		size_t		start = 0;
+		size_t		nl;
+
+		while ((nl = partial_.find('\n', start)) != std::string::npos)
+		{
+			std::string_view line(partial_.data() + start, nl - start);
+
+			start = nl + 1;
+			lineno_++;
+			if (!line.empty() && line.back() == '\r')
+				line.remove_suffix(1);
+			if (line.empty())
+				continue;
+			if (!parse_line(line, out, err))
+			{
+				err = path_ + ":" + std::to_string(lineno_) + ": " + err;
+				return false;
+			}
+		}
+		partial_.erase(0, start);
+		return true;
+	}
+
+private:
+	std::string path_;
+	off_t		pos_ = 0;
+	size_t		lineno_ = 0;
+	std::string partial_;
+	std::set<std::tuple<std::string, int32_t, int64_t>> seen_;
+
+	bool		parse_line(std::string_view line, std::vector<Msg> &out, std::string &err)
+	{
+		auto		f = split_tabs(line);
+		Msg			m;
+
+		if (f.size() != 5)
+		{
+			err = "expected 5 tab-separated fields (topic, partition, offset, key, value), got " +
+				std::to_string(f.size());
+			return false;
+		}
+		if (!parse_int_field(f[1], m.partition) || !parse_int_field(f[2], m.offset))
+		{
+			err = "bad partition or offset";
+			return false;
+		}
+		if (!decode_bytea_field(f[3], m.key_null, m.key, err) ||
+			!decode_bytea_field(f[4], m.value_null, m.value, err))
+			return false;
+		m.topic = std::string(f[0]);
+		m.lineno = lineno_;
+		/* a consumer that re-read the topic wrote the same message again */
+		if (!seen_.emplace(m.topic, m.partition, m.offset).second)
+			return true;
+		if (!m.value_null)
+			m.env = parse_env(m.value);
+		out.push_back(std::move(m));
+		return true;
+	}
+};
+
+/* The reference envelopes, by identity. */
+struct Reference
+{
+	std::unordered_map<Identity, std::string, IdentityHash> by_id;
+	std::vector<Identity> order;	/* file order */
+};
+
+/* Reads the reference file; false with err on I/O or format errors. */
+bool
+read_reference(const std::string &path, Reference &ref, std::string &err)
+{
+	FILE	   *f = std::fopen(path.c_str(), "rb");
+
+	if (f == nullptr)
+	{
+		err = "cannot open " + path + ": " + std::strerror(errno);
+		return false;
+	}
+	char	   *buf = nullptr;
+	size_t		cap = 0;
+	ssize_t		n;
+	size_t		lineno = 0;
+	bool		ok = true;
+
+	while (ok && (n = getline(&buf, &cap, f)) >= 0)
+	{
+		std::string_view line(buf, static_cast<size_t>(n));
+		bool		is_null;
+		std::string bytes;
+
+		lineno++;
+		while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+			line.remove_suffix(1);
+		if (line.empty())
+			continue;
+		if (!decode_bytea_field(line, is_null, bytes, err) || is_null)
+		{
+			err = path + ":" + std::to_string(lineno) + ": " + (is_null ? "NULL envelope" : err);
+			ok = false;
+			break;
+		}
+		EnvInfo		e = parse_env(bytes);
+
+		if (!e.ok)
+		{
+			err = path + ":" + std::to_string(lineno) + ": " + e.error;
+			ok = false;
+			break;
+		}
+		auto		ins = ref.by_id.emplace(e.id, bytes);
+
+		if (ins.second)
+			ref.order.push_back(e.id);
+		else if (ins.first->second != bytes)
+		{
+			err = path + ":" + std::to_string(lineno) + ": two different envelopes share " +
+				identity_text(e.id);
+			ok = false;
+		}
+	}
+	if (ok && std::ferror(f))
+	{
+		err = "cannot read " + path;
+		ok = false;
+	}
+	std::free(buf);
+	std::fclose(f);
+	return ok;
+}
+
+/* ---------------------------------------------------------------------
+ * Final state
+ * --------------------------------------------------------------------- */
+
+/*
+ * A key in comparable form: each key column's name and its value
+ * re-serialized, so a key from `key` and the same columns picked out of
+ * `before` compare equal.
+ */
+std::string
+canonical_columns(const pb::Row &row, const std::vector<std::string> *only, bool &complete)
+{
+	std::string out;
+
+	complete = true;
+	auto		add = [&out](const pb::Column &c) {
+		std::string v = c.has_value() ? c.value().SerializeAsString() : std::string();
+
+		out += std::to_string(c.name().size()) + ":" + c.name() +
+			(c.has_value() ? "=" : "~") + std::to_string(v.size()) + ":" + v;
+	};
+
+	if (only == nullptr)
+	{
+		for (const auto &c : row.columns())
+			add(c);
+		return out;
+	}
+	for (const auto &name : *only)
+	{
+		const pb::Column *found = nullptr;
+
+		for (const auto &c : row.columns())
+			if (c.name() == name)
+				found = &c;
+		if (found == nullptr || found->unchanged_toast())
+		{
+			complete = false;
+			return out;
+		}
+		add(*found);
+	}
+	return out;
+}
+
+/* Position used to order changes: (commit_lsn, total_order) or (lsn, 0). */
+using Position = std::pair<uint64_t, uint64_t>;
+
+struct KeyState
+{
+	Position	pos;
+	bool		deleted = false;
+	const std::string *envelope = nullptr;
+};
+
+/* Writes the final state; false with err on I/O errors. */
+bool
+write_final_state(const std::string &path, const std::vector<Msg> &msgs, std::string &err)
+{
+	using Table = std::pair<std::string, std::string>;
+	std::map<Table, std::map<std::string, KeyState>> keys;
+	std::map<Table, Position> truncated;
+
+	auto		update = [&keys](const Table &t, const std::string &k, Position pos,
+								 bool deleted, const std::string *env) {
+		auto		ins = keys[t].emplace(k, KeyState());
+		KeyState   &ks = ins.first->second;
+
+		if (ins.second || pos > ks.pos)
+		{
+			ks.pos = pos;
+			ks.deleted = deleted;
+			ks.envelope = env;
+		}
+	};
+
+	for (const Msg &m : msgs)
+	{
+		if (m.value_null || !m.env.ok)
+			continue;
+
+		pb::Envelope env;
+
+		if (!env.ParseFromString(m.value))
+			continue;
+		Table		t(env.source().schema(), env.source().table());
+		Position	pos(m.env.id.pos, m.env.id.order);
+		int			op = env.op();
+
+		if (op == pb::OP_TRUNCATE)
+		{
+			auto		ins = truncated.emplace(t, pos);
+
+			if (!ins.second && pos > ins.first->second)
+				ins.first->second = pos;
+			continue;
+		}
+		if (op != pb::OP_CREATE && op != pb::OP_UPDATE && op != pb::OP_DELETE &&
+			op != pb::OP_READ)
+			continue;
+		if (!env.has_key() || env.key().columns_size() == 0)
+			continue;			/* keyless tables have no final state per key */
+
+		bool		complete;
+		std::string key = canonical_columns(env.key(), nullptr, complete);
+
+		if (op == pb::OP_DELETE)
+		{
+			update(t, key, pos, true, nullptr);
+			continue;
+		}
+		update(t, key, pos, false, &m.value);
+
+		/* an update that changed the key removes the row under the old key */
+		if (op == pb::OP_UPDATE && env.has_before())
+		{
+			std::vector<std::string> names;
+
+			for (const auto &c : env.key().columns())
+				names.push_back(c.name());
+			std::string old_key = canonical_columns(env.before(), &names, complete);
+
+			if (complete && old_key != key)
+				update(t, old_key, pos, true, nullptr);
+		}
+	}
+
+	struct Row
+	{
+		Table		table;
+		Position	pos;
+		const std::string *envelope;
+	};
+	std::vector<Row> rows;
+
+	for (const auto &tk : keys)
+	{
+		auto		tr = truncated.find(tk.first);
+
+		for (const auto &kv : tk.second)
+		{
+			if (kv.second.deleted)
+				continue;
+			if (tr != truncated.end() && kv.second.pos < tr->second)
+				continue;
+			rows.push_back({tk.first, kv.second.pos, kv.second.envelope});
+		}
+	}
+	std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) {
+		return std::tie(a.table, a.pos) < std::tie(b.table, b.pos);
+	});
+
+	FILE	   *f = std::fopen(path.c_str(), "w");
+
+	if (f == nullptr)
+	{
+		err = "cannot write " + path + ": " + std::strerror(errno);
+		return false;
+	}
+	std::string line;
+
+	for (const Row &r : rows)
+	{
+		/* COPY text format: "\\x" reaches bytea input as "\x" */
+		line.assign("\\\\x");
+		append_hex(line, *r.envelope);
+		line.push_back('\n');
+		std::fwrite(line.data(), 1, line.size(), f);
+	}
+	if (std::fflush(f) != 0 || std::ferror(f))
+	{
+		std::fclose(f);
+		err = "cannot write " + path + ": " + std::strerror(errno);
+		return false;
+	}
+	if (std::fclose(f) != 0)
+	{
+		err = "cannot write " + path + ": " + std::strerror(errno);
+		return false;
+	}
+	return true;
+}
+
+}							/* namespace */
+
+/* The verify subcommand: see kVerifyUsage. */
+int
+run_verify(int argc, char **argv)
+{
+	std::string consumed_path;
+	std::string reference_path;
+	std::string prefix;
+	std::string final_state_path;
+	std::string message_topic;
+	long long	max_duplicates = 0;
+	double		wait_seconds = 0;
+
+	for (int i = 2; i < argc; i++)
+	{
+		std::string opt = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : nullptr;
+		bool		ok = val != nullptr;
+		char	   *end = nullptr;
+
+		if (opt == "--help" || opt == "-h")
+		{
+			std::fputs(kVerifyUsage, stdout);
+			return 0;
+		}
+		if (!ok)
+			;
+		else if (opt == "--consumed")
+			consumed_path = val;
+		else if (opt == "--reference")
+			reference_path = val;
+		else if (opt == "--topic-prefix")
+			prefix = val;
+		else if (opt == "--final-state")
+			final_state_path = val;
+		else if (opt == "--message-topic")
+			message_topic = val;
+		else if (opt == "--max-duplicates")
+		{
+			max_duplicates = std::strtoll(val, &end, 10);
+			ok = *val != '\0' && *end == '\0' && max_duplicates >= 0;
+		}
+		else if (opt == "--wait")
+		{
+			wait_seconds = std::strtod(val, &end);
+			ok = *val != '\0' && *end == '\0' && wait_seconds >= 0;
+		}
+		else
+			ok = false;
+		if (!ok)
+		{
+			std::fprintf(stderr, "cdc_kafka_consume verify: bad option or value: %s%s%s\n",
+						 opt.c_str(), val ? " " : "", val ? val : "");
+			std::fputs(kVerifyUsage, stderr);
+			return 2;
+		}
+		i++;
+	}
+	if (consumed_path.empty() || reference_path.empty() || prefix.empty())
+	{
+		std::fputs("cdc_kafka_consume verify: --consumed, --reference and --topic-prefix are required\n", stderr);
+		std::fputs(kVerifyUsage, stderr);
+		return 2;
+	}
+
+	std::string err;
+	Reference	ref;
+
+	if (!read_reference(reference_path, ref, err))
+	{
+		std::fprintf(stderr, "cdc_kafka_consume verify: %s\n", err.c_str());
+		return 2;
+	}
+
+	/* read, and while anything is missing and time is left, read again */
+	ConsumedFile consumed(consumed_path);
+	std::vector<Msg> msgs;
+	std::unordered_set<Identity, IdentityHash> matched;
+	size_t		scanned = 0;
+	int64_t		deadline = now_ms() + static_cast<int64_t>(wait_seconds * 1000);
+	bool		exists = false;
+
+	install_stop_handler();
+	for (;;)
+	{
+		if (!consumed.read_more(msgs, exists, err))
+		{
+			std::fprintf(stderr, "cdc_kafka_consume verify: %s\n", err.c_str());
+			return 2;
+		}
+		for (; scanned < msgs.size(); scanned++)
+		{
+			const Msg  &m = msgs[scanned];
+
+			if (m.env.ok && ref.by_id.count(m.env.id))
+				matched.insert(m.env.id);
+		}
+		if (matched.size() == ref.by_id.size() || now_ms() >= deadline || g_stop)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	}
+	if (!exists)
+	{
+		std::fprintf(stderr, "cdc_kafka_consume verify: cannot open %s: no such file\n",
+					 consumed_path.c_str());
+		return 2;
+	}
+
+	/* analysis, in (topic, partition, offset) order */
+	std::vector<const Msg *> sorted;
+
+	sorted.reserve(msgs.size());
+	for (const Msg &m : msgs)
+		sorted.push_back(&m);
+	std::stable_sort(sorted.begin(), sorted.end(), [](const Msg *a, const Msg *b) {
+		return std::tie(a->topic, a->partition, a->offset) <
+			std::tie(b->topic, b->partition, b->offset);
+	});
+
+	Examples	ex;
+	long long	duplicates = 0,
+				tombstones = 0,
+				mismatched = 0,
+				phantom = 0,
+				misrouted = 0,
+				out_of_order = 0;
+	std::unordered_set<Identity, IdentityHash> seen;
+	const std::string topic_prefix = prefix + ".";
+
+	/* per (topic, partition, Kafka key): op of the last non-tombstone */
+	std::map<std::tuple<std::string, int32_t, std::string>, int> last_op;
+
+	/* per (topic, Kafka key): partitions used, highest position so far */
+	struct KeyOrder
+	{
+		std::set<int32_t> partitions;
+		bool		any = false;
+		Position	last;
+	};
+	std::map<std::pair<std::string, std::string>, KeyOrder> key_order;
+
+	for (const Msg *mp : sorted)
+	{
+		const Msg  &m = *mp;
+
+		if (m.value_null)
+		{
+			tombstones++;
+			if (m.key_null)
+			{
+				out_of_order++;
+				ex.add("out_of_order", "tombstone without a key at " + where(m));
+				continue;
+			}
+			auto		it = last_op.find(std::make_tuple(m.topic, m.partition, m.key));
+
+			if (it == last_op.end() || it->second != pb::OP_DELETE)
+			{
+				out_of_order++;
+				ex.add("out_of_order", "tombstone at " + where(m) + " does not follow a delete of its key in its partition" +
+					   (it == last_op.end() ? std::string(" (no earlier message with this key)")
+						: std::string(" (last was op=") + op_name(it->second) + ")"));
+			}
+			continue;
+		}
+		if (!m.env.ok)
+		{
+			phantom++;
+			ex.add("phantom", "value at " + where(m) + " is " + m.env.error);
+			continue;
+		}
+
+		const EnvInfo &e = m.env;
+
+		/* routing */
+		std::string problem;
+
+		if (!e.schema.empty() || !e.table.empty())
+		{
+			std::string expected = topic_prefix + e.schema + "." + e.table;
+
+			if (m.topic != expected)
+				problem = "topic should be " + expected;
+		}
+		else if (!message_topic.empty() ? m.topic != message_topic
+				 : m.topic.compare(0, topic_prefix.size(), topic_prefix) != 0)
+			problem = "topic should be " + (message_topic.empty() ? topic_prefix + "*" : message_topic);
+		if (e.has_key && !e.key.empty())
+		{
+			if (m.key_null)
+				problem += std::string(problem.empty() ? "" : "; ") + "Kafka key is NULL but the envelope has a key";
+			else if (m.key != e.key)
+				problem += std::string(problem.empty() ? "" : "; ") + "Kafka key differs from the envelope's key bytes";
+		}
+		else if (!m.key_null && !(e.has_key && m.key.empty()))
+			problem += std::string(problem.empty() ? "" : "; ") + "Kafka key should be NULL (the envelope has no key)";
+		if (!problem.empty())
+		{
+			misrouted++;
+			ex.add("misrouted", env_text(e) + " at " + where(m) + ": " + problem);
+		}
+
+		/* identity */
+		bool		first = seen.insert(e.id).second;
+
+		if (!first)
+		{
+			duplicates++;
+			ex.add("duplicates", env_text(e) + " again at " + where(m));
+		}
+		auto		r = ref.by_id.find(e.id);
+
+		if (r == ref.by_id.end())
+		{
+			phantom++;
+			ex.add("phantom", env_text(e) + " at " + where(m) + " is not in the reference");
+		}
+		else if (r->second != m.value)
+		{
+			mismatched++;
+			ex.add("mismatched", env_text(e) + " at " + where(m) + " differs from the reference");
+		}
+
+		/* per-key order */
+		if (!m.key_null)
+			last_op[std::make_tuple(m.topic, m.partition, m.key)] = e.id.op;
+		if (!m.key_null && !m.key.empty())
+		{
+			KeyOrder   &ko = key_order[std::make_pair(m.topic, m.key)];
+			Position	pos(e.id.pos, e.id.order);
+
+			ko.partitions.insert(m.partition);
+			if (first)
+			{
+				if (ko.any && pos <= ko.last)
+				{
+					out_of_order++;
+					ex.add("out_of_order", env_text(e) + " at " + where(m) +
+						   " comes after a later change of the same key");
+				}
+				if (!ko.any || pos > ko.last)
+					ko.last = pos;
+				ko.any = true;
+			}
+		}
+	}
+	for (const auto &kv : key_order)
+	{
+		if (kv.second.partitions.size() > 1)
+		{
+			std::string parts;
+
+			for (int32_t p : kv.second.partitions)
+				parts += (parts.empty() ? "" : ",") + std::to_string(p);
+			out_of_order += static_cast<long long>(kv.second.partitions.size()) - 1;
+			std::string hex;
+
+			append_hex(hex, kv.first.second.substr(0, 32));
+			ex.add("out_of_order", "key \\x" + hex + (kv.first.second.size() > 32 ? "..." : "") +
+				   " of " + kv.first.first + " is in partitions " + parts);
+		}
+	}
+
+	std::vector<Identity> missing;
+
+	for (const Identity &id : ref.order)
+		if (!matched.count(id))
+			missing.push_back(id);
+	for (const Identity &id : missing)
+	{
+		EnvInfo		e = parse_env(ref.by_id[id]);
+
+		ex.add("missing", env_text(e));
+	}
+
+	bool		ok = missing.empty() && mismatched == 0 && phantom == 0 && misrouted == 0 &&
+		out_of_order == 0 && duplicates <= max_duplicates;
+
+	if (!final_state_path.empty() && !write_final_state(final_state_path, msgs, err))
+	{
+		std::fprintf(stderr, "cdc_kafka_consume verify: %s\n", err.c_str());
+		return 2;
+	}
+
+	for (const auto &kind : {"missing", "mismatched", "phantom", "misrouted", "duplicates", "out_of_order"})
+	{
+		auto		it = ex.by_kind.find(kind);
+
+		if (it == ex.by_kind.end())
+			continue;
+		if (std::string(kind) == "duplicates" && duplicates <= max_duplicates)
+			continue;
+		for (const auto &line : it->second)
+			std::fprintf(stderr, "verify: %s: %s\n", kind, line.c_str());
+	}
+	std::printf("verify: reference=%zu consumed=%zu unique=%zu duplicates=%lld tombstones=%lld "
+				"missing=%zu mismatched=%lld phantom=%lld misrouted=%lld out_of_order=%lld -> %s\n",
+				ref.by_id.size(), msgs.size(), seen.size(), duplicates, tombstones,
+				missing.size(), mismatched, phantom, misrouted, out_of_order, ok ? "OK" : "FAIL");
+	std::fflush(stdout);
+	return ok ? 0 : 1;
+}
+
+}							/* namespace kafka_tools */
