@@ -86,8 +86,9 @@ package CdcKafka;
 
 # ---- the node ------------------------------------------------------------
 
-# A node whose worker publishes database "postgres" to $broker. Extra
-# postgresql.conf lines may be given. Started, with the extension created.
+# A node whose worker publishes database "postgres" to $broker (undef: a
+# port nothing listens on). Extra postgresql.conf lines may be given in
+# conf. Started, with the extension created.
 sub start_node
 {
 	my ($name, $broker, %opt) = @_;
@@ -99,7 +100,8 @@ sub start_node
 	  . "max_replication_slots = 10\n"
 	  . "cdc_plugin.database = 'postgres'\n"
 	  . "cdc_plugin.topic_prefix = 'cdc'\n"
-	  . "cdc_plugin.kafka_bootstrap_servers = '" . $broker->bootstrap . "'\n"
+	  . "cdc_plugin.kafka_bootstrap_servers = '"
+	  . ($broker ? $broker->bootstrap : '127.0.0.1:9') . "'\n"
 	  . "log_min_messages = info\n";
 	$conf .= "output_plugin_libraries = 'pgoutput, test_decoding, cdc_plugin'\n"
 	  if $settings =~ /^output_plugin_libraries\t/m;

@@ -1,0 +1,34 @@
+# Failure (c): every broker is down for 30 seconds while writes go on.
+# The worker keeps what it decoded queued (message.timeout.ms=0: nothing
+# expires), status() says the broker is down and the slot stops moving,
+# and when the brokers return everything is delivered once, in order.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use CdcKafka;
+
+CdcKafka::require_tools();
+my ($broker, $node, $consumer) = CdcKafka::setup_stream('outage');
+
+my $writes = CdcKafka::start_writes($node, seconds => 36, rate => 100);
+sleep 3;
+is($broker->command('down all'), 'ok', 'brokers down');
+my $down_at = $node->safe_psql('postgres', 'SELECT confirmed_lsn FROM cdc_plugin.status()');
+CdcKafka::wait_for_status($node, "broker = 'down' AND in_flight > 0", 'broker down, changes queued');
+sleep 27;
+my $row = $node->safe_psql('postgres', qq{
+	SELECT broker, in_flight > 0, confirmed_lsn <= '$down_at'::pg_lsn + 65536, pid IS NOT NULL
+	FROM cdc_plugin.status()});
+is($row, 'down|t|t|t', 'during the outage: broker down, changes queued, slot held back, worker alive');
+is($broker->command('up all'), 'ok', 'brokers up after 30 s');
+CdcKafka::finish_writes($writes);
+CdcKafka::wait_caught_up($node);
+is($node->safe_psql('postgres', 'SELECT broker, restarts FROM cdc_plugin.status()'), 'up|0',
+	'after the outage: broker up, no restart was needed');
+CdcKafka::verify_stream($node, $consumer, name => 'broker down for 30 s',
+	max_duplicates => 0, tables => ['items']);
+
+CdcKafka::teardown_stream($broker, $node, $consumer);
+done_testing();
