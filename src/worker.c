@@ -194,7 +194,7 @@ cdc_launcher_problem(Oid *dboid, const char **hint)
 	{
 		snprintf(buf, sizeof(buf), "database \"%s\" named by cdc_plugin.database does not exist",
 				 cdc_database);
-		*hint = "Create the database (the worker starts within 30 seconds), or set cdc_plugin.database to an existing one and restart the server.";
+		*hint = "Create the database (the worker starts within 5 seconds), or set cdc_plugin.database to an existing one and restart the server.";
 		return buf;
 	}
 	return NULL;
@@ -300,7 +300,7 @@ cdc_launcher_main(Datum main_arg)
 					strlcpy(reported, problem, sizeof(reported));
 				}
 				cdc_monitor_set_error("configuration error", problem);
-				timeout_ms = 30000;
+				timeout_ms = 5000;
 			}
 			else if (now >= next_start)
 			{

@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
-# `make demo`: a throwaway PostgreSQL cluster with cdc_plugin, a small
-# order-shop workload, and every committed change shown as the decoded
-# envelope's JSON as it arrives from the replication slot. Leaves nothing
-# behind: the cluster lives in a temporary directory removed on exit.
+# `make demo`: the main job on embedded defaults. A local Kafka-protocol
+# broker (librdkafka's mock cluster, in its own process), a throwaway
+# PostgreSQL cluster with cdc_plugin preloaded and its worker publishing
+# database "shop" to the broker, a small order-shop workload, and every
+# change shown as it is consumed from Kafka, decoded from its envelope.
+# Leaves nothing behind: everything lives in a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # packages first: lib.sh asks pg_config where PostgreSQL is
 bash tools/install-deps.sh
 source test/lib.sh
 make -s -j"$(nproc)"
+make -s kafka-tools
 make -s install
 
 work=$(make_scratch_dir demo)
 port=${DEMO_PORT:-54329}
 pgdata="$work/data"
 log="$work/server.log"
+pids=()
 cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   as_pg_user "$PG_BINDIR/pg_ctl" -D "$pgdata" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+echo "== starting a Kafka-protocol broker on loopback (3 partitions per topic)"
+tools/kafka/cdc_mock_broker --brokers 1 --partitions 3 --port-file "$work/bootstrap" \
+  </dev/null >"$work/broker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
+bootstrap=$(cat "$work/bootstrap")
+echo "   bootstrap servers: $bootstrap"
 
 echo "== starting a throwaway PostgreSQL in $work (port $port)"
 as_pg_user "$PG_BINDIR/initdb" -D "$pgdata" -U postgres --auth=trust >/dev/null
@@ -28,14 +41,11 @@ listen_addresses = ''
 unix_socket_directories = '$work'
 port = $port
 wal_level = logical
-max_replication_slots = 4
 $(plugin_libraries_conf)
 CONF
 as_pg_user "$PG_BINDIR/pg_ctl" -D "$pgdata" -l "$log" -w start >/dev/null
-
 psql_demo() { as_pg_user "$PG_BINDIR/psql" -h "$work" -p "$port" -U postgres -d shop -X -q -v ON_ERROR_STOP=1 "$@"; }
 as_pg_user "$PG_BINDIR/createdb" -h "$work" -p "$port" -U postgres shop
-
 psql_demo <<'SQL'
 CREATE EXTENSION cdc_plugin;
 CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text);
@@ -47,13 +57,45 @@ CREATE TABLE orders (
   placed_at timestamptz DEFAULT now(),
   items jsonb
 );
-SELECT 'slot created' FROM pg_create_logical_replication_slot('demo', 'cdc_plugin');
 SQL
-echo "== slot 'demo' created with the cdc_plugin output plugin; starting the workload"
 
-# The workload runs in the background, one small transaction at a time.
-(
-  psql_demo <<'SQL'
+echo "== enabling the worker: these lines go to postgresql.conf, then a restart"
+tee -a "$pgdata/postgresql.conf" <<CONF | sed 's/^/   /'
+shared_preload_libraries = 'cdc_plugin'
+cdc_plugin.database = 'shop'
+cdc_plugin.kafka_bootstrap_servers = '$bootstrap'
+cdc_plugin.topic_prefix = 'shop'
+cdc_plugin.include_tables = 'public.*'
+cdc_plugin.tombstones_on_delete = on
+CONF
+as_pg_user "$PG_BINDIR/pg_ctl" -D "$pgdata" -l "$log" -w restart >/dev/null
+for _ in $(seq 100); do
+  [[ $(psql_demo -At -c "SELECT state FROM cdc_plugin.status()") == streaming ]] && break
+  sleep 0.1
+done
+psql_demo -At -c "SELECT format('   worker %s: %s, slot %s', pid, state, slot_name) FROM cdc_plugin.status()"
+
+echo "== consuming shop.* from Kafka as it arrives (ordered per key, not across partitions)"
+tools/kafka/cdc_kafka_consume consume --brokers "$bootstrap" --topic-prefix shop --format json \
+  2>"$work/consumer.log" | while IFS= read -r line; do
+    # {"topic":..,"partition":..,"offset":..,"key":..,"value":..} -> one readable line
+    /usr/bin/python3 -c '
+import json, sys
+m = json.loads(sys.argv[1])
+v = m["value"]
+head = "%s/%d@%d" % (m["topic"], m["partition"], m["offset"])
+if v is None:
+    print("[tombstone] %s key=%s" % (head, json.dumps(m["key"])), flush=True)
+else:
+    print("[%9s] %s key=%s\n            %s" % (v["op"], head, json.dumps(m["key"]),
+          json.dumps({k: v[k] for k in ("before", "after") if v.get(k) is not None})), flush=True)
+' "$line"
+  done &
+pids+=($!)
+sleep 1
+
+echo "== running the workload"
+psql_demo >/dev/null <<'SQL'
 INSERT INTO customers (name, email) VALUES ('Ada', 'ada@example.com'), ('Grace', 'grace@example.com');
 SELECT pg_sleep(0.3);
 BEGIN;
@@ -65,29 +107,20 @@ UPDATE orders SET status = 'paid' WHERE id = 1;
 SELECT pg_sleep(0.3);
 UPDATE customers SET email = 'grace@navy.example' WHERE id = 2;
 SELECT pg_sleep(0.3);
-SELECT pg_logical_emit_message(true, 'shop.audit', 'order 2 cancelled by customer');
 DELETE FROM orders WHERE id = 2;
 SELECT pg_sleep(0.3);
 TRUNCATE orders;
 SQL
-) >/dev/null &
-workload=$!
 
-# Poll the slot and print each envelope's JSON as it arrives.
-shown=0
-while :; do
-  done_workload=0
-  kill -0 "$workload" 2>/dev/null || done_workload=1
-  out=$(psql_demo -At -c "
-    SELECT format('[%s] %s  %s', lpad(e->>'op', 6), coalesce((e->'source'->>'schema') || '.' || (e->'source'->>'table'), ''), e::text)
-      FROM pg_logical_slot_get_binary_changes('demo', NULL, NULL, 'include-transaction-events', 'true') c,
-           LATERAL cdc_plugin.to_json(c.data) e")
-  if [[ -n "$out" ]]; then
-    echo "$out"
-    shown=$((shown + $(wc -l <<<"$out")))
-  fi
-  ((done_workload)) && break
-  sleep 0.2
+# wait until Kafka acknowledged everything, then give the consumer a moment
+lsn=$(psql_demo -At -c "SELECT pg_current_wal_flush_lsn()")
+for _ in $(seq 100); do
+  [[ $(psql_demo -At -c "SELECT in_flight = 0 AND confirmed_lsn >= '$lsn' FROM cdc_plugin.status()") == t ]] && break
+  sleep 0.1
 done
-wait "$workload"
-echo "== $shown envelopes decoded; the cluster is removed on exit"
+sleep 1.5
+echo "== cdc_plugin.status()"
+psql_demo -x -c "SELECT pid, state, slot_name, confirmed_lsn, wal_behind_bytes, events_published,
+                        transactions_published, in_flight, broker, last_error
+                 FROM cdc_plugin.status()"
+echo "== done; the broker and the cluster are removed on exit"
