@@ -3,6 +3,9 @@
 
 \echo Use "CREATE EXTENSION cdc_plugin" to load this file. \quit
 
+-- to_json() and version() are for everyone; status() is granted below
+GRANT USAGE ON SCHEMA cdc_plugin TO PUBLIC;
+
 CREATE FUNCTION cdc_plugin.to_json(envelope bytea)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'cdc_plugin_to_json'

@@ -60,6 +60,24 @@ is($row, 't|t|t|0|up|t|t|t', 'status() counts what Kafka acknowledged');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM cdc_plugin.worker_status'), '1',
 	'the worker_status view shows one row');
 
+# settings that may hold secrets stay with superusers; status() with pg_monitor
+$node->safe_psql('postgres', q{
+	CREATE ROLE app LOGIN; CREATE ROLE watcher LOGIN IN ROLE pg_monitor;});
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SHOW cdc_plugin.kafka_properties',
+	extra_params => [ '-U', 'app' ]);
+like($stderr, qr/must be superuser or have privileges of pg_read_all_settings/,
+	'kafka_properties is hidden from ordinary roles');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_settings WHERE name = 'cdc_plugin.kafka_properties'",
+		extra_params => [ '-U', 'app' ]),
+	'0', 'and from their pg_settings');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM cdc_plugin.status()',
+	extra_params => [ '-U', 'app' ]);
+like($stderr, qr/permission denied for function status/, 'status() is not for everyone');
+is($node->safe_psql('postgres', 'SELECT state FROM cdc_plugin.worker_status',
+		extra_params => [ '-U', 'watcher' ]),
+	'streaming', 'but pg_monitor members may read it');
+
 # tombstones: switched on by reload, one after each delete of a keyed row
 $node->append_conf('postgresql.conf', "cdc_plugin.tombstones_on_delete = on\n");
 $node->reload;
