@@ -1,7 +1,8 @@
 # Failure (c): every broker is down for 30 seconds while writes go on.
 # The worker keeps what it decoded queued (message.timeout.ms=0: nothing
 # expires), status() says the broker is down and the slot stops moving,
-# and when the brokers return everything is delivered once, in order.
+# and when the brokers return everything is delivered once, in order. A
+# crash while changes wait in the producer's queue loses none of them.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -29,6 +30,20 @@ is($node->safe_psql('postgres', 'SELECT broker, restarts FROM cdc_plugin.status(
 	'after the outage: broker up, no restart was needed');
 CdcKafka::verify_stream($node, $consumer, name => 'broker down for 30 s',
 	max_duplicates => 0, tables => ['items']);
+
+# The queued changes exist only in the worker's memory: a crash during an
+# outage must not lose them, because the slot was not confirmed past them.
+$writes = CdcKafka::start_writes($node, seconds => 3, rate => 100);
+is($broker->command('down all'), 'ok', 'brokers down again');
+CdcKafka::wait_for_status($node, "broker = 'down' AND in_flight > 0", 'changes queued');
+CdcKafka::finish_writes($writes);
+$node->stop('immediate');
+$node->start;
+CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker back after the crash');
+is($broker->command('up all'), 'ok', 'brokers up');
+CdcKafka::wait_caught_up($node);
+CdcKafka::verify_stream($node, $consumer, name => 'crash while the broker was down',
+	max_duplicates => 1_000_000, tables => ['items']);
 
 CdcKafka::teardown_stream($broker, $node, $consumer);
 done_testing();
