@@ -734,7 +734,10 @@ on_delivery(rd_kafka_t *, const rd_kafka_message_t *m, void *opaque)
 		stats->delivered++;
 }
 
-/* Splits line on tabs. */
+
+}							/* namespace */
+
+/* Splits a line on tabs. */
 std::vector<std::string_view>
 split_tabs(std::string_view line)
 {
@@ -754,8 +757,6 @@ split_tabs(std::string_view line)
 		start = tab + 1;
 	}
 }
-
-}							/* namespace */
 
 /* The produce subcommand: see kProduceUsage. */
 int

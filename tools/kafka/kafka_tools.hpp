@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kafka_tools {
 
@@ -33,6 +34,9 @@ void		append_hex(std::string &out, std::string_view data);
  */
 bool		decode_bytea_field(std::string_view field, bool &is_null,
 							   std::string &out, std::string &err);
+
+/* Splits a line on tabs (fields may be empty). */
+std::vector<std::string_view> split_tabs(std::string_view line);
 
 /* Subcommands; each returns the process exit status. */
 int			run_consume(int argc, char **argv);

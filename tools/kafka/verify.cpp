@@ -290,26 +290,6 @@ env_text(const EnvInfo &e)
  * Input files
  * --------------------------------------------------------------------- */
 
-/* Splits a line on tabs. */
-std::vector<std::string_view>
-split_tabs(std::string_view line)
-{
-	std::vector<std::string_view> out;
-	size_t		start = 0;
-
-	for (;;)
-	{
-		size_t		tab = line.find('\t', start);
-
-		if (tab == std::string_view::npos)
-		{
-			out.push_back(line.substr(start));
-			return out;
-		}
-		out.push_back(line.substr(start, tab - start));
-		start = tab + 1;
-	}
-}
 
 /* Parses a decimal integer field. */
 template <class Int>
