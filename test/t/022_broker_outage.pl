@@ -37,6 +37,7 @@ $writes = CdcKafka::start_writes($node, seconds => 3, rate => 100);
 is($broker->command('down all'), 'ok', 'brokers down again');
 CdcKafka::wait_for_status($node, "broker = 'down' AND in_flight > 0", 'changes queued');
 CdcKafka::finish_writes($writes);
+$node->safe_psql('postgres', 'CHECKPOINT');    # writes the slot's position down
 $node->stop('immediate');
 $node->start;
 CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker back after the crash');
