@@ -84,6 +84,7 @@ typedef struct CdcWorkerState
 	int			wake_write_fd;
 	StringInfoData topic;
 	uint64		sends_since_poll;
+	bool		abandoned;		/* session failed or stopping: send and confirm nothing more */
 	XLogRecPtr	confirmed;		/* last LSN confirmed to the slot */
 	CdcWorkerCounters totals;	/* published by earlier producers */
 	CdcWorkerCounters current;	/* what status() shows */
@@ -403,17 +404,23 @@ cdc_confirm(XLogRecPtr lsn)
 	W.confirmed = lsn;
 }
 
-/* Confirms what Kafka acknowledged and publishes counters to status(). */
+/*
+ * Confirms what Kafka acknowledged and publishes counters to status().
+ * Returns false once the session has failed (then confirms nothing).
+ */
 static bool
 cdc_progress(LogicalDecodingContext *ctx)
 {
 	cdc_producer_progress pr;
 
 	cdc_producer_get_progress(W.producer, &pr);
-	if (pr.confirmable)
-		cdc_confirm(pr.confirm_lsn);
-	if (pr.idle && ctx != NULL)
-		cdc_confirm(ctx->reader->EndRecPtr);
+	if (!pr.failed && !W.abandoned)
+	{
+		if (pr.confirmable)
+			cdc_confirm(pr.confirm_lsn);
+		if (pr.idle && ctx != NULL)
+			cdc_confirm(ctx->reader->EndRecPtr);
+	}
 
 	W.current.confirmed_lsn = W.confirmed;
 	if (pr.confirm_commit_time_us != 0)
@@ -428,7 +435,7 @@ cdc_progress(LogicalDecodingContext *ctx)
 	W.current.delivery_errors = W.totals.delivery_errors + pr.failed_messages;
 	W.current.broker_state = pr.broker_state;
 	cdc_monitor_update(&W.current);
-	return !pr.failed;
+	return !pr.failed && !W.abandoned;
 }
 
 /* ---------------------------------------------------------------------
@@ -653,12 +660,19 @@ cdc_on_commit(ReorderBufferTXN *txn)
 	cdc_producer_txn_end(W.producer, txn->end_lsn, (int64) txn->xact_time.commit_time);
 }
 
-/* Queues one message, waiting (never dropping) while the queue is full. */
+/*
+ * Queues one message, waiting (never dropping) while the queue is full.
+ * When Kafka failed or SIGTERM came while waiting, the session is
+ * abandoned instead: nothing more is sent or confirmed, and the next
+ * session re-sends everything from the confirmed position.
+ */
 static void
 cdc_send(const char *topic, const char *key, size_t keylen, const char *value, size_t valuelen)
 {
 	char		errbuf[CDC_ERRBUF_SIZE * 2];
 
+	if (W.abandoned)
+		return;
 	for (;;)
 	{
 		cdc_send_result r = cdc_producer_send(W.producer, topic, key, keylen, value, valuelen,
@@ -667,26 +681,21 @@ cdc_send(const char *topic, const char *key, size_t keylen, const char *value, s
 		if (r == CDC_SEND_QUEUED)
 			break;
 		if (r == CDC_SEND_FAILED)
-			ereport(ERROR,
-					(errmsg("cdc_plugin could not publish to Kafka: %s", errbuf)));
+		{
+			W.abandoned = true;
+			return;
+		}
 
 		/* backpressure: wait for acknowledgements to make room */
 		cdc_monitor_set_state("waiting for Kafka");
 		cdc_producer_poll(W.producer, 100);
 		cdc_drain_logs();
 		CHECK_FOR_INTERRUPTS();
-		if (!cdc_progress(NULL))
+		if (!cdc_progress(NULL) || cdc_shutdown_requested)
 		{
-			cdc_producer_failure(W.producer, errbuf, sizeof(errbuf));
-			ereport(ERROR,
-					(errmsg("cdc_plugin could not publish to Kafka: %s", errbuf),
-					 errdetail("Unacknowledged changes will be sent again when the worker restarts.")));
+			W.abandoned = true;
+			return;
 		}
-		if (cdc_shutdown_requested)
-			ereport(FATAL,
-					(errcode(ERRCODE_ADMIN_SHUTDOWN),
-					 errmsg("terminating cdc_plugin worker while Kafka is not accepting messages"),
-					 errdetail("Unacknowledged changes will be sent again when the worker restarts.")));
 	}
 	if (++W.sends_since_poll >= CDC_SENDS_PER_POLL)
 	{
@@ -767,6 +776,7 @@ cdc_stream(void)
 										   .segment_close = wal_segment_close),
 								cdc_prepare_write, cdc_do_write, NULL);
 	W.confirmed = MyReplicationSlot->data.confirmed_flush;
+	W.abandoned = false;
 	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
 	initStringInfo(&W.topic);
 	cdc_monitor_set_state("streaming");
@@ -812,7 +822,7 @@ cdc_stream(void)
 		cdc_drain_logs();
 		if (!cdc_progress(ctx))
 		{
-			end = CDC_END_FAILED;
+			end = cdc_shutdown_requested ? CDC_END_SHUTDOWN : CDC_END_FAILED;
 			break;
 		}
 		cdc_monitor_set_state("streaming");

@@ -59,6 +59,9 @@ public:
 	/* Commit time of the oldest sealed transaction not yet complete; 0 if none. */
 	int64_t oldest_commit_time_us() const;
 
+	/* A message that could not even be queued (counted as failed). */
+	void count_unsent() { failed_messages_++; }
+
 	/* Counters since creation (acknowledged messages and transactions). */
 	uint64_t acked_messages() const { return acked_messages_; }
 	uint64_t acked_bytes() const { return acked_bytes_; }

@@ -53,7 +53,8 @@ typedef enum cdc_send_result
 {
 	CDC_SEND_QUEUED = 0,		/* copied into the producer's queue */
 	CDC_SEND_QUEUE_FULL = 1,	/* nothing queued: poll, then send again */
-	CDC_SEND_FAILED = -1		/* nothing queued: errbuf says why */
+	CDC_SEND_FAILED = -1		/* nothing queued: errbuf says why; the producer
+								 * counts as failed from now on */
 } cdc_send_result;
 
 /*
@@ -85,7 +86,8 @@ void		cdc_producer_flush(cdc_producer *p, int timeout_ms);
 typedef struct cdc_producer_progress
 {
 	bool		idle;			/* nothing open, nothing in flight */
-	bool		confirmable;	/* confirm_lsn is new since the last call */
+	bool		confirmable;	/* confirm_lsn is new since the last call (never
+								 * after a failure) */
 	uint64_t	confirm_lsn;	/* end of the newest fully acknowledged transaction */
 	int64_t		confirm_commit_time_us; /* its commit time */
 	int64_t		oldest_unacked_commit_time_us;	/* 0 if none */

@@ -291,15 +291,23 @@ KafkaProducer::send(const char *topic, const void *key, size_t keylen,
 		return 1;
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
 	{
+		/* like a failed delivery: the session must start over */
+		std::string why;
+
 		if (err == RD_KAFKA_RESP_ERR__FATAL)
 		{
 			char		buf[512];
 
 			rd_kafka_fatal_error(rk_, buf, sizeof(buf));
-			fail(std::string("fatal Kafka producer error: ") + buf);
+			why = std::string("fatal Kafka producer error: ") + buf;
 		}
-		fail(std::string("could not queue a message for topic \"") + topic + "\": "
-			 + rd_kafka_err2str(err));
+		else
+			why = std::string("could not queue a message for topic \"") + topic + "\": "
+				+ rd_kafka_err2str(err);
+		tracker_.count_unsent();
+		if (failure_.empty())
+			failure_ = why;
+		fail(why);
 	}
 	tracker_.add_message(keylen + valuelen);
 	return 0;
@@ -539,7 +547,8 @@ cdc_producer_get_progress(cdc_producer *p, cdc_producer_progress *out)
 	int64_t		when;
 
 	std::memset(out, 0, sizeof(*out));
-	if (t.pop_completed(&lsn, &when))
+	/* after a failure nothing more is confirmable: a message may be missing */
+	if (!p->impl.failed() && t.pop_completed(&lsn, &when))
 	{
 		p->confirmed_lsn = lsn;
 		p->confirmed_commit_time_us = when;
