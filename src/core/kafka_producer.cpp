@@ -542,30 +542,39 @@ cdc_producer_flush(cdc_producer *p, int timeout_ms)
 extern "C" void
 cdc_producer_get_progress(cdc_producer *p, cdc_producer_progress *out)
 {
-	AckTracker &t = p->impl.tracker();
-	uint64_t	lsn;
-	int64_t		when;
-
 	std::memset(out, 0, sizeof(*out));
-	/* after a failure nothing more is confirmable: a message may be missing */
-	if (!p->impl.failed() && t.pop_completed(&lsn, &when))
+	try
 	{
-		p->confirmed_lsn = lsn;
-		p->confirmed_commit_time_us = when;
-		out->confirmable = true;
+		AckTracker &t = p->impl.tracker();
+		uint64_t	lsn;
+		int64_t		when;
+
+		/* after a failure nothing more is confirmable: a message may be missing */
+		if (!p->impl.failed() && t.pop_completed(&lsn, &when))
+		{
+			p->confirmed_lsn = lsn;
+			p->confirmed_commit_time_us = when;
+			out->confirmable = true;
+		}
+		out->confirm_lsn = p->confirmed_lsn;
+		out->confirm_commit_time_us = p->confirmed_commit_time_us;
+		out->idle = t.idle();
+		out->oldest_unacked_commit_time_us = t.oldest_commit_time_us();
+		out->messages_in_flight = t.messages_in_flight();
+		out->transactions_in_flight = t.transactions_in_flight();
+		out->acked_messages = t.acked_messages();
+		out->acked_bytes = t.acked_bytes();
+		out->acked_transactions = t.acked_transactions();
+		out->failed_messages = t.failed_messages();
+		out->broker_state = p->impl.broker_state();
+		out->failed = p->impl.failed();
 	}
-	out->confirm_lsn = p->confirmed_lsn;
-	out->confirm_commit_time_us = p->confirmed_commit_time_us;
-	out->idle = t.idle();
-	out->oldest_unacked_commit_time_us = t.oldest_commit_time_us();
-	out->messages_in_flight = t.messages_in_flight();
-	out->transactions_in_flight = t.transactions_in_flight();
-	out->acked_messages = t.acked_messages();
-	out->acked_bytes = t.acked_bytes();
-	out->acked_transactions = t.acked_transactions();
-	out->failed_messages = t.failed_messages();
-	out->broker_state = p->impl.broker_state();
-	out->failed = p->impl.failed();
+	catch (...)
+	{
+		out->confirmable = false;
+		out->idle = false;
+		out->failed = true;		/* start over rather than confirm anything */
+	}
 }
 
 extern "C" void
