@@ -452,6 +452,24 @@ cdc_settings_string(void)
 					cdc_exclude_tables, (int) cdc_tombstones_on_delete);
 }
 
+/*
+ * Checks the table patterns the way the plugin will parse them, so that a
+ * bad one is a configuration error and not an ERROR at every session start.
+ */
+static bool
+cdc_table_patterns_valid(char *errbuf, size_t errlen)
+{
+	cdc_options *opts = cdc_options_create(errbuf, errlen);
+	bool		ok;
+
+	if (opts == NULL)
+		return false;
+	ok = cdc_options_set(opts, "include-tables", cdc_include_tables, errbuf, errlen) == 0 &&
+		cdc_options_set(opts, "exclude-tables", cdc_exclude_tables, errbuf, errlen) == 0;
+	cdc_options_destroy(opts);
+	return ok;
+}
+
 /* Builds the producer from the current settings; false if they are bad. */
 static bool
 cdc_start_producer(void)
@@ -472,6 +490,14 @@ cdc_start_producer(void)
 	config.bootstrap_servers = cdc_kafka_bootstrap_servers;
 	config.properties = cdc_kafka_properties;
 	config.wake_fd = W.wake_write_fd;
+	if (!cdc_table_patterns_valid(errbuf, sizeof(errbuf)))
+	{
+		ereport(WARNING,
+				(errmsg("cdc_plugin worker cannot publish: %s", errbuf),
+				 errhint("Fix cdc_plugin.include_tables or cdc_plugin.exclude_tables in postgresql.conf and reload (SELECT pg_reload_conf()).")));
+		cdc_monitor_set_error("configuration error", errbuf);
+		return false;
+	}
 	W.producer = cdc_producer_create(&config, errbuf, sizeof(errbuf));
 	if (W.producer == NULL)
 	{

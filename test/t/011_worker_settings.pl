@@ -1,5 +1,6 @@
 # Bad settings do not crash-loop: an unknown librdkafka property, empty
-# bootstrap servers, a database that does not exist, and wal_level below
+# bootstrap servers, a table pattern without a schema, a database that
+# does not exist, and wal_level below
 # logical each give one clear log line and a status() row saying what is
 # wrong, while the server runs on and nothing restarts.
 use strict;
@@ -39,6 +40,9 @@ check_bad_setting('unknown_property', "cdc_plugin.kafka_properties = 'linger.ms=
 check_bad_setting('empty_bootstrap', "cdc_plugin.kafka_bootstrap_servers = ''\n",
 	qr/^no Kafka brokers configured: cdc_plugin\.kafka_bootstrap_servers is empty$/,
 	qr/WARNING:  cdc_plugin worker cannot publish: no Kafka brokers configured/);
+check_bad_setting('table_pattern', "cdc_plugin.include_tables = 'orders'\n",
+	qr/^invalid value "orders" for option "include-tables": expected comma-separated schema\.table patterns/,
+	qr/WARNING:  cdc_plugin worker cannot publish: invalid value "orders"/);
 check_bad_setting('missing_database', "cdc_plugin.database = 'no_such_db'\n",
 	qr/^database "no_such_db" named by cdc_plugin\.database does not exist$/,
 	qr/WARNING:  cdc_plugin worker not started: database "no_such_db"/);
