@@ -35,6 +35,7 @@ typedef struct CdcSharedStatus
 	int			launcher_pid;
 	int			worker_pid;
 	Latch	   *worker_latch;	/* set by committing backends */
+	Oid			worker_database;	/* ... of this database */
 	char		state[CDC_STATE_LEN];
 	TimestampTz state_since;
 	char		database[NAMEDATALEN];
@@ -110,11 +111,13 @@ cdc_monitor_set_launcher(int pid)
 }
 
 void
-cdc_monitor_worker_started(int pid, Latch *latch, const char *database, const char *slot_name)
+cdc_monitor_worker_started(int pid, Latch *latch, Oid dboid, const char *database,
+						   const char *slot_name)
 {
 	SpinLockAcquire(&cdc_status->mutex);
 	cdc_status->worker_pid = pid;
 	cdc_status->worker_latch = latch;
+	cdc_status->worker_database = dboid;
 	strlcpy(cdc_status->database, database, NAMEDATALEN);
 	strlcpy(cdc_status->slot_name, slot_name, NAMEDATALEN);
 	cdc_set_state_locked("starting");
@@ -183,15 +186,19 @@ cdc_monitor_update(const CdcWorkerCounters *counters)
 	SpinLockRelease(&cdc_status->mutex);
 }
 
-/* Called by committing backends: cheap when the worker is busy or absent. */
+/*
+ * Called by backends committing in database dboid: cheap when the worker is
+ * busy or absent. Commits elsewhere publish nothing; the worker's idle
+ * timeout moves its slot past them.
+ */
 void
-cdc_monitor_wake_worker(void)
+cdc_monitor_wake_worker(Oid dboid)
 {
 	Latch	   *latch;
 
-	if (cdc_status == NULL)
+	if (cdc_status == NULL || cdc_status->worker_database != dboid)
 		return;
-	/* a torn read is harmless: the latch lives as long as the worker's PGPROC */
+	/* unlocked read: the latch lives as long as the worker's PGPROC */
 	latch = cdc_status->worker_latch;
 	if (latch != NULL)
 		SetLatch(latch);

@@ -27,8 +27,8 @@ extern void cdc_monitor_init(void);
 
 /* launcher / worker lifecycle */
 extern void cdc_monitor_set_launcher(int pid);
-extern void cdc_monitor_worker_started(int pid, Latch *latch, const char *database,
-									   const char *slot_name);
+extern void cdc_monitor_worker_started(int pid, Latch *latch, Oid dboid,
+									   const char *database, const char *slot_name);
 extern void cdc_monitor_worker_stopped(void);
 extern bool cdc_monitor_worker_alive(void);
 extern void cdc_monitor_set_state(const char *state);
@@ -36,7 +36,7 @@ extern void cdc_monitor_set_error(const char *state, const char *message);
 extern void cdc_monitor_count_restart(void);
 extern void cdc_monitor_update(const CdcWorkerCounters *counters);
 
-/* Wakes the worker (committing backends call this). */
-extern void cdc_monitor_wake_worker(void);
+/* Wakes the worker if it publishes dboid (committing backends call this). */
+extern void cdc_monitor_wake_worker(Oid dboid);
 
 #endif							/* CDC_MONITOR_H */

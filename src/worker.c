@@ -82,7 +82,10 @@ typedef struct CdcWorkerState
 	bool		tombstones;
 	int			wake_read_fd;	/* librdkafka writes to the other end */
 	int			wake_write_fd;
+	WaitEventSet *wait_set;		/* latch, wake_read_fd, postmaster death */
 	StringInfoData topic;
+	char	   *topic_schema;	/* the names W.topic was built from */
+	char	   *topic_table;
 	uint64		sends_since_poll;
 	bool		abandoned;		/* session failed or stopping: send and confirm nothing more */
 	XLogRecPtr	confirmed;		/* last LSN confirmed to the slot */
@@ -109,7 +112,7 @@ cdc_wake_on_commit(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT &&
 		TransactionIdIsValid(GetTopTransactionIdIfAny()))
-		cdc_monitor_wake_worker();
+		cdc_monitor_wake_worker(MyDatabaseId);
 }
 
 /* Registers the launcher; the worker itself is started by the launcher. */
@@ -351,18 +354,23 @@ cdc_drain_wake_fd(void)
 		;
 }
 
-/* Waits for the latch (commits, signals), librdkafka, or the timeout. */
+/*
+ * Waits for the latch (commits, signals), librdkafka, or the timeout. The
+ * wait set is built once: at thousands of waits a second, building one per
+ * wait (WaitLatchOrSocket) costs more than the wait itself.
+ */
 static void
 cdc_wait(long timeout_ms)
 {
-	int			rc;
+	WaitEvent	events[3];
+	int			n,
+				i;
 
-	rc = WaitLatchOrSocket(MyLatch,
-						   WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						   W.wake_read_fd, timeout_ms, PG_WAIT_EXTENSION);
+	n = WaitEventSetWait(W.wait_set, timeout_ms, events, lengthof(events), PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
-	if (rc & WL_SOCKET_READABLE)
-		cdc_drain_wake_fd();
+	for (i = 0; i < n; i++)
+		if (events[i].events & WL_SOCKET_READABLE)
+			cdc_drain_wake_fd();
 }
 
 /* Writes librdkafka's logs to the server log, from this thread only. */
@@ -667,12 +675,23 @@ cdc_do_write(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid, boo
 
 	if (s->schema == NULL || s->table == NULL)
 		return;					/* events without a table are not published */
-	resetStringInfo(&W.topic);
-	cdc_append_topic_part(&W.topic, W.topic_prefix);
-	appendStringInfoChar(&W.topic, '.');
-	cdc_append_topic_part(&W.topic, s->schema);
-	appendStringInfoChar(&W.topic, '.');
-	cdc_append_topic_part(&W.topic, s->table);
+	/* most changes come in runs on one table: keep its topic name */
+	if (W.topic_schema == NULL || strcmp(W.topic_schema, s->schema) != 0 ||
+		strcmp(W.topic_table, s->table) != 0)
+	{
+		resetStringInfo(&W.topic);
+		cdc_append_topic_part(&W.topic, W.topic_prefix);
+		appendStringInfoChar(&W.topic, '.');
+		cdc_append_topic_part(&W.topic, s->schema);
+		appendStringInfoChar(&W.topic, '.');
+		cdc_append_topic_part(&W.topic, s->table);
+		if (W.topic_schema)
+			pfree(W.topic_schema);
+		if (W.topic_table)
+			pfree(W.topic_table);
+		W.topic_schema = MemoryContextStrdup(TopMemoryContext, s->schema);
+		W.topic_table = MemoryContextStrdup(TopMemoryContext, s->table);
+	}
 
 	cdc_send(W.topic.data, s->key, s->keylen, ctx->out->data, ctx->out->len);
 	if (s->op == CDC_OP_DELETE && W.tombstones && s->key != NULL)
@@ -805,6 +824,11 @@ cdc_stream(void)
 	W.abandoned = false;
 	XLogBeginRead(ctx->reader, MyReplicationSlot->data.restart_lsn);
 	initStringInfo(&W.topic);
+	if (W.topic_schema)
+		pfree(W.topic_schema);
+	if (W.topic_table)
+		pfree(W.topic_table);
+	W.topic_schema = W.topic_table = NULL;	/* the prefix may have changed */
 	cdc_monitor_set_state("streaming");
 	ereport(LOG,
 			(errmsg("cdc_plugin worker streaming slot \"%s\" from %X/%X to Kafka",
@@ -968,8 +992,12 @@ cdc_worker_main(Datum main_arg)
 		ereport(ERROR, (errmsg("cdc_plugin could not create a pipe: %m")));
 	W.wake_read_fd = fds[0];
 	W.wake_write_fd = fds[1];
+	W.wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(W.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(W.wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(W.wait_set, WL_SOCKET_READABLE, W.wake_read_fd, NULL, NULL);
 
-	cdc_monitor_worker_started(MyProcPid, MyLatch, W.database, cdc_slot_name);
+	cdc_monitor_worker_started(MyProcPid, MyLatch, dboid, W.database, cdc_slot_name);
 	before_shmem_exit(cdc_worker_exit, (Datum) 0);
 
 	PG_TRY();
