@@ -59,7 +59,8 @@
 #define CDC_BACKOFF_MIN_MS 1000
 #define CDC_BACKOFF_MAX_MS 60000
 #define CDC_HEALTHY_RUN_MS 60000	/* a run this long resets the backoff */
-#define CDC_IDLE_WAIT_MS 200		/* WAL not announced by a commit (async commit, other databases) */
+#define CDC_IDLE_WAIT_MS 200		/* WAL not announced by a commit (other databases) */
+#define CDC_UNFLUSHED_WAIT_MS 10	/* WAL written but not flushed yet (async commit) */
 #define CDC_SHUTDOWN_FLUSH_MS 5000	/* how long SIGTERM waits for Kafka */
 #define CDC_RECORDS_PER_ROUND 1000	/* WAL records between polls of the producer */
 #define CDC_SENDS_PER_POLL 1000
@@ -876,8 +877,13 @@ cdc_stream(void)
 			break;
 		}
 		cdc_monitor_set_state("streaming");
+		/*
+		 * Nothing more to read. WAL inserted but not yet flushed (an
+		 * asynchronous commit) gets no wake-up when the WAL writer flushes
+		 * it, so look again soon; otherwise commits wake us.
+		 */
 		if (n == 0)
-			cdc_wait(CDC_IDLE_WAIT_MS);
+			cdc_wait(GetXLogInsertRecPtr() > flushed ? CDC_UNFLUSHED_WAIT_MS : CDC_IDLE_WAIT_MS);
 	}
 
 	if (end == CDC_END_SHUTDOWN)
