@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 \pset format unaligned
 \pset tuples_only true
 
-SELECT plan(13);
+SELECT plan(18);
 
 SELECT has_schema('cdc_plugin', 'the extension lives in schema cdc_plugin');
 SELECT has_function('cdc_plugin', 'to_json', ARRAY['bytea'], 'cdc_plugin.to_json(bytea) exists');
@@ -28,5 +28,16 @@ SELECT throws_like($$SELECT cdc_plugin.to_json('\xffffffff'::bytea)$$, 'invalid 
 SELECT lives_ok($$SELECT pg_drop_replication_slot(slot_name) FROM
                   (SELECT slot_name FROM pg_create_logical_replication_slot('api_slot', 'cdc_plugin')) s$$,
                 'a slot can be created with the cdc_plugin output plugin');
+
+SELECT has_function('cdc_plugin', 'status', '{}'::name[], 'cdc_plugin.status() exists');
+SELECT has_view('cdc_plugin', 'worker_status', 'the view cdc_plugin.worker_status exists');
+SELECT results_eq($$SELECT pid, state, last_error FROM cdc_plugin.status()$$,
+                  $$VALUES (NULL::int, 'not loaded'::text,
+                            'cdc_plugin is not in shared_preload_libraries, so no worker runs'::text)$$,
+                  'without shared_preload_libraries status() says no worker runs, and why');
+SELECT ok(NOT has_function_privilege('public', 'cdc_plugin.status()', 'EXECUTE'),
+          'status() is not executable by PUBLIC');
+SELECT ok(has_function_privilege('pg_monitor', 'cdc_plugin.status()', 'EXECUTE'),
+          'status() is executable by pg_monitor');
 
 SELECT * FROM finish();
