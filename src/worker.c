@@ -626,6 +626,27 @@ cdc_ensure_slot(void)
 	cdc_die_on_sigterm = false;
 }
 
+/*
+ * Reads WAL pages like read_local_xlog_page, but never waits: a record
+ * that goes past the flushed end of WAL (the WAL writer may take seconds
+ * to flush it when nothing commits) makes the read fail softly instead, so
+ * the worker keeps serving Kafka, confirming and answering signals, and
+ * reads the record again once it is flushed.
+ */
+static bool cdc_read_past_flush = false;
+
+static int
+cdc_read_page(XLogReaderState *state, XLogRecPtr targetPagePtr, int reqLen,
+			  XLogRecPtr targetRecPtr, char *cur_page)
+{
+	if (targetPagePtr + reqLen > GetFlushRecPtr(NULL))
+	{
+		cdc_read_past_flush = true;
+		return -1;
+	}
+	return read_local_xlog_page(state, targetPagePtr, reqLen, targetRecPtr, cur_page);
+}
+
 /* Decoding options of the worker's session, from the settings. */
 static List *
 cdc_session_options(void)
@@ -817,7 +838,7 @@ cdc_stream(void)
 	W.sink.commit = cdc_on_commit;
 	cdc_output_sink = &W.sink;
 	ctx = CreateDecodingContext(InvalidXLogRecPtr, cdc_session_options(), false,
-								XL_ROUTINE(.page_read = read_local_xlog_page,
+								XL_ROUTINE(.page_read = cdc_read_page,
 										   .segment_open = wal_segment_open,
 										   .segment_close = wal_segment_close),
 								cdc_prepare_write, cdc_do_write, NULL);
@@ -859,7 +880,14 @@ cdc_stream(void)
 			XLogRecord *record;
 			char	   *errm = NULL;
 
+			cdc_read_past_flush = false;
 			record = XLogReadRecord(ctx->reader, &errm);
+			if (record == NULL && errm == NULL && cdc_read_past_flush)
+			{
+				/* the next record is not flushed in full yet: read it again later */
+				XLogBeginRead(ctx->reader, ctx->reader->EndRecPtr);
+				break;
+			}
 			if (errm != NULL)
 				ereport(ERROR,
 						(errmsg("cdc_plugin could not read WAL at %X/%X: %s",
