@@ -41,6 +41,7 @@
 #include "replication/logical.h"
 #include "replication/slot.h"
 #include "storage/ipc.h"
+#include "storage/pmsignal.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
@@ -758,6 +759,8 @@ cdc_send(const char *topic, const char *key, size_t keylen, const char *value, s
 		cdc_producer_poll(W.producer, 100);
 		cdc_drain_logs();
 		CHECK_FOR_INTERRUPTS();
+		if (!PostmasterIsAlive())
+			proc_exit(1);		/* never outlive the postmaster */
 		if (!cdc_progress(NULL) || cdc_shutdown_requested)
 		{
 			W.abandoned = true;
