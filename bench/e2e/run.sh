@@ -22,8 +22,17 @@
 #            grows with a partition's log; see README)
 #   kafka    no PostgreSQL: e2e_probe produces LATENCY_RATE msg/s with the
 #            worker's producer settings and reads them back (the Kafka hop)
+#   backlog  each pipeline's own maximum single-row throughput: BACKLOG_TX
+#            one-row transactions (pgbench -c CLIENTS -j THREADS -t) are
+#            committed while the pipeline is stopped (its slot retains the
+#            WAL), then the pipeline is started and timed until Kafka holds
+#            all of them. cdc_plugin: restart with cdc_plugin.database = ''
+#            for the load, restart with the worker for the drain, timed from
+#            the worker's "streaming" log line (the restart is reported
+#            apart); peer: pg_recvlogical | kcat started after the load.
 # cdc_plugin runs first (worker on); then the cluster restarts without the
-# worker (cdc_plugin.database = '') and the peer runs batch, single, latency.
+# worker (cdc_plugin.database = '') and the peer runs batch, single, latency,
+# backlog.
 #
 # Environment:
 #   ROWS             rows of the batch scenario (1000000)
@@ -33,13 +42,22 @@
 #   LATENCY_RATE     pgbench -R of the latency runs, tx/s (5000)
 #   LATENCY_SECONDS  duration of the latency runs, s (25)
 #   ROTATE_SLICE_S   time slice of the rotate scenario, s (2)
+#   BACKLOG_TX       transactions of the backlog scenario (300000; rounded up
+#                    to a multiple of CLIENTS)
+#   BACKLOG_VACUUM   1: VACUUM the system catalogs before the backlog's load,
+#                    so decoding has no catalog page to prune during the
+#                    drain (for workers before commit 28c8cac, which stall
+#                    on that; see vacuum_catalogs); 0: leave them (0)
 #   LINGER_MS        the worker's linger.ms, via cdc_plugin.kafka_properties (5)
 #   FETCH_WAIT_MS    fetch.wait.max.ms of the latency consumer (2)
 #   PEER             1: also measure the peer pipeline; 0: skip it (1)
-#   SCENARIOS        scenarios to run ("batch single latency rotate kafka")
-#   PERF             1: perf record -e cpu-clock the worker during the batch
-#                    and single runs and print where its time goes (0;
-#                    perturbs those runs)
+#   SCENARIOS        scenarios to run ("batch single latency rotate kafka backlog")
+#   PERF             1: perf record -e cpu-clock the worker during the batch,
+#                    single and backlog runs and print where its time goes
+#                    (0; perturbs those runs; backlog with call graphs)
+#   PERF_CALLGRAPH   perf record --call-graph of the backlog run (fp; dwarf
+#                    unwinds Debian's postgres, built without frame
+#                    pointers, but costs more)
 #   PG_EXTRA_CONF    more postgresql.conf lines, name=value;name=value
 #   KEEP_LOGS        directory to copy the server log, pgbench logs, latency
 #                    timelines and status samples to at exit (none)
@@ -65,9 +83,12 @@ LATENCY_SECONDS=${LATENCY_SECONDS:-25}
 LINGER_MS=${LINGER_MS:-5}
 FETCH_WAIT_MS=${FETCH_WAIT_MS:-2}
 PEER=${PEER:-1}
-SCENARIOS=${SCENARIOS:-batch single latency rotate kafka}
+SCENARIOS=${SCENARIOS:-batch single latency rotate kafka backlog}
 ROTATE_SLICE_S=${ROTATE_SLICE_S:-2}
+BACKLOG_TX=${BACKLOG_TX:-300000}
+BACKLOG_VACUUM=${BACKLOG_VACUUM:-0}
 PERF=${PERF:-0}
+PERF_CALLGRAPH=${PERF_CALLGRAPH:-fp}
 PG_EXTRA_CONF=${PG_EXTRA_CONF:-}
 KEEP_LOGS=${KEEP_LOGS:-}
 PORT=${BENCH_PORT:-5497}
@@ -87,11 +108,12 @@ die() { log "SETUP FAILURE: $*"; exit 1; }
 
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 for s in $SCENARIOS; do
-    [[ $s =~ ^(batch|single|latency|rotate|kafka)$ ]] || { echo "SCENARIOS: unknown scenario '$s' (batch single latency rotate kafka)" >&2; exit 1; }
+    [[ $s =~ ^(batch|single|latency|rotate|kafka|backlog)$ ]] || { echo "SCENARIOS: unknown scenario '$s' (batch single latency rotate kafka backlog)" >&2; exit 1; }
 done
-for v in ROWS BATCH_ROWS ROTATE_SLICE_S SECONDS_PER_RUN CLIENTS THREADS LATENCY_RATE LATENCY_SECONDS FETCH_WAIT_MS; do
+for v in ROWS BATCH_ROWS ROTATE_SLICE_S SECONDS_PER_RUN CLIENTS THREADS LATENCY_RATE LATENCY_SECONDS FETCH_WAIT_MS BACKLOG_TX; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
+[[ $BACKLOG_VACUUM =~ ^[01]$ ]] || die "BACKLOG_VACUUM must be 0 or 1 (got '$BACKLOG_VACUUM')"
 [[ $LINGER_MS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "LINGER_MS must be a number (got '$LINGER_MS')"
 ((ROWS % BATCH_ROWS == 0)) || die "ROWS ($ROWS) must be a multiple of BATCH_ROWS ($BATCH_ROWS)"
 [[ $(id -u) -eq 0 ]] || die "run as root (the cluster is run as the '$PG_USER' OS user via runuser)"
@@ -149,6 +171,11 @@ cleanup() {
                 local pid
                 pid=$(head -n 1 "$TMPD/data/postmaster.pid" 2>/dev/null)
                 [[ $pid =~ ^[0-9]+$ ]] && kill -9 "$pid" 2>/dev/null
+                # a worker stuck where it does not see the postmaster die
+                # (workers before commit 28c8cac, in the WAL reader) would
+                # stay behind
+                [[ -n ${WORKER_PID:-} ]] && grep -qs 'cdc_plugin worker' "/proc/$WORKER_PID/cmdline" \
+                    && kill -9 "$WORKER_PID" 2>/dev/null
             fi
         fi
     fi
@@ -197,10 +224,10 @@ host_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + 
 # The sampler: one psql session, one status query every 0.5 s, until
 # sampler_stop. Lines: epoch value.
 SAMPLER_PID=""
-sampler_start() {  # out_file sql
-    local out=$1 sql=$2
+sampler_start() {  # out_file sql [interval_s]
+    local out=$1 sql=$2 every=${3:-0.5}
     touch "$TMPD/sampling"
-    ( while [[ -e $TMPD/sampling ]]; do echo "$sql"; sleep 0.5; done ) \
+    ( while [[ -e $TMPD/sampling ]]; do echo "$sql"; sleep "$every"; done ) \
         | psql_ -At -F ' ' >"$out" 2>&1 &
     SAMPLER_PID=$!
     BG_PIDS+=("$SAMPLER_PID")
@@ -297,6 +324,9 @@ checkpoint_timeout = 1h
 autovacuum = off
 timezone = 'UTC'
 log_min_messages = info
+# the backlog scenario reads the time decoding started from the log
+log_line_prefix = '%m [%p] '
+log_timezone = 'UTC'
 EOF
 # Extra settings from the environment, name=value;name=value.
 if [[ -n $PG_EXTRA_CONF ]]; then
@@ -339,7 +369,7 @@ ROTATE_SLICES=$((LATENCY_SECONDS / ROTATE_SLICE_S + 3))
 } | psql_ || die "creating e2e_rotate_cdc failed"
 ROTATE_TOPICS=$(for ((i = 0; i < ROTATE_SLICES; i++)); do printf 'cdc.public.e2e_rotate_cdc_%02d,' "$i"; done)
 ROTATE_TOPICS=${ROTATE_TOPICS%,}
-for t in e2e_single_cdc e2e_latency_cdc e2e_rotate_cdc e2e_single_peer e2e_latency_peer; do
+for t in e2e_single_cdc e2e_latency_cdc e2e_rotate_cdc e2e_backlog_cdc e2e_single_peer e2e_latency_peer e2e_backlog_peer; do
     sed "s/@TABLE@/$t/" "$HERE/single_insert.pgbench" >"$TMPD/$t.pgbench"
 done
 # The batch load: ROWS / BATCH_ROWS autocommit INSERT ... SELECT statements.
@@ -403,9 +433,10 @@ pgbench_tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1" | head -n 1; }
 
 # ---------------------------------------------------------------- perf
 PERF_PID=""
-perf_start() {  # name
+perf_start() {  # name [perf record options...]
     [[ $PERF == 1 ]] || return 0
-    perf record -e cpu-clock -F 999 -p "$WORKER_PID" -o "$TMPD/perf.$1.data" >/dev/null 2>"$TMPD/perf.$1.log" &
+    local name=$1; shift
+    perf record -e cpu-clock -F 999 "$@" -p "$WORKER_PID" -o "$TMPD/perf.$name.data" >/dev/null 2>"$TMPD/perf.$name.log" &
     PERF_PID=$!
     BG_PIDS+=("$PERF_PID")
     sleep 0.3
@@ -419,8 +450,15 @@ perf_stop() {  # name
         echo "  by thread:"
         perf report -i "$TMPD/perf.$1.data" --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -n 8
         echo "  by symbol (self):"
-        perf report -i "$TMPD/perf.$1.data" --sort comm,dso,symbol --stdio 2>/dev/null \
+        perf report -i "$TMPD/perf.$1.data" --no-children --sort comm,dso,symbol --stdio -g none 2>/dev/null \
             | grep -E '^ +[0-9]' | head -n 25 | cut -c1-130
+        if [[ $1 == backlog ]]; then
+            # with call graphs: time including callees, main thread (the
+            # decoding loop) only
+            echo "  main thread, by symbol including callees (children):"
+            perf report -i "$TMPD/perf.$1.data" --children --comm postgres --sort symbol --stdio -g none 2>/dev/null \
+                | grep -E '^ +[0-9]' | head -n 30 | cut -c1-130
+        fi
     } >"$TMPD/perf.$1.top" || true
 }
 
@@ -429,11 +467,11 @@ wait_worker
 log "cdc_plugin worker pid $WORKER_PID streaming (linger.ms=$LINGER_MS)"
 # Warm-up: one row per table, so topic metadata and the producer's id are
 # in place before anything is timed.
-for t in batch single latency; do
+for t in batch single latency backlog; do
     q "INSERT INTO e2e_${t}_cdc (id, customer) VALUES (0, 'warm-up')" >/dev/null
 done
 q "INSERT INTO e2e_rotate_cdc (customer, slice) SELECT 'warm-up', g FROM generate_series(0, $((ROTATE_SLICES - 1))) g" >/dev/null
-r=$(wait_published $((3 + ROTATE_SLICES)) 60)
+r=$(wait_published $((4 + ROTATE_SLICES)) 60)
 [[ $(awk '{ print $2 }' <<<"$r") == t ]] || die "warm-up events were not published: $r"
 SETUP_DONE=1
 make_batch_sql e2e_batch_cdc
@@ -617,12 +655,184 @@ log "worker status: ${R[status]}"
 [[ $(q "SELECT delivery_errors = 0 AND restarts = 0 AND last_error IS NULL FROM cdc_plugin.status()") == t ]] \
     || { FAILED=1; log "the worker reported errors or restarts: ${R[status]}"; }
 
+# --- backlog: the worker's own maximum single-row throughput -------------
+# Epoch of the first server log line after byte offset $1 containing $2
+# (log_line_prefix '%m [%p] ', log_timezone UTC); fails if there is none.
+log_epoch() {  # offset string
+    local line
+    line=$(tail -c +$(($1 + 1)) "$TMPD/server.log" | grep -F -m 1 -- "$2") || return 1
+    date -u -d "$(awk '{ print $1, $2 }' <<<"$line")" +%s.%N
+}
+log_size() { stat -c %s "$TMPD/server.log"; }
+# The slot's distance from the end of the flushed WAL, bytes.
+slot_behind() { q "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), confirmed_flush_lsn) FROM pg_replication_slots WHERE slot_name = '$1'"; }
+# VACUUMs the system catalogs (BACKLOG_VACUUM=1). A catalog page with dead
+# tuples (GRANTs, REVOKEs, DDL of the setup) gets pruned by the first
+# process that reads it once the slots' catalog_xmin allows; during the
+# drain that is logical decoding itself, whose catalog access runs in
+# transactions that are aborted, not committed, so nothing asks for the
+# PRUNE record (with a full-page image, ~6.7 KiB) to be flushed, and the WAL
+# writer flushes only its full pages. Workers before commit 28c8cac then
+# slept in read_local_xlog_page() on the unflushed rest, neither polling
+# Kafka nor answering SIGTERM, until the background writer's next standby
+# snapshot (up to 15 s) got WAL flushed (README: "The backlog scenario").
+# By default the catalogs are left as they are, so the run goes through
+# that path, and the stall check in run_cdc_backlog flags a stall; vacuumed
+# before the load, they give decoding nothing to prune.
+vacuum_catalogs() {
+    psql_ -At <<'SQL' >/dev/null
+SELECT format('VACUUM %s', c.oid::regclass) FROM pg_class c
+ WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r' \gexec
+SQL
+}
+# Moves the (inactive) slot to the end of WAL, so that it holds nothing from
+# before the backlog's load. The CHECKPOINT logs a standby snapshot:
+# decoding past it (pg_replication_slot_advance) moves the slot's
+# catalog_xmin up to now, so that VACUUM may remove the dead catalog tuples
+# that the slot kept until then (BACKLOG_VACUUM=1, see vacuum_catalogs);
+# then the slot is advanced over the VACUUM's WAL too.
+slot_to_end() {  # slot
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ $(q "SELECT active FROM pg_replication_slots WHERE slot_name = '$1'") == f ]] && break
+        sleep 0.1
+    done
+    q CHECKPOINT >/dev/null
+    _slot_advance "$1"
+    if [[ $BACKLOG_VACUUM == 1 ]]; then
+        vacuum_catalogs
+        _slot_advance "$1"
+    fi
+}
+_slot_advance() {  # slot
+    # a transaction with an xid: its commit flushes all WAL written so far
+    q "SELECT txid_current()" >/dev/null
+    q "SELECT pg_replication_slot_advance(slot_name, pg_current_wal_flush_lsn()) FROM pg_replication_slots
+        WHERE slot_name = '$1' AND confirmed_flush_lsn < pg_current_wal_flush_lsn()" >/dev/null
+}
+# The backlog's load: BACKLOG_TX one-row transactions (rounded up to a
+# multiple of CLIENTS) while no pipeline consumes. Sets R[key.events|tps|
+# load_s|lag_max] (lag_max: WAL the slot retains after the load); returns 1
+# on failure.
+backlog_load() {  # key table slot
+    local key=$1 table=$2 slot=$3 per=$(((BACKLOG_TX + CLIENTS - 1) / CLIENTS)) n0 n t0 t1
+    n0=$(q "SELECT count(*) FROM $table")
+    q CHECKPOINT >/dev/null
+    check_idle
+    log "${key%.*}/${key#*.}: building the backlog: pgbench -c $CLIENTS -j $THREADS -t $per ($((per * CLIENTS)) one-row transactions), nothing consuming"
+    t0=$(now)
+    run_pgbench "$TMPD/$table.pgbench" "$TMPD/pgbench.$key.log" -t "$per" \
+        || { cat "$TMPD/pgbench.$key.log" >&2; fail_row "$key" "pgbench failed"; return 1; }
+    t1=$(now)
+    n=$(pgbench_count "$TMPD/pgbench.$key.log")
+    R[$key.events]=$n
+    R[$key.txns]=$n
+    R[$key.tps]=$(pgbench_tps "$TMPD/pgbench.$key.log")
+    R[$key.load_s]=$(fsub "$t1" "$t0")
+    check_rows "$key" "$table" "$n0" "$n"
+    R[$key.lag_max]=$(slot_behind "$slot")
+    log "${key%.*}/${key#*.}: $n transactions in ${R[$key.load_s]} s (${R[$key.tps]} tx/s); the slot retains $(awk -v b="${R[$key.lag_max]}" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of WAL"
+}
+
+run_cdc_backlog() {
+    local key=backlog.cdc n behind off t_restart t_stream t_obs t_done res ok ev st i waiter
+    log "backlog/cdc_plugin: restarting without the worker (cdc_plugin.database = '')"
+    pg_stop
+    phase_conf ""
+    pg_start
+    # The worker's slot stays and retains WAL; its confirmed position must be
+    # the current end, so that the drain publishes the load and nothing else.
+    if [[ $(q "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_plugin' AND plugin = 'cdc_plugin' AND NOT active") != 1 ]]; then
+        fail_row "$key" "the worker's slot cdc_plugin is missing (or active) after the restart"
+    else
+        behind=$(slot_behind cdc_plugin)
+        slot_to_end cdc_plugin
+        log "backlog/cdc_plugin: slot cdc_plugin was $behind bytes behind the end of WAL (the worker had confirmed all but that); moved to the end, now $(slot_behind cdc_plugin)"
+        backlog_load "$key" e2e_backlog_cdc cdc_plugin || true
+    fi
+    n=${R[$key.events]:-}
+    log "backlog/cdc_plugin: restarting with the worker (cdc_plugin.database = '$DB')"
+    pg_stop
+    phase_conf "$DB"
+    off=$(log_size)
+    meas_start "$key.broker" "$BROKER_PID"
+    t_restart=$(now)
+    pg_start
+    if [[ -z $n || -n ${R[$key.error]:-} ]]; then
+        wait_worker
+        return
+    fi
+    # The wait runs in the server (5 ms polls of status(), whose counters
+    # start at 0 with the new worker process) while this shell finds the
+    # worker and starts measuring its CPU.
+    wait_published "$n" "$CDC_TIMEOUT" >"$TMPD/backlog.wait" 2>&1 &
+    waiter=$!
+    BG_PIDS+=("$waiter")
+    # progress every 0.1 s, to see whether the worker ever stops publishing
+    sampler_start "$TMPD/samples.$key" "SELECT extract(epoch FROM clock_timestamp()), events_published, in_flight,
+        pg_wal_lsn_diff(pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn()) FROM cdc_plugin.status();" 0.1
+    for ((i = 0; i < 500; i++)); do
+        st=$(q "SELECT coalesce(pid, 0), state FROM cdc_plugin.status()")
+        [[ $st == [1-9]*" streaming" || $st == [1-9]*" waiting for Kafka" ]] && break
+        kill -0 "$waiter" 2>/dev/null || break
+        sleep 0.02
+    done
+    WORKER_PID=${st%% *}
+    [[ $WORKER_PID =~ ^[1-9][0-9]*$ ]] || WORKER_PID=$(q "SELECT coalesce(pid, 0) FROM cdc_plugin.status()")
+    perf_start backlog --call-graph "$PERF_CALLGRAPH"
+    meas_start "$key" "$WORKER_PID"
+    t_obs=$(now)
+    wait "$waiter" || true
+    res=$(cat "$TMPD/backlog.wait")
+    read -r t_done ok ev _ <<<"$res"
+    [[ $t_done =~ ^[0-9.]+$ ]] || { fail_row "$key" "waiting for the worker failed: $res"; sampler_stop; perf_stop backlog; return; }
+    meas_end "$key" "$(fsub "$t_done" "$t_obs")"
+    meas_end "$key.broker" "$(fsub "$t_done" "$t_obs")"
+    sampler_stop
+    perf_stop backlog
+    # The longest time events_published stood still short of the count:
+    # "seconds events at-epoch unflushed-WAL-bytes".
+    R[$key.pause]=$(awk -v n="$n" '$1 ~ /^[0-9.]+$/ && NF >= 4 {
+            if ($2 != ev) { ev = $2; since = $1 }
+            if ($2 < n && $1 - since > best) { best = $1 - since; bev = $2; bt = since; bw = $4 }
+        } END { printf "%.1f %d %.3f %d\n", best, bev, bt, bw }' "$TMPD/samples.$key")
+    read -r R[$key.pause_s] R[$key.pause_ev] _ R[$key.pause_wal] <<<"${R[$key.pause]}"
+    if fge "${R[$key.pause_s]}" 1.0; then
+        log "backlog/cdc_plugin: WARNING: events_published stood at ${R[$key.pause_ev]} of $n for ${R[$key.pause_s]} s (WAL inserted but not flushed: ${R[$key.pause_wal]} bytes): the worker stalled, see README (backlog)"
+    fi
+    # Decoding starts at the worker's "streaming" log line (after the
+    # postmaster started, the launcher started the worker, the worker
+    # checked its slot, built its producer and its decoding context).
+    t_stream=$(log_epoch "$off" "cdc_plugin worker streaming slot") \
+        || { log "backlog/cdc_plugin: no 'streaming' line in the server log: timing from the restart"; t_stream=$t_restart; }
+    R[$key.restart_s]=$(fsub "$t_stream" "$t_restart")
+    R[$key.total_s]=$(fsub "$t_done" "$t_restart")
+    R[$key.drain_s]=$(fsub "$t_done" "$t_stream")
+    R[$key.eps]=$(fdiv "$n" "${R[$key.drain_s]}")
+    R[$key.status]=$(q "SELECT format('events_published %s, transactions_published %s, in_flight %s, delivery_errors %s, restarts %s, last_error %s',
+                          events_published, transactions_published, in_flight, delivery_errors, restarts, coalesce(last_error, 'none'))
+                   FROM cdc_plugin.status()")
+    [[ $ok == t ]] || { fail_row "$key" "timeout: Kafka acknowledged $ev of $n events after $CDC_TIMEOUT s"; return; }
+    [[ $ev == "$n" ]] || fail_row "$key" "the worker published $ev events for $n transactions"
+    fge "${R[$key.pause_s]}" 1.0 && R[$key.warning]="the worker stalled ${R[$key.pause_s]} s at ${R[$key.pause_ev]} events, ${R[$key.pause_wal]} bytes of WAL unflushed (README: backlog)"
+    [[ $(q "SELECT delivery_errors = 0 AND restarts = 0 AND last_error IS NULL FROM cdc_plugin.status()") == t ]] \
+        || fail_row "$key" "the worker reported errors or restarts: ${R[$key.status]}"
+    R[$key.topic]=$(($(topic_count cdc.public.e2e_backlog_cdc) - 1))
+    log "backlog/cdc_plugin: restart -> streaming ${R[$key.restart_s]} s (not counted); $n events acknowledged ${R[$key.drain_s]} s after: ${R[$key.eps]} events/s"
+}
+want backlog && run_cdc_backlog
+
 # ================================================================ peer
 # The peer runs with no cdc_plugin worker at all (cdc_plugin.database = '',
 # its slot dropped), so the two pipelines never compete for the 2 cores.
 peer_start() {  # topic
-    local topic=$1 i
     q "SELECT pg_create_logical_replication_slot('peer', 'wal2json')" >/dev/null
+    peer_pipe_start "$1"
+}
+# Starts pg_recvlogical | kcat on the existing slot 'peer'; sets RECV_PID,
+# KCAT_PID and WALSENDER_PID once the walsender streams.
+peer_pipe_start() {  # topic
+    local topic=$1 i
     rm -f "$TMPD/peer.fifo"
     mkfifo "$TMPD/peer.fifo"
     kcat -P -b "$BOOT" -t "$topic" <"$TMPD/peer.fifo" 2>"$TMPD/kcat.$topic.err" &
@@ -640,10 +850,13 @@ peer_start() {  # topic
     [[ -n $WALSENDER_PID ]] || { cat "$TMPD/recvlogical.$topic.err" >&2; die "pg_recvlogical did not start streaming"; }
 }
 peer_stop() {
+    peer_pipe_stop
+    q "SELECT pg_drop_replication_slot('peer')" >/dev/null
+}
+peer_pipe_stop() {
     kill -INT "$RECV_PID" 2>/dev/null || true
     wait "$RECV_PID" 2>/dev/null || true
     wait "$KCAT_PID" 2>/dev/null || true    # EOF: kcat flushes and exits
-    q "SELECT pg_drop_replication_slot('peer')" >/dev/null
 }
 # Warm-up through the pipeline: one row, 3 lines (B, I, C), pushed through
 # kcat's 1 KiB input block with 1.1 KiB "M" lines (see run_peer). Sets
@@ -745,6 +958,65 @@ run_peer() {
     log "$kind/peer: ${R[$key.events]} events (+$((2 * txns)) B/C lines) in Kafka ${R[$key.drain_s]} s after the load: ${R[$key.eps]} events/s"
 }
 
+# The peer's backlog: the slot and the topic are set up (and warmed up)
+# with the pipeline running, the pipeline is stopped (the slot stays, moved
+# to the end of WAL), the load runs, and the pipeline is started again and
+# timed until the topic holds all the load's lines.
+run_peer_backlog() {
+    local key=backlog.peer table=e2e_backlog_peer topic=peer.backlog base n lines end_lsn off t0 t_obs t_start res ok t_done pusher p i
+    q CHECKPOINT >/dev/null
+    peer_start "$topic"
+    peer_warmup "$table" "$topic"
+    peer_pipe_stop
+    slot_to_end peer
+    base=$(topic_count "$topic")
+    log "backlog/peer: pipeline stopped, slot peer kept at $(slot_behind peer) bytes from the end of WAL; topic $topic holds $base messages"
+    backlog_load "$key" "$table" peer || { q "SELECT pg_drop_replication_slot('peer')" >/dev/null; return; }
+    n=${R[$key.events]}
+    lines=$((3 * n))   # B, I, C per one-row transaction
+    end_lsn=$(q "SELECT pg_current_wal_flush_lsn()")
+    check_idle
+    log "backlog/peer: starting pg_recvlogical | kcat on the backlog ($lines lines)"
+    off=$(log_size)
+    meas_start "$key.broker" "$BROKER_PID"
+    t0=$(now)
+    peer_pipe_start "$topic"
+    meas_start "$key" "$WALSENDER_PID" "$RECV_PID" "$KCAT_PID"
+    meas_start "$key.walsender" "$WALSENDER_PID"
+    meas_start "$key.recvlogical" "$RECV_PID"
+    meas_start "$key.kcat" "$KCAT_PID"
+    t_obs=$(now)
+    # the kcat tail flush, from when the walsender is within 64 KiB of the
+    # load's end (e2e.push_peer_tail)
+    PGAPPNAME=e2e_pusher psql_ -c "CALL e2e.push_peer_tail('$end_lsn')" >/dev/null 2>&1 &
+    pusher=$!
+    BG_PIDS+=("$pusher")
+    res=$("$PROBE" count --brokers "$BOOT" --topic "$topic" --expect $((base + lines)) --timeout "$PEER_TIMEOUT") || true
+    read -r ok t_done _ <<<"$res"
+    [[ $t_done =~ ^[0-9.]+$ ]] || t_done=$(now)
+    meas_end "$key" "$(fsub "$t_done" "$t_obs")"
+    meas_end "$key.broker" "$(fsub "$t_done" "$t_obs")"
+    for p in walsender recvlogical kcat; do meas_end "$key.$p" "$(fsub "$t_done" "$t_obs")"; done
+    for ((i = 0; i < 100; i++)); do   # (it may not have connected yet)
+        q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'e2e_pusher'" >/dev/null
+        kill -0 "$pusher" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pusher" 2>/dev/null || true
+    # decoding starts at the walsender's "starting logical decoding" line
+    t_start=$(log_epoch "$off" 'starting logical decoding for slot "peer"') \
+        || { log "backlog/peer: no 'starting logical decoding' line in the server log: timing from the pipeline's start"; t_start=$t0; }
+    R[$key.restart_s]=$(fsub "$t_start" "$t0")
+    R[$key.total_s]=$(fsub "$t_done" "$t0")
+    R[$key.drain_s]=$(fsub "$t_done" "$t_start")
+    R[$key.eps]=$(fdiv "$n" "${R[$key.drain_s]}")
+    R[$key.lines]=$lines
+    R[$key.topic]=$(($(topic_count "$topic") - base))
+    peer_stop
+    [[ $ok == reached ]] || fail_row "$key" "timeout: the topic holds $(($(awk '{ print $3 }' <<<"$res") - base)) of $lines lines"
+    log "backlog/peer: start -> decoding ${R[$key.restart_s]} s (not counted); $n events (+$((2 * n)) B/C lines) in Kafka ${R[$key.drain_s]} s after: ${R[$key.eps]} events/s"
+}
+
 if [[ $PEER == 1 ]]; then
     log "restarting without the cdc_plugin worker for the peer pipeline"
     pg_stop
@@ -755,6 +1027,7 @@ if [[ $PEER == 1 ]]; then
     want batch && run_peer batch
     want single && run_peer single
     want latency && run_peer latency
+    want backlog && run_peer_backlog
 fi
 
 # ================================================================ report
@@ -768,7 +1041,8 @@ echo "(wal2json format-version 2 | pg_recvlogical | kcat -P), one mock Kafka bro
 echo "(librdkafka mock cluster, loopback, 4 partitions), $(nproc) CPUs shared by everything."
 echo "Workloads: batch = $ROWS rows, $BATCH_ROWS per INSERT ... SELECT transaction, one session;"
 echo "single = pgbench -c $CLIENTS -j $THREADS -T $SECONDS_PER_RUN, one-row INSERT per transaction;"
-echo "latency = the same at pgbench -R $LATENCY_RATE for $LATENCY_SECONDS s (rotate: into a new topic every $ROTATE_SLICE_S s)."
+echo "latency = the same at pgbench -R $LATENCY_RATE for $LATENCY_SECONDS s (rotate: into a new topic every $ROTATE_SLICE_S s);"
+echo "backlog = $(((BACKLOG_TX + CLIENTS - 1) / CLIENTS * CLIENTS)) one-row transactions (pgbench -c $CLIENTS -j $THREADS -t) committed with the pipeline stopped, then drained."
 echo "Worker: cdc_plugin.kafka_properties = 'linger.ms=$LINGER_MS' (idempotent, acks=all)."
 echo
 hdr=$(printf '%-8s %-10s %8s %7s %7s %7s %8s %8s %8s %8s %5s %5s %5s %8s %6s %6s %6s' \
@@ -790,9 +1064,10 @@ row() {  # scenario pipeline label
         "$([[ -n ${R[$k.rss]:-} ]] && echo "${R[$k.rss]}/${R[$k.hwm]}M" || echo -)" \
         "$(ms "${R[$k.c_p50_us]:-}")" "$(ms "${R[$k.c_p99_us]:-}")" "$(ms "${R[$k.c_p999_us]:-}")"
     [[ -n ${R[$k.error]:-} ]] && printf '%-8s %-10s ^ FAILED: %s\n' "" "" "${R[$k.error]}"
+    [[ -n ${R[$k.warning]:-} ]] && printf '%-8s %-10s ^ WARNING: %s\n' "" "" "${R[$k.warning]}"
     return 0
 }
-for s in batch single latency; do
+for s in batch single backlog latency; do
     want "$s" || continue
     row "$s" cdc cdc_plugin
     [[ $PEER == 1 ]] && row "$s" peer peer
@@ -808,19 +1083,30 @@ ratio() {  # scenario [field]: cdc_plugin value / peer value
     awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
 }
 # events per CPU-second of the pipeline's own processes
-for k in batch.cdc batch.peer single.cdc single.peer; do
+for k in batch.cdc batch.peer single.cdc single.peer backlog.cdc backlog.peer; do
     [[ -n ${R[$k.eps]:-} && -n ${R[$k.cpu]:-} && ${R[$k.cpu]} != 0 ]] && \
         R[$k.epc]=$(awk -v e="${R[$k.eps]}" -v c="${R[$k.cpu]}" 'BEGIN { printf "%.0f", e * 100 / c }')
 done
 echo
 if [[ $PEER == 1 ]]; then
-    echo "cdc_plugin / peer: events/s batch $(ratio batch)x, single $(ratio single)x;" \
-         "events per CPU-second batch $(ratio batch epc)x ($(v batch.cdc.epc) vs $(v batch.peer.epc))," \
-         "single $(ratio single epc)x ($(v single.cdc.epc) vs $(v single.peer.epc))."
+    echo "cdc_plugin / peer: events/s batch $(ratio batch)x, single (at the commit rate) $(ratio single)x," \
+         "backlog $(ratio backlog)x;"
+    echo "  events per CPU-second batch $(ratio batch epc)x ($(v batch.cdc.epc) vs $(v batch.peer.epc))," \
+         "single $(ratio single epc)x ($(v single.cdc.epc) vs $(v single.peer.epc))," \
+         "backlog $(ratio backlog epc)x ($(v backlog.cdc.epc) vs $(v backlog.peer.epc))."
+fi
+if want backlog; then
+    echo "backlog: built at $(v backlog.cdc.tps | sed 's/\..*//') tx/s (cdc_plugin's) / $(v backlog.peer.tps | sed 's/\..*//') tx/s (peer's) with nothing" \
+         "consuming; retained WAL $(mib "${R[backlog.cdc.lag_max]:-}") / $(mib "${R[backlog.peer.lag_max]:-}") MiB (lag_max)."
+    echo "  Not counted in events/s: cdc_plugin restart -> worker streaming $(v backlog.cdc.restart_s) s" \
+         "(total_s = restart command -> acknowledged); peer pipeline start -> walsender decoding $(v backlog.peer.restart_s) s."
+    echo "  Longest pause of the worker's events_published during its drain (0.1 s samples): $(v backlog.cdc.pause_s) s."
+    [[ $PEER == 1 ]] && echo "  Peer cpu% by process: walsender (wal2json) $(v backlog.peer.walsender.cpu), pg_recvlogical $(v backlog.peer.recvlogical.cpu)," \
+        "kcat $(v backlog.peer.kcat.cpu)."
 fi
 
 verdict() { case $1 in yes) echo MET ;; no) echo MISSED ;; *) echo "not evaluated" ;; esac; }
-target() { printf '  %-52s %-62s %s\n' "$1" "$2" "$(verdict "$3")"; }
+target() { printf '  %-60s %-62s %s\n' "$1" "$2" "$(verdict "$3")"; }
 keeps_up() {  # key -> yes|no|na: the backlog left when the load stopped drained within 1 s
     [[ -n ${R[$1.drain_s]:-} && -z ${R[$1.error]:-} ]] || { echo na; return; }
     fle "${R[$1.drain_s]}" 1.0 && echo yes || echo no
@@ -844,11 +1130,16 @@ want latency && target "p99 < $TARGET_P99_MS ms at $LATENCY_RATE tx/s, one topic
 want rotate && target "  ... topic changing every ${ROTATE_SLICE_S} s (rotate)" \
     "p99 $(ms "${R[rotate.cdc.c_p99_us]:-}") ms (commit->consumed) at $(v rotate.cdc.tps | sed 's/\..*//') tx/s" "$(p99ok rotate.cdc)"
 if [[ $PEER == 1 ]]; then
-    for s in batch single; do
+    for s in batch backlog single; do
         want "$s" || continue
         r=$(ratio "$s") x=na
         [[ $r != - ]] && { fge "$r" "$TARGET_PEER_RATIO" && x=yes || x=no; }
-        target ">= ${TARGET_PEER_RATIO}x the peer's throughput, $s" "${r}x ($(v "$s.cdc.eps") vs $(v "$s.peer.eps") events/s)" "$x"
+        case $s in
+            batch) l="the peer's throughput, batch" ;;
+            backlog) l="the peer's throughput, single-row backlog" ;;
+            single) l="the peer, single-row at the commit rate (both keep up)" ;;
+        esac
+        target ">= ${TARGET_PEER_RATIO}x $l" "${r}x ($(v "$s.cdc.eps") vs $(v "$s.peer.eps") events/s)" "$x"
     done
 fi
 
@@ -863,13 +1154,23 @@ Notes:
   pipeline keeps up when that stays under 1 s; free-running single-row throughput is then
   the commit rate pgbench reached (commit/s), which depends on how much of the $(nproc) CPUs
   the pipeline leaves to PostgreSQL and pgbench: the single-row ratio measures that, not
-  how fast either pipeline could go.
+  how fast either pipeline could go. backlog measures the latter.
+- backlog: the transactions are committed while the pipeline is stopped (its slot retains
+  the WAL; load_s and commit/s are that load's), then the pipeline starts: events/s =
+  events / drain_s, drain_s running from the moment decoding starts (cdc_plugin: the
+  worker's "streaming" log line after the cluster restarted with it; peer: the
+  walsender's "starting logical decoding" line) until Kafka acknowledged every event.
+  total_s adds the start (restart command, resp. launching pg_recvlogical | kcat).
+  lag_max there is the WAL the slot retained. cpu%, brk%, host% are over the drain, from
+  when the script found the worker's (walsender's) pid; rss/hwm those processes' at the end.
+  Nothing else runs meanwhile: the pipeline has both CPUs to itself, with the broker.
 - Peer: the cluster is restarted without the worker first, so the pipelines never run
   at the same time. Its topic gets one message per wal2json line: each row's I line plus a
   B and a C line per transaction (events counts rows only). kcat 1.7.1 reads stdin in
   1 KiB fread() blocks, so the tail of the output stays in kcat until more input comes;
   after each load the script emits a 1.1 KiB non-transactional logical message ("M"
-  line, not counted) every 10 ms to push it through.
+  line, not counted) every 10 ms to push it through (backlog: only once the walsender
+  has sent WAL to within 64 KiB of the load's end, e2e.push_peer_tail).
 - lag_max / lag_end: WAL behind, sampled every 0.5 s while the load ran (end = last
   sample before it stopped). cdc_plugin: status().wal_behind_bytes (flushed WAL not yet
   acknowledged by Kafka); peer: flush LSN - sent_lsn of pg_recvlogical's walsender (WAL
@@ -895,18 +1196,21 @@ Notes:
   messages over 4 partitions, and costs the mock broker less (brk%) at the same rate.
 EOF
 if [[ $PEER == 1 || $(want batch && echo y) == y ]]; then
-    echo "- Checks: cdc topics hold $(v batch.cdc.topic) (batch) and $(v single.cdc.topic) (single) messages = events + 1 warm-up row."
-    [[ $PEER == 1 ]] && echo "  Peer topics hold $(v batch.peer.topic) (batch) and $(v single.peer.topic) (single) messages past the warm-up for $(v batch.peer.lines) / $(v single.peer.lines) lines (+ M lines)."
+    echo "- Checks: cdc topics hold $(v batch.cdc.topic) (batch) and $(v single.cdc.topic) (single) messages = events + 1 warm-up row;" \
+         "backlog: $(v backlog.cdc.topic) past the warm-up row for $(v backlog.cdc.events) events."
+    [[ $PEER == 1 ]] && echo "  Peer topics hold $(v batch.peer.topic) (batch), $(v single.peer.topic) (single), $(v backlog.peer.topic) (backlog) messages past the warm-up" \
+        "for $(v batch.peer.lines) / $(v single.peer.lines) / $(v backlog.peer.lines) lines (+ M lines)."
     [[ -n ${R[latency.peer.c_other]:-} ]] && echo "  Peer latency consumer: ${R[latency.peer.c_events]} I lines timed, ${R[latency.peer.c_other]} other (B/C/M) lines, ${R[latency.peer.c_bad]} unparsable."
 fi
 echo "- Worker status() after its scenarios: ${R[status]}."
+[[ -n ${R[backlog.cdc.status]:-} ]] && echo "  After the backlog (a new worker process, counters from 0): ${R[backlog.cdc.status]}."
 badsecs() { [[ -n ${R[$1.c_secs]:-} ]] && echo "$2 ${R[$1.c_bad_secs]} of ${R[$1.c_secs]}"; }
 if want latency || want rotate || want kafka; then
     echo "- Seconds (of commit time) whose own p99 was >= $TARGET_P99_MS ms: $(for k in latency.cdc:cdc_plugin latency.peer:peer rotate.cdc:rotate kafka.kafka:kafka-only; do badsecs "${k%%:*}" "${k#*:}"; done | paste -sd ';' | sed 's/;/, /g')"
     echo "  (per-second p99s: progress log on stderr)."
 fi
 if [[ $PERF == 1 ]]; then
-    for s in batch single; do
+    for s in batch single backlog; do
         if [[ -s $TMPD/perf.$s.top ]]; then
             echo
             echo "perf (cpu-clock) of the worker during $s/cdc_plugin:"

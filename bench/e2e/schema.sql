@@ -17,6 +17,8 @@ CREATE TABLE e2e_latency_cdc (LIKE e2e_batch_cdc INCLUDING ALL);
 CREATE TABLE e2e_batch_peer  (LIKE e2e_batch_cdc INCLUDING ALL);
 CREATE TABLE e2e_single_peer (LIKE e2e_batch_cdc INCLUDING ALL);
 CREATE TABLE e2e_latency_peer (LIKE e2e_batch_cdc INCLUDING ALL);
+CREATE TABLE e2e_backlog_cdc  (LIKE e2e_batch_cdc INCLUDING ALL);
+CREATE TABLE e2e_backlog_peer (LIKE e2e_batch_cdc INCLUDING ALL);
 
 CREATE SCHEMA e2e;
 
@@ -43,6 +45,29 @@ BEGIN
             RETURN;
         END IF;
         PERFORM pg_sleep(0.005);
+    END LOOP;
+END
+$fn$;
+
+-- The peer's backlog scenario: pushes the tail of the pipeline's output out
+-- of kcat (which holds the last partial 1 KiB block of its stdin until more
+-- comes) with 1.1 KiB non-transactional logical messages (wal2json "M"
+-- lines), one every 10 ms, but only once pg_recvlogical's walsender has
+-- sent WAL to within 64 KiB of p_end (the end of the load): earlier ones
+-- would only add work while the backlog drains. They come after the load in
+-- the WAL, so they are decoded and produced after all of its lines. Runs
+-- until cancelled (pg_cancel_backend).
+CREATE PROCEDURE e2e.push_peer_tail(p_end pg_lsn)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    LOOP
+        IF EXISTS (SELECT 1 FROM pg_stat_replication
+                    WHERE application_name = 'pg_recvlogical'
+                      AND pg_wal_lsn_diff(p_end, sent_lsn) < 65536) THEN
+            PERFORM pg_logical_emit_message(false, 'e2e_flush', repeat('x', 1100));
+        END IF;
+        COMMIT;
+        PERFORM pg_sleep(0.01);
     END LOOP;
 END
 $fn$;
