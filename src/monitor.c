@@ -32,7 +32,6 @@
 typedef struct CdcSharedStatus
 {
 	slock_t		mutex;
-	int			launcher_pid;
 	int			worker_pid;
 	Latch	   *worker_latch;	/* set by committing backends */
 	Oid			worker_database;	/* ... of this database */
@@ -100,14 +99,6 @@ cdc_set_state_locked(const char *state)
 		strlcpy(cdc_status->state, state, CDC_STATE_LEN);
 		cdc_status->state_since = GetCurrentTimestamp();
 	}
-}
-
-void
-cdc_monitor_set_launcher(int pid)
-{
-	SpinLockAcquire(&cdc_status->mutex);
-	cdc_status->launcher_pid = pid;
-	SpinLockRelease(&cdc_status->mutex);
 }
 
 void

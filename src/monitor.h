@@ -26,7 +26,6 @@ typedef struct CdcWorkerCounters
 extern void cdc_monitor_init(void);
 
 /* launcher / worker lifecycle */
-extern void cdc_monitor_set_launcher(int pid);
 extern void cdc_monitor_worker_started(int pid, Latch *latch, Oid dboid,
 									   const char *database, const char *slot_name);
 extern void cdc_monitor_worker_stopped(void);

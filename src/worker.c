@@ -245,7 +245,6 @@ cdc_launcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-	cdc_monitor_set_launcher(MyProcPid);
 
 	for (;;)
 	{

@@ -1186,7 +1186,7 @@ Notes:
   fetch only after fetch.wait.max.ms = $FETCH_WAIT_MS ms, even if data arrives meanwhile) and the
   consumer's scheduling on the shared CPUs. The worker used linger.ms = $LINGER_MS.
 - The mock broker finds a fetch's offset by walking the partition's list of batches from
-  the oldest (librdkafka 2.0.2 mock, "FIXME: Maintain an index"), so its CPU grows with
+  the oldest (librdkafka 2.0.2 mock, whose source notes that an index is still to be added), so its CPU grows with
   the log: over a 25 s run at 5k events/s it ends up the busiest process and the tail
   latency of every pipeline on this machine grows with it. rotate spreads the same load
   over a new topic every ${ROTATE_SLICE_S} s (time-sliced partitions), keeping each log short;

@@ -55,7 +55,6 @@ public:
 	bool idle() const { return !open_ && queue_.empty(); }
 
 	uint64_t messages_in_flight() const { return in_flight_messages_; }
-	uint64_t transactions_in_flight() const { return queue_.size(); }
 	/* Commit time of the oldest sealed transaction not yet complete; 0 if none. */
 	int64_t oldest_commit_time_us() const;
 

@@ -67,9 +67,6 @@ cdc_send_result cdc_producer_send(cdc_producer *p, const char *topic,
 								  const void *value, size_t valuelen,
 								  char *errbuf, size_t errlen);
 
-/* True when the current transaction has sent at least one message. */
-bool		cdc_producer_txn_open(const cdc_producer *p);
-
 /* Closes the open transaction at its end LSN (no-op when none is open). */
 void		cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_time_us);
 
@@ -79,8 +76,6 @@ void		cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_tim
  */
 void		cdc_producer_poll(cdc_producer *p, int timeout_ms);
 
-/* Waits up to timeout_ms for every queued message to be acknowledged or fail. */
-void		cdc_producer_flush(cdc_producer *p, int timeout_ms);
 
 /* The producer's view of progress, for the slot and for status(). */
 typedef struct cdc_producer_progress
@@ -92,7 +87,6 @@ typedef struct cdc_producer_progress
 	int64_t		confirm_commit_time_us; /* its commit time */
 	int64_t		oldest_unacked_commit_time_us;	/* 0 if none */
 	uint64_t	messages_in_flight;
-	uint64_t	transactions_in_flight;
 	uint64_t	acked_messages; /* totals since the producer was created */
 	uint64_t	acked_bytes;
 	uint64_t	acked_transactions;

@@ -320,12 +320,6 @@ KafkaProducer::poll(int timeout_ms)
 }
 
 void
-KafkaProducer::flush(int timeout_ms)
-{
-	rd_kafka_flush(rk_, timeout_ms);
-}
-
-void
 KafkaProducer::on_delivery(const rd_kafka_message_t *msg)
 {
 	auto id = static_cast<AckTracker::TxnId>(reinterpret_cast<uintptr_t>(msg->_private));
@@ -496,12 +490,6 @@ cdc_producer_send(cdc_producer *p, const char *topic, const void *key, size_t ke
 	}
 }
 
-extern "C" bool
-cdc_producer_txn_open(const cdc_producer *p)
-{
-	return p->impl.tracker().has_open();
-}
-
 extern "C" void
 cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_time_us)
 {
@@ -521,18 +509,6 @@ cdc_producer_poll(cdc_producer *p, int timeout_ms)
 	try
 	{
 		p->impl.poll(timeout_ms);
-	}
-	catch (...)
-	{
-	}
-}
-
-extern "C" void
-cdc_producer_flush(cdc_producer *p, int timeout_ms)
-{
-	try
-	{
-		p->impl.flush(timeout_ms);
 	}
 	catch (...)
 	{
@@ -561,7 +537,6 @@ cdc_producer_get_progress(cdc_producer *p, cdc_producer_progress *out)
 		out->idle = t.idle();
 		out->oldest_unacked_commit_time_us = t.oldest_commit_time_us();
 		out->messages_in_flight = t.messages_in_flight();
-		out->transactions_in_flight = t.transactions_in_flight();
 		out->acked_messages = t.acked_messages();
 		out->acked_bytes = t.acked_bytes();
 		out->acked_transactions = t.acked_transactions();

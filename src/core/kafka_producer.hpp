@@ -54,7 +54,6 @@ public:
 	int send(const char *topic, const void *key, size_t keylen,
 			 const void *value, size_t valuelen);
 	void poll(int timeout_ms);
-	void flush(int timeout_ms);
 
 	AckTracker &tracker() { return tracker_; }
 	const AckTracker &tracker() const { return tracker_; }
