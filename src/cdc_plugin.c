@@ -1,7 +1,8 @@
 /*
  * cdc_plugin.c — module entry: the library's magic block and _PG_init.
  *
- * _PG_init only calls each module's init; modules own their settings.
+ * _PG_init only calls each module's init; every cdc_plugin.* setting is
+ * defined in config.c.
  * Nothing here may assume the library was preloaded: the output plugin is
  * loaded on demand by logical decoding, and then only the plugin is used.
  * Preloaded (shared_preload_libraries), the settings, the status struct in
@@ -13,7 +14,8 @@
 
 #include "config.h"
 #include "monitor.h"
-#include "worker.h"
+#include "launcher.h"
+#include "stream.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,5 +26,6 @@ _PG_init(void)
 {
 	cdc_config_init();
 	cdc_monitor_init();
-	cdc_worker_init();
+	cdc_launcher_init();
+	cdc_stream_init();
 }

@@ -2,7 +2,8 @@
  * monitor.c — the worker's status in shared memory and cdc_plugin.status().
  *
  * One struct in shared memory, guarded by a spinlock, written by the
- * launcher and the worker and read by status(). Slot positions are read
+ * launcher and the worker and read by status(). It outlives the worker,
+ * so counters go on from where the last worker left them. Slot positions are read
  * from the slot itself, so status() tells the truth about WAL retention
  * even while the worker is down. Never blocks, never allocates in shared
  * memory after startup.
@@ -167,6 +168,21 @@ cdc_monitor_count_restart(void)
 	SpinLockAcquire(&cdc_status->mutex);
 	cdc_status->restarts++;
 	SpinLockRelease(&cdc_status->mutex);
+}
+
+/*
+ * The counters as the last worker left them: a new worker adds to them,
+ * so they count since the server started, across worker restarts.
+ */
+void
+cdc_monitor_read_counters(CdcWorkerCounters *counters)
+{
+	SpinLockAcquire(&cdc_status->mutex);
+	*counters = cdc_status->counters;
+	SpinLockRelease(&cdc_status->mutex);
+	counters->in_flight = 0;
+	counters->oldest_unacked_commit_time = 0;
+	counters->broker_state = -1;
 }
 
 void

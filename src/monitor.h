@@ -33,6 +33,7 @@ extern bool cdc_monitor_worker_alive(void);
 extern void cdc_monitor_set_state(const char *state);
 extern void cdc_monitor_set_error(const char *state, const char *message);
 extern void cdc_monitor_count_restart(void);
+extern void cdc_monitor_read_counters(CdcWorkerCounters *counters);
 extern void cdc_monitor_update(const CdcWorkerCounters *counters);
 
 /* Wakes the worker if it publishes dboid (committing backends call this). */

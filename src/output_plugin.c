@@ -32,6 +32,9 @@
 #include "output_plugin.h"
 #include "row_image.h"
 
+/* An envelope this large gets an output buffer of its own size, freed after it. */
+#define CDC_LARGE_ENVELOPE ((size_t) 8 << 20)
+
 /* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch). */
 #define CDC_UNIX_EPOCH_OFFSET_US \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
@@ -83,9 +86,12 @@ typedef struct CdcDecodingState
 	uint64		txn_event_count;
 	bool		txn_begin_sent;
 	MemoryContextCallback free_callback;
+
+	CdcOutputSink *sink;		/* attached by the worker; NULL otherwise */
 } CdcDecodingState;
 
-CdcOutputSink *cdc_output_sink = NULL;
+/* True when the attached sink will send nothing more: skip the work. */
+#define CDC_SINK_STOPPED(st) ((st)->sink != NULL && (st)->sink->stopped)
 
 /* Bumped by every relcache/type/schema invalidation in this backend. */
 static uint64 cdc_invalidation_epoch = 1;
@@ -277,6 +283,31 @@ cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	cdc_txn_reset(st);
 }
 
+/* Attaches the worker's sink to one of this plugin's decoding contexts. */
+CdcOutputSink *
+cdc_output_attach_sink(LogicalDecodingContext *ctx, CdcOutputCommitCallback commit, void *arg)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+
+	if (ctx->callbacks.startup_cb != cdc_startup || st == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a cdc_plugin sink can only be attached to a cdc_plugin decoding context")));
+	st->sink = MemoryContextAllocZero(ctx->context, sizeof(CdcOutputSink));
+	st->sink->commit = commit;
+	st->sink->arg = arg;
+	return st->sink;
+}
+
+/* The sink attached to ctx, or NULL. */
+const CdcOutputSink *
+cdc_output_sink_of(LogicalDecodingContext *ctx)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+
+	return st != NULL ? st->sink : NULL;
+}
+
 /* Releases the C++ objects early; the memory goes with ctx->context. */
 static void
 cdc_shutdown(LogicalDecodingContext *ctx)
@@ -350,6 +381,45 @@ cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 	return entry;
 }
 
+/*
+ * Makes room for a large envelope in the output buffer at its exact size:
+ * StringInfo's doubling would hold up to twice the envelope, and a copy of
+ * the old buffer while it grows.
+ */
+static void
+cdc_out_reserve(StringInfo out, size_t len)
+{
+	size_t		need = (size_t) out->len + len + 1;
+	char	   *data;
+
+	if (need <= (size_t) out->maxlen || len < CDC_LARGE_ENVELOPE)
+		return;
+	if (need > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cdc_plugin could not write an envelope of %zu bytes: more than 1 GB", len)));
+	data = MemoryContextAlloc(GetMemoryChunkContext(out->data), need);
+	memcpy(data, out->data, out->len + 1);
+	pfree(out->data);
+	out->data = data;
+	out->maxlen = (int) need;
+}
+
+/* After a large envelope was written: give its memory back. */
+static void
+cdc_out_shrink(StringInfo out)
+{
+	char	   *data;
+
+	if (out->maxlen < CDC_LARGE_ENVELOPE)
+		return;
+	data = MemoryContextAlloc(GetMemoryChunkContext(out->data), 1024);
+	pfree(out->data);
+	out->data = data;
+	out->maxlen = 1024;
+	resetStringInfo(out);
+}
+
 /* Writes one envelope as one output message. */
 static void
 cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_write)
@@ -362,23 +432,25 @@ cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_w
 	if (cdc_encoder_encode(st->encoder, event, &data, &len, errbuf, sizeof(errbuf)) != 0)
 		cdc_core_failed("encode a change envelope", errbuf);
 	OutputPluginPrepareWrite(ctx, last_write);
+	cdc_out_reserve(ctx->out, len);
 	appendBinaryStringInfo(ctx->out, data, len);
-	if (cdc_output_sink != NULL)
+	if (st->sink != NULL)
 	{
-		CdcOutputSink *sink = cdc_output_sink;
+		CdcOutputRoute *route = &st->sink->route;
 
-		sink->op = event->op;
-		sink->schema = event->source.schema;
-		sink->table = event->source.table;
-		sink->key = NULL;
-		sink->keylen = 0;
+		route->op = event->op;
+		route->schema = event->source.schema;
+		route->table = event->source.table;
+		route->key = NULL;
+		route->keylen = 0;
 		/* after the envelope is copied out: both share the encoder's buffer */
 		if (event->key != NULL &&
-			cdc_encoder_encode_key(st->encoder, event->key, &sink->key, &sink->keylen,
+			cdc_encoder_encode_key(st->encoder, event->key, &route->key, &route->keylen,
 								   errbuf, sizeof(errbuf)) != 0)
 			cdc_core_failed("encode a change key", errbuf);
 	}
 	OutputPluginWrite(ctx, last_write);
+	cdc_out_shrink(ctx->out);
 }
 
 /* Fills the transaction-level part of an event's source. */
@@ -444,7 +516,7 @@ cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr c
 	CdcTxnTable *t;
 	size_t		n = 0;
 
-	if (!st->txn_begin_sent)
+	if (!st->txn_begin_sent || CDC_SINK_STOPPED(st))
 		return;
 	old = MemoryContextSwitchTo(st->change_cxt);
 	memset(&event, 0, sizeof(event));
@@ -473,9 +545,11 @@ cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr c
 static void
 cdc_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
 {
+	CdcDecodingState *st = ctx->output_plugin_private;
+
 	cdc_send_commit(ctx, txn, commit_lsn);
-	if (cdc_output_sink != NULL)
-		cdc_output_sink->commit(txn);
+	if (st->sink != NULL)
+		st->sink->commit(st->sink->arg, txn);
 }
 
 /* Numbers an event within its transaction and within its table. */
@@ -591,6 +665,8 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	CdcImageColumns before_columns;
 	cdc_row   **keyp;
 
+	if (CDC_SINK_STOPPED(st))
+		return;
 	entry = cdc_rel_entry(st, rel, true);
 	if (!entry->included)
 		return;
@@ -655,6 +731,8 @@ cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 	MemoryContext old;
 	int			i;
 
+	if (CDC_SINK_STOPPED(st))
+		return;
 	old = MemoryContextSwitchTo(st->change_cxt);
 	for (i = 0; i < nrelations; i++)
 	{
@@ -682,7 +760,8 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 	MemoryContext old;
 	cdc_event	event;
 
-	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix))
+	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix) ||
+		CDC_SINK_STOPPED(st))
 		return;
 
 	old = MemoryContextSwitchTo(st->change_cxt);

@@ -176,12 +176,27 @@ cdc_type_info_init(CdcTypeInfo *info, Oid typid, MemoryContext cxt)
 	}
 }
 
-/* Bytes of a (possibly compressed or short-header) varlena, detoasted. */
+/*
+ * Bytes of a (possibly compressed or short-header) varlena, detoasted.
+ * Logical decoding hands over a TOAST value it reassembled as an indirect
+ * pointer to it: a plain one is read in place, since detoasting would copy
+ * it, and a large value would be held twice.
+ */
 static cdc_bytes
 cdc_varlena_bytes(Datum value)
 {
-	struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
 	cdc_bytes	b;
+
+	if (VARATT_IS_EXTERNAL_INDIRECT(v))
+	{
+		struct varatt_indirect redirect;
+
+		VARATT_EXTERNAL_GET_POINTER(redirect, v);
+		if (!VARATT_IS_EXTERNAL(redirect.pointer) && !VARATT_IS_COMPRESSED(redirect.pointer))
+			v = redirect.pointer;
+	}
+	v = pg_detoast_datum_packed(v);
 
 	b.data = VARDATA_ANY(v);
 	b.len = VARSIZE_ANY_EXHDR(v);

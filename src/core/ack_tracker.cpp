@@ -38,13 +38,13 @@ AckTracker::add_message(uint64_t bytes)
 }
 
 void
-AckTracker::seal(uint64_t end_lsn, int64_t commit_time_us)
+AckTracker::seal(uint64_t end_lsn, int64_t commit_time_pg_us)
 {
 	if (!open_)
 		fail("a transaction was sealed without being opened");
 	Txn &t = queue_.back();
 	t.end_lsn = end_lsn;
-	t.commit_time_us = commit_time_us;
+	t.commit_time_pg_us = commit_time_pg_us;
 	t.sealed = true;
 	open_ = false;
 }
@@ -79,17 +79,23 @@ AckTracker::acknowledge(TxnId id, bool delivered)
 }
 
 bool
-AckTracker::pop_completed(uint64_t *end_lsn, int64_t *commit_time_us)
+AckTracker::has_completed() const
+{
+	return !queue_.empty() && queue_.front().sealed && queue_.front().pending == 0 &&
+		!queue_.front().failed;
+}
+
+bool
+AckTracker::take_completed(uint64_t *end_lsn, int64_t *commit_time_pg_us)
 {
 	bool moved = false;
 
-	while (!queue_.empty() && queue_.front().sealed && queue_.front().pending == 0 &&
-		   !queue_.front().failed)
+	while (has_completed())
 	{
 		const Txn &t = queue_.front();
 
 		*end_lsn = t.end_lsn;
-		*commit_time_us = t.commit_time_us;
+		*commit_time_pg_us = t.commit_time_pg_us;
 		acked_bytes_ += t.bytes;
 		acked_transactions_++;
 		queue_.pop_front();
@@ -99,11 +105,11 @@ AckTracker::pop_completed(uint64_t *end_lsn, int64_t *commit_time_us)
 }
 
 int64_t
-AckTracker::oldest_commit_time_us() const
+AckTracker::oldest_commit_time_pg_us() const
 {
 	for (const Txn &t : queue_)
 		if (t.sealed)
-			return t.commit_time_us;
+			return t.commit_time_pg_us;
 	return 0;
 }
 

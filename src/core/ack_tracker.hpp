@@ -6,7 +6,8 @@
  * slot may only move past a transaction once every one of its messages is
  * acknowledged, and only when every earlier transaction is too (commit
  * order). The tracker keeps that bookkeeping and nothing else: no Kafka, no
- * PostgreSQL, just counters, so it is unit-tested on its own.
+ * PostgreSQL, just counters, so it is unit-tested on its own. Commit times
+ * are PostgreSQL TimestampTz values (µs since 2000-01-01), kept as given.
  */
 #ifndef CDC_ACK_TRACKER_HPP
 #define CDC_ACK_TRACKER_HPP
@@ -34,19 +35,23 @@ public:
 	 * Closes the open transaction at its end LSN. A transaction that sent
 	 * nothing needs no call: the caller just moves its decoded position.
 	 */
-	void seal(uint64_t end_lsn, int64_t commit_time_us);
+	void seal(uint64_t end_lsn, int64_t commit_time_pg_us);
 
 	/* One delivery report. Returns false for an id it does not know. */
 	bool acknowledge(TxnId id, bool delivered);
 
 	/*
-	 * Moves every leading transaction whose messages are all acknowledged
-	 * out of the queue; returns true and its end LSN if any moved. A
+	 * Takes every leading transaction whose messages are all acknowledged
+	 * out of the queue; returns true and the newest one's end LSN and
+	 * commit time if any moved. A
 	 * transaction with an undelivered message never completes, nor does
 	 * anything after it: the worker must start over from the last LSN
 	 * handed out here.
 	 */
-	bool pop_completed(uint64_t *end_lsn, int64_t *commit_time_us);
+	bool take_completed(uint64_t *end_lsn, int64_t *commit_time_pg_us);
+
+	/* A leading transaction is complete: take_completed() would move it. */
+	bool has_completed() const;
 
 	/* A transaction is open (it has sent, or tried to send, a message). */
 	bool has_open() const { return open_; }
@@ -55,8 +60,8 @@ public:
 	bool idle() const { return !open_ && queue_.empty(); }
 
 	uint64_t messages_in_flight() const { return in_flight_messages_; }
-	/* Commit time of the oldest sealed transaction not yet complete; 0 if none. */
-	int64_t oldest_commit_time_us() const;
+	/* Commit time of the oldest sealed transaction not yet taken; 0 if none. */
+	int64_t oldest_commit_time_pg_us() const;
 
 	/* A message that could not even be queued (counted as failed). */
 	void count_unsent() { failed_messages_++; }
@@ -74,7 +79,7 @@ private:
 		uint64_t pending = 0;	/* messages sent, not yet acknowledged */
 		uint64_t bytes = 0;		/* bytes of the pending messages */
 		uint64_t end_lsn = 0;
-		int64_t commit_time_us = 0;
+		int64_t commit_time_pg_us = 0;	/* TimestampTz: µs since 2000-01-01 */
 		bool sealed = false;
 		bool failed = false;	/* a message was not delivered: never complete */
 	};

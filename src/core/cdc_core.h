@@ -147,7 +147,7 @@ typedef struct cdc_source
 	uint64_t	lsn;
 	uint64_t	commit_lsn;
 	uint64_t	xid;
-	int64_t		commit_time_us;
+	int64_t		commit_time_us;	/* Unix epoch (1970), as in the envelope; not a TimestampTz */
 	bool		snapshot;
 } cdc_source;
 

@@ -2,9 +2,9 @@
  * cdc_kafka.h — the C interface of the Kafka producer in the C++ core.
  *
  * The worker (C, PostgreSQL side) publishes envelopes through this header.
- * Behind it: librdkafka with an idempotent configuration, topic routing,
- * and the acknowledgement bookkeeping that says which WAL position may be
- * confirmed. Like cdc_core.h, every function catches every C++ exception,
+ * Behind it: librdkafka with an idempotent configuration and the
+ * acknowledgement bookkeeping that says which WAL position may be
+ * confirmed; topics and keys are chosen by the caller (publish.c). Like cdc_core.h, every function catches every C++ exception,
  * never calls elog, and never lets librdkafka call back into PostgreSQL:
  * delivery reports, logs and errors are collected while the caller's own
  * thread runs cdc_producer_poll(), and handed out as plain data.
@@ -60,15 +60,21 @@ typedef enum cdc_send_result
 /*
  * Queues one message of the open transaction (opened by the first send).
  * key may be NULL (no key: the partitioner picks a random partition);
- * value NULL with len 0 is a tombstone. Both are copied.
+ * value NULL with len 0 is a tombstone. Both are copied. A message that
+ * could never fit in the producer's queue (queue.buffering.max.kbytes) is
+ * refused (CDC_SEND_FAILED) instead of being reported full forever.
  */
 cdc_send_result cdc_producer_send(cdc_producer *p, const char *topic,
 								  const void *key, size_t keylen,
 								  const void *value, size_t valuelen,
 								  char *errbuf, size_t errlen);
 
-/* Closes the open transaction at its end LSN (no-op when none is open). */
-void		cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_time_us);
+/*
+ * Closes the open transaction at its end LSN (no-op when none is open).
+ * commit_time_pg_us is a PostgreSQL TimestampTz: microseconds since
+ * 2000-01-01, not since 1970 like the envelope's source.commit_time_us.
+ */
+void		cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_time_pg_us);
 
 /*
  * Serves delivery reports, logs and errors, waiting up to timeout_ms for
@@ -76,16 +82,11 @@ void		cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_tim
  */
 void		cdc_producer_poll(cdc_producer *p, int timeout_ms);
 
-
-/* The producer's view of progress, for the slot and for status(). */
+/* The producer's view of progress, for status(); reading it changes nothing. */
 typedef struct cdc_producer_progress
 {
-	bool		idle;			/* nothing open, nothing in flight */
-	bool		confirmable;	/* confirm_lsn is new since the last call (never
-								 * after a failure) */
-	uint64_t	confirm_lsn;	/* end of the newest fully acknowledged transaction */
-	int64_t		confirm_commit_time_us; /* its commit time */
-	int64_t		oldest_unacked_commit_time_us;	/* 0 if none */
+	bool		idle;			/* nothing open, nothing in flight, nothing left to take */
+	int64_t		oldest_unacked_commit_time_pg_us;	/* TimestampTz; 0 if none */
 	uint64_t	messages_in_flight;
 	uint64_t	acked_messages; /* totals since the producer was created */
 	uint64_t	acked_bytes;
@@ -95,7 +96,16 @@ typedef struct cdc_producer_progress
 	bool		failed;			/* a delivery failed or a fatal error: start over */
 } cdc_producer_progress;
 
-void		cdc_producer_get_progress(cdc_producer *p, cdc_producer_progress *out);
+void		cdc_producer_read_progress(const cdc_producer *p, cdc_producer_progress *out);
+
+/*
+ * Takes every leading transaction Kafka fully acknowledged since the last
+ * take. Returns true with the end LSN and commit time (TimestampTz) of the
+ * newest of them; false when there is none, and always after a failure
+ * (a message may be missing, so nothing more may be confirmed).
+ */
+bool		cdc_producer_take_confirmable(cdc_producer *p, uint64_t *end_lsn,
+										  int64_t *commit_time_pg_us);
 
 /*
  * The first failure (delivery failure or fatal producer error) as text,

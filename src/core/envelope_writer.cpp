@@ -226,8 +226,12 @@ EnvelopeWriter::grow(size_t extra)
 		throw std::bad_alloc();
 	size_t		cap = buf_.size() * 2;
 
+	/*
+	 * One large value: room for it and the small fields after it, not
+	 * twice its size, and no second copy when those fields come.
+	 */
 	if (cap < need)
-		cap = need;
+		cap = need + need / 8;
 	if (cap < 1024)
 		cap = 1024;
 	buf_.resize(cap);

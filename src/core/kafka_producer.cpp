@@ -2,8 +2,7 @@
  * kafka_producer.cpp — librdkafka producer, property parsing, delivery
  * bookkeeping, and the extern "C" functions of cdc_kafka.h.
  *
- * librdkafka's callbacks are served only from poll()/flush() on the
- * caller's thread (logs are routed to the main queue with log.queue=true),
+ * librdkafka's callbacks are served only from poll() on the caller's thread (logs are routed to the main queue with log.queue=true),
  * so they can touch this object without locks. They must not throw into
  * librdkafka: each one catches everything.
  */
@@ -12,6 +11,7 @@
 #include "kafka_producer.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <pthread.h>
@@ -205,6 +205,13 @@ KafkaProducer::KafkaProducer(std::string_view bootstrap_servers, std::string_vie
 	sigset_t	all,
 				old;
 
+	{
+		char		buf[32];
+		size_t		len = sizeof(buf);
+
+		if (rd_kafka_conf_get(conf, "queue.buffering.max.kbytes", buf, &len) == RD_KAFKA_CONF_OK)
+			queue_max_bytes_ = std::strtoull(buf, nullptr, 10) * 1024;
+	}
 	rd_kafka_conf_set_opaque(conf, this);
 	rd_kafka_conf_set_dr_msg_cb(conf, delivery_trampoline);
 	rd_kafka_conf_set_error_cb(conf, error_trampoline);
@@ -279,6 +286,11 @@ KafkaProducer::send(const char *topic, const void *key, size_t keylen,
 	rd_kafka_topic_t *rkt = topic_handle(topic);
 	AckTracker::TxnId id = tracker_.open();
 	rd_kafka_resp_err_t err;
+	uint64_t	size = (key ? keylen : 0) + (value ? valuelen : 0);
+
+	/* librdkafka would report such a message "queue full" forever */
+	if (queue_max_bytes_ > 0 && size > queue_max_bytes_)
+		refuse_too_large(size);
 
 	err = rd_kafka_producev(rk_,
 							RD_KAFKA_V_RKT(rkt),
@@ -288,7 +300,12 @@ KafkaProducer::send(const char *topic, const void *key, size_t keylen,
 							RD_KAFKA_V_OPAQUE(reinterpret_cast<void *>(static_cast<uintptr_t>(id))),
 							RD_KAFKA_V_END);
 	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+	{
+		/* an empty queue that is full: this message alone does not fit */
+		if (tracker_.messages_in_flight() == 0)
+			refuse_too_large(size);
 		return 1;
+	}
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
 	{
 		/* like a failed delivery: the session must start over */
@@ -311,6 +328,20 @@ KafkaProducer::send(const char *topic, const void *key, size_t keylen,
 	}
 	tracker_.add_message(keylen + valuelen);
 	return 0;
+}
+
+void
+KafkaProducer::refuse_too_large(uint64_t size)
+{
+	std::string why = "a message of " + std::to_string(size)
+		+ " bytes does not fit in the producer queue: raise queue.buffering.max.kbytes"
+		" (and message.max.bytes, and the topic's max.message.bytes) in"
+		" cdc_plugin.kafka_properties above the largest row";
+
+	tracker_.count_unsent();
+	if (failure_.empty())
+		failure_ = why;
+	fail(why);
 }
 
 void
@@ -422,8 +453,6 @@ using cdc_core::report_current_exception;
 struct cdc_producer
 {
 	KafkaProducer impl;
-	uint64_t confirmed_lsn = 0;			/* last handed out as confirmable */
-	int64_t confirmed_commit_time_us = 0;
 
 	cdc_producer(const cdc_producer_config *c)
 		: impl(c->bootstrap_servers ? c->bootstrap_servers : "",
@@ -491,12 +520,12 @@ cdc_producer_send(cdc_producer *p, const char *topic, const void *key, size_t ke
 }
 
 extern "C" void
-cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_time_us)
+cdc_producer_txn_end(cdc_producer *p, uint64_t end_lsn, int64_t commit_time_pg_us)
 {
 	try
 	{
 		if (p->impl.tracker().has_open())
-			p->impl.tracker().seal(end_lsn, commit_time_us);
+			p->impl.tracker().seal(end_lsn, commit_time_pg_us);
 	}
 	catch (...)
 	{
@@ -516,26 +545,15 @@ cdc_producer_poll(cdc_producer *p, int timeout_ms)
 }
 
 extern "C" void
-cdc_producer_get_progress(cdc_producer *p, cdc_producer_progress *out)
+cdc_producer_read_progress(const cdc_producer *p, cdc_producer_progress *out)
 {
 	std::memset(out, 0, sizeof(*out));
 	try
 	{
-		AckTracker &t = p->impl.tracker();
-		uint64_t	lsn;
-		int64_t		when;
+		const AckTracker &t = p->impl.tracker();
 
-		/* after a failure nothing more is confirmable: a message may be missing */
-		if (!p->impl.failed() && t.pop_completed(&lsn, &when))
-		{
-			p->confirmed_lsn = lsn;
-			p->confirmed_commit_time_us = when;
-			out->confirmable = true;
-		}
-		out->confirm_lsn = p->confirmed_lsn;
-		out->confirm_commit_time_us = p->confirmed_commit_time_us;
 		out->idle = t.idle();
-		out->oldest_unacked_commit_time_us = t.oldest_commit_time_us();
+		out->oldest_unacked_commit_time_pg_us = t.oldest_commit_time_pg_us();
 		out->messages_in_flight = t.messages_in_flight();
 		out->acked_messages = t.acked_messages();
 		out->acked_bytes = t.acked_bytes();
@@ -546,9 +564,24 @@ cdc_producer_get_progress(cdc_producer *p, cdc_producer_progress *out)
 	}
 	catch (...)
 	{
-		out->confirmable = false;
 		out->idle = false;
 		out->failed = true;		/* start over rather than confirm anything */
+	}
+}
+
+extern "C" bool
+cdc_producer_take_confirmable(cdc_producer *p, uint64_t *end_lsn, int64_t *commit_time_pg_us)
+{
+	try
+	{
+		/* after a failure nothing more is confirmable: a message may be missing */
+		if (p->impl.failed())
+			return false;
+		return p->impl.tracker().take_completed(end_lsn, commit_time_pg_us);
+	}
+	catch (...)
+	{
+		return false;
 	}
 }
 

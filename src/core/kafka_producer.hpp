@@ -4,8 +4,8 @@
  * Owns one rd_kafka_t configured for at-least-once delivery (idempotent,
  * acks=all, no message timeout, Java-compatible murmur2_random partitioner)
  * plus user properties on top, and the AckTracker fed by its delivery
- * reports. Callbacks run only inside poll()/flush() on the caller's thread;
- * they record data and never call out of the core.
+ * reports. Callbacks run only inside poll() on the caller's thread; they
+ * record data and never call out of the core.
  */
 #ifndef CDC_KAFKA_PRODUCER_HPP
 #define CDC_KAFKA_PRODUCER_HPP
@@ -50,7 +50,10 @@ public:
 	/* Builds (and frees) an rd_kafka_conf_t only: validates without threads. */
 	static void validate(std::string_view bootstrap_servers, std::string_view properties);
 
-	/* 0 queued, 1 queue full; throws on other errors. */
+	/*
+	 * 0 queued, 1 queue full (poll and send again); throws on other
+	 * errors, and for a message the queue could never hold.
+	 */
 	int send(const char *topic, const void *key, size_t keylen,
 			 const void *value, size_t valuelen);
 	void poll(int timeout_ms);
@@ -71,9 +74,11 @@ public:
 private:
 	rd_kafka_topic_t *topic_handle(const char *topic);
 	void add_log(int level, std::string text);
+	[[noreturn]] void refuse_too_large(uint64_t size);
 
 	rd_kafka_t *rk_ = nullptr;
-	int wake_fd_ = -1;			/* write end, given to librdkafka */
+	int wake_fd_ = -1;
+	uint64_t queue_max_bytes_ = 0;	/* queue.buffering.max.kbytes in bytes; 0: unknown */			/* write end, given to librdkafka */
 	AckTracker tracker_;
 	std::unordered_map<std::string, rd_kafka_topic_t *> topics_;
 	std::string last_topic_name_;

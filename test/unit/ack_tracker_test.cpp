@@ -11,14 +11,14 @@ using cdc_core::AckTracker;
 
 namespace {
 
-/* The LSN pop_completed hands out, or 0 when nothing completed. */
+/* The LSN take_completed hands out, or 0 when nothing completed. */
 uint64_t
 pop(AckTracker &t)
 {
 	uint64_t	lsn = 0;
 	int64_t		when = 0;
 
-	return t.pop_completed(&lsn, &when) ? lsn : 0;
+	return t.take_completed(&lsn, &when) ? lsn : 0;
 }
 
 TEST(AckTracker, StartsIdle)
@@ -45,7 +45,7 @@ TEST(AckTracker, TransactionCompletesWhenAllMessagesAcknowledged)
 	uint64_t	lsn = 0;
 	int64_t		when = 0;
 
-	ASSERT_TRUE(t.pop_completed(&lsn, &when));
+	ASSERT_TRUE(t.take_completed(&lsn, &when));
 	EXPECT_EQ(lsn, 1000u);
 	EXPECT_EQ(when, 42);
 	EXPECT_TRUE(t.idle());
@@ -82,7 +82,7 @@ TEST(AckTracker, LaterTransactionWaitsForEarlierOne)
 	EXPECT_TRUE(t.acknowledge(third, true));
 	EXPECT_TRUE(t.acknowledge(second, true));
 	EXPECT_EQ(pop(t), 0u);
-	EXPECT_EQ(t.oldest_commit_time_us(), 1);
+	EXPECT_EQ(t.oldest_commit_time_pg_us(), 1);
 	EXPECT_TRUE(t.acknowledge(first, true));
 	EXPECT_EQ(pop(t), 300u);	/* all three at once: the newest end wins */
 	EXPECT_TRUE(t.idle());
@@ -148,6 +148,44 @@ TEST(AckTracker, ManyTransactionsConfirmInCommitOrder)
 	EXPECT_TRUE(t.acknowledge(ids[1], true));
 	EXPECT_EQ(pop(t), 10000u);
 	EXPECT_EQ(t.acked_transactions(), 1000u);
+}
+
+TEST(AckTracker, LookingDoesNotTake)
+{
+	AckTracker t;
+	auto		id = t.add_message(1);
+
+	t.seal(100, 7);
+	EXPECT_TRUE(t.acknowledge(id, true));
+	/* asking any number of times leaves the completed transaction in place */
+	EXPECT_TRUE(t.has_completed());
+	EXPECT_TRUE(t.has_completed());
+	EXPECT_FALSE(t.idle());
+	EXPECT_EQ(t.oldest_commit_time_pg_us(), 7);
+	EXPECT_EQ(t.acked_transactions(), 0u);
+	/* only taking moves it, once */
+	EXPECT_EQ(pop(t), 100u);
+	EXPECT_FALSE(t.has_completed());
+	EXPECT_EQ(pop(t), 0u);
+	EXPECT_TRUE(t.idle());
+	EXPECT_EQ(t.acked_transactions(), 1u);
+}
+
+TEST(AckTracker, AnOpenTransactionCutShortHoldsBackOnlyWhatFollows)
+{
+	AckTracker t;
+	auto		first = t.add_message(1);
+
+	t.seal(100, 1);
+	/* the second transaction sent one message, then its session was abandoned */
+	auto		second = t.add_message(1);
+
+	EXPECT_TRUE(t.acknowledge(second, true));
+	EXPECT_TRUE(t.acknowledge(first, true));
+	EXPECT_EQ(pop(t), 100u);
+	EXPECT_EQ(t.messages_in_flight(), 0u);
+	EXPECT_FALSE(t.idle());		/* never sealed: never confirmed */
+	EXPECT_EQ(pop(t), 0u);
 }
 
 }							/* namespace */

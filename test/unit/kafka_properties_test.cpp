@@ -130,10 +130,52 @@ TEST(KafkaProducer, CreatingAndDestroyingDoesNotNeedABroker)
 	ASSERT_NE(p, nullptr) << err;
 	cdc_producer_progress pr;
 
-	cdc_producer_get_progress(p, &pr);
+	cdc_producer_read_progress(p, &pr);
 	EXPECT_TRUE(pr.idle);
 	EXPECT_FALSE(pr.failed);
 	EXPECT_EQ(pr.broker_state, -1);
+	cdc_producer_destroy(p);
+}
+
+TEST(KafkaProducer, ReadingProgressChangesNothing)
+{
+	char		err[512];
+	cdc_producer_config c = {"127.0.0.1:1", "", -1};
+	cdc_producer *p = cdc_producer_create(&c, err, sizeof(err));
+	cdc_producer_progress a, b;
+	uint64_t	lsn = 0;
+	int64_t		when = 0;
+
+	ASSERT_NE(p, nullptr) << err;
+	cdc_producer_read_progress(p, &a);
+	cdc_producer_read_progress(p, &b);
+	EXPECT_EQ(a.idle, b.idle);
+	EXPECT_EQ(a.messages_in_flight, b.messages_in_flight);
+	EXPECT_FALSE(cdc_producer_take_confirmable(p, &lsn, &when));
+	cdc_producer_destroy(p);
+}
+
+/* A message the queue could never hold is refused, not reported full forever. */
+TEST(KafkaProducer, RefusesAMessageLargerThanItsQueue)
+{
+	char		err[512];
+	cdc_producer_config c = {"127.0.0.1:1", "queue.buffering.max.kbytes=1;message.max.bytes=100000", -1};
+	cdc_producer *p = cdc_producer_create(&c, err, sizeof(err));
+	std::string value(4096, 'x');
+	cdc_producer_progress pr;
+
+	ASSERT_NE(p, nullptr) << err;
+	EXPECT_EQ(cdc_producer_send(p, "t", "k", 1, "small", 5, err, sizeof(err)), CDC_SEND_QUEUED) << err;
+	EXPECT_EQ(cdc_producer_send(p, "t", "k", 1, value.data(), value.size(), err, sizeof(err)),
+			  CDC_SEND_FAILED);
+	std::string e = err;
+
+	EXPECT_NE(e.find("4097 bytes"), std::string::npos) << e;
+	EXPECT_NE(e.find("queue.buffering.max.kbytes"), std::string::npos) << e;
+	EXPECT_EQ(e.find("=1"), std::string::npos) << "no setting's value is echoed: " << e;
+	cdc_producer_read_progress(p, &pr);
+	EXPECT_TRUE(pr.failed);
+	EXPECT_EQ(pr.failed_messages, 1u);
 	cdc_producer_destroy(p);
 }
 

@@ -1,0 +1,822 @@
+/*
+ * stream.c — the cdc_plugin worker: its session with the replication slot.
+ *
+ * The worker (a dynamic background worker started by launcher.c, connected
+ * to cdc_plugin.database) owns the slot: it creates it if missing, decodes
+ * WAL through it in its own process with the logical decoding API, hands
+ * every envelope to the publisher (publish.c), and confirms to the slot
+ * only what Kafka has acknowledged (or, with nothing in flight, everything
+ * decoded so far, so idle tables never hold WAL back). cdc_stream_confirm
+ * is the one place that decides what may be confirmed.
+ *
+ * Every wait here is bounded and looks at SIGTERM, reload and postmaster
+ * death: a SIGTERM or a reload that changed the Kafka settings drains for
+ * at most CDC_DRAIN_MS, then abandons the session (nothing more sent or
+ * confirmed) and the next one resends from the confirmed position; a full
+ * producer queue is waited for here, never inside the publisher.
+ *
+ * A PostgreSQL ERROR ends the worker (the launcher restarts it); Kafka
+ * failures, which are expected, restart decoding in-process from the
+ * confirmed position after a backoff. No C++ object lives on any stack
+ * frame here: Kafka is reached only through publish.h.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "access/xlogreader.h"
+#include "access/xlogutils.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "replication/decode.h"
+#include "replication/logical.h"
+#include "replication/slot.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/pmsignal.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cdc_core.h"
+#include "config.h"
+#include "monitor.h"
+#include "output_plugin.h"
+#include "publish.h"
+#include "stream.h"
+
+#define CDC_BACKOFF_MIN_MS 1000
+#define CDC_BACKOFF_MAX_MS 60000
+#define CDC_HEALTHY_RUN_MS 60000	/* a run this long resets the backoff */
+#define CDC_IDLE_WAIT_MS 200		/* WAL not announced by a commit (other databases) */
+#define CDC_UNFLUSHED_WAIT_MS 10	/* WAL written but not flushed yet (async commit) */
+#define CDC_ROOM_WAIT_MS 100		/* one round of waiting for room in the queue */
+#define CDC_DRAIN_MS 5000			/* how long SIGTERM or a reload waits for Kafka */
+#define CDC_LOOK_AGAIN_MS 10000		/* bad settings or a lost slot: look again this often */
+#define CDC_RECORDS_PER_ROUND 1000	/* WAL records between polls of the producer */
+#define CDC_SENDS_PER_POLL 1000
+
+/* Why a streaming session ends. */
+typedef enum CdcSessionEnd
+{
+	CDC_END_NONE,				/* it goes on */
+	CDC_END_SHUTDOWN,			/* SIGTERM: exit */
+	CDC_END_RELOAD,				/* the Kafka settings changed: rebuild the producer */
+	CDC_END_FAILED				/* Kafka failed: back off, start over */
+} CdcSessionEnd;
+
+/* What the slot check found. */
+typedef enum CdcSlotState
+{
+	CDC_SLOT_READY,
+	CDC_SLOT_LOST				/* invalidated by max_slot_wal_keep_size */
+} CdcSlotState;
+
+/* Everything the worker process keeps between callbacks. */
+typedef struct CdcStreamState
+{
+	char	   *database;
+	int			wake_read_fd;	/* librdkafka writes to the other end */
+	int			wake_write_fd;
+	WaitEventSet *wait_set;		/* latch, wake_read_fd, postmaster death */
+
+	/* the session */
+	LogicalDecodingContext *ctx;
+	CdcOutputSink *sink;		/* attached to ctx; goes with it */
+	CdcSessionEnd end;			/* != NONE: send nothing more */
+	bool		reload_pending; /* a reload changed the Kafka settings */
+	char		failure[CDC_ERRBUF_SIZE * 2];	/* why the session failed */
+	uint64		sends_since_poll;
+	XLogRecPtr	confirmed;		/* last LSN confirmed to the slot */
+	TimestampTz confirmed_commit_time;	/* newest transaction Kafka acknowledged */
+
+	CdcWorkerCounters totals;	/* published by earlier producers and workers */
+	CdcWorkerCounters current;	/* what status() shows */
+} CdcStreamState;
+
+static CdcStreamState W;
+static volatile sig_atomic_t cdc_shutdown_requested = false;
+static volatile sig_atomic_t cdc_die_on_sigterm = false;
+
+/* ---------------------------------------------------------------------
+ * The commit wake-up
+ * ---------------------------------------------------------------------
+ */
+
+/* Committing backends wake the worker so it reads the new WAL at once. */
+static void
+cdc_wake_on_commit(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT &&
+		TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		cdc_monitor_wake_worker(MyDatabaseId);
+}
+
+/* Registers the commit wake-up (preloaded only). */
+void
+cdc_stream_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	RegisterXactCallback(cdc_wake_on_commit, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Signals and waiting
+ * ---------------------------------------------------------------------
+ */
+
+/* SIGTERM: finish what is in flight, confirm, exit (or die at once when blocked in PostgreSQL). */
+static void
+cdc_worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	cdc_shutdown_requested = true;
+	if (cdc_die_on_sigterm)
+		die(postgres_signal_arg);
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/* Empties the pipe librdkafka writes to when its queue becomes non-empty. */
+static void
+cdc_drain_wake_fd(void)
+{
+	char		buf[64];
+
+	while (read(W.wake_read_fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * Waits for the latch (commits, signals), librdkafka, or the timeout; exits
+ * if the postmaster dies. The wait set is built once: at thousands of waits
+ * a second, building one per wait (WaitLatchOrSocket) costs more than the
+ * wait itself.
+ */
+static void
+cdc_wait(long timeout_ms)
+{
+	WaitEvent	events[3];
+	int			n,
+				i;
+
+	n = WaitEventSetWait(W.wait_set, timeout_ms, events, lengthof(events), PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	for (i = 0; i < n; i++)
+		if (events[i].events & WL_SOCKET_READABLE)
+			cdc_drain_wake_fd();
+}
+
+/*
+ * Sleeps up to ms, waking early for SIGTERM or a reload (which is read
+ * here). Outside any session: there is no producer to serve.
+ */
+static void
+cdc_sleep(int ms)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	while (!cdc_shutdown_requested)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			return;
+		}
+		if (left <= 0)
+			return;
+		cdc_wait(left);
+	}
+}
+
+/*
+ * Looks at what can end the session: SIGTERM, postmaster death, a reload
+ * that changed the Kafka settings (read here, also in the middle of
+ * decoding, as the walsender does), a failed producer.
+ */
+static CdcSessionEnd
+cdc_session_should_end(void)
+{
+	cdc_producer_progress pr;
+
+	CHECK_FOR_INTERRUPTS();
+	if (!PostmasterIsAlive())
+		proc_exit(1);			/* never outlive the postmaster */
+	if (cdc_shutdown_requested)
+		return CDC_END_SHUTDOWN;
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+		if (cdc_publish_settings_changed())
+			W.reload_pending = true;
+	}
+	if (W.reload_pending)
+		return CDC_END_RELOAD;
+	cdc_publish_read_progress(&pr);
+	if (pr.failed)
+		return CDC_END_FAILED;
+	return CDC_END_NONE;
+}
+
+/*
+ * Ends the session: nothing more is sent, and the plugin stops encoding
+ * the rest of what is being decoded. What was queued may still be
+ * acknowledged and confirmed while the session drains.
+ */
+static void
+cdc_session_abandon(CdcSessionEnd end, const char *why)
+{
+	if (end == CDC_END_NONE || W.end != CDC_END_NONE)
+		return;
+	W.end = end;
+	if (W.sink != NULL)
+		W.sink->stopped = true;
+	if (end == CDC_END_FAILED && why != NULL && W.failure[0] == '\0')
+		strlcpy(W.failure, why, sizeof(W.failure));
+}
+
+/* ---------------------------------------------------------------------
+ * What may be confirmed, and status()
+ * ---------------------------------------------------------------------
+ */
+
+/* Moves the slot's confirmed position forward (never back). */
+static void
+cdc_confirm(XLogRecPtr lsn)
+{
+	if (lsn <= W.confirmed)
+		return;
+	LogicalConfirmReceivedLocation(lsn);
+	/* so the next checkpoint (a shutdown one too) writes it down */
+	ReplicationSlotMarkDirty();
+	W.confirmed = lsn;
+}
+
+/*
+ * The one rule for what may be confirmed: the end of the newest
+ * transaction that Kafka fully acknowledged together with every earlier
+ * one; and, while the session is sending and nothing is open or in flight,
+ * everything decoded so far (transactions that published nothing). After
+ * the session was abandoned a transaction may have been cut short, so only
+ * acknowledged ones move the slot. Then publishes the counters to status().
+ */
+static void
+cdc_stream_confirm(void)
+{
+	cdc_producer_progress pr;
+	XLogRecPtr	lsn;
+	TimestampTz commit_time;
+
+	if (cdc_publish_take_confirmable(&lsn, &commit_time))
+	{
+		cdc_confirm(lsn);
+		W.confirmed_commit_time = commit_time;
+	}
+	cdc_publish_read_progress(&pr);
+	if (pr.idle && !pr.failed && W.end == CDC_END_NONE && W.ctx != NULL)
+		cdc_confirm(W.ctx->reader->EndRecPtr);
+
+	W.current.confirmed_lsn = W.confirmed;
+	W.current.last_commit_time = W.confirmed_commit_time;
+	W.current.oldest_unacked_commit_time = (TimestampTz) pr.oldest_unacked_commit_time_pg_us;
+	W.current.events = W.totals.events + pr.acked_messages;
+	W.current.bytes = W.totals.bytes + pr.acked_bytes;
+	W.current.transactions = W.totals.transactions + pr.acked_transactions;
+	W.current.in_flight = pr.messages_in_flight;
+	W.current.delivery_errors = W.totals.delivery_errors + pr.failed_messages;
+	W.current.broker_state = pr.broker_state;
+	cdc_monitor_update(&W.current);
+}
+
+/* Builds the producer; false (logged, in status()) if the settings are bad. */
+static bool
+cdc_stream_start_producer(void)
+{
+	W.reload_pending = false;
+	return cdc_publish_start(W.database, W.wake_write_fd);
+}
+
+/* Keeps the counters of a producer that goes away, then destroys it. */
+static void
+cdc_stream_stop_producer(void)
+{
+	if (!cdc_publish_started())
+		return;
+	W.totals = W.current;
+	W.totals.in_flight = 0;
+	W.totals.oldest_unacked_commit_time = 0;
+	cdc_publish_stop();
+}
+
+/* ---------------------------------------------------------------------
+ * The slot
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Creates the worker's slot if it does not exist; checks it if it does.
+ * A slot that PostgreSQL invalidated (max_slot_wal_keep_size) is reported
+ * as lost: the WAL it needed is gone, and reading from it cannot work.
+ */
+static CdcSlotState
+cdc_prepare_slot(void)
+{
+	ReplicationSlot *slot;
+	LogicalDecodingContext *ctx;
+	bool		exists = false;
+	Oid			slot_db = InvalidOid;
+	char		plugin[NAMEDATALEN] = "";
+	XLogRecPtr	restart_lsn = InvalidXLogRecPtr;
+	XLogRecPtr	invalidated_at = InvalidXLogRecPtr;
+
+	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+	slot = SearchNamedReplicationSlot(cdc_slot_name, false);
+	if (slot != NULL)
+	{
+		exists = true;
+		SpinLockAcquire(&slot->mutex);
+		slot_db = slot->data.database;
+		strlcpy(plugin, NameStr(slot->data.plugin), NAMEDATALEN);
+		restart_lsn = slot->data.restart_lsn;
+		invalidated_at = slot->data.invalidated_at;
+		SpinLockRelease(&slot->mutex);
+	}
+	LWLockRelease(ReplicationSlotControlLock);
+
+	if (exists)
+	{
+		if (slot_db != MyDatabaseId || strcmp(plugin, "cdc_plugin") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("replication slot \"%s\" is not a cdc_plugin slot of database \"%s\"",
+							cdc_slot_name, W.database),
+					 errhint("Set cdc_plugin.slot_name to another name, or drop the slot.")));
+		if (XLogRecPtrIsInvalid(restart_lsn) && !XLogRecPtrIsInvalid(invalidated_at))
+			return CDC_SLOT_LOST;
+		return CDC_SLOT_READY;
+	}
+
+	/* blocked inside PostgreSQL until running transactions end: die on SIGTERM */
+	cdc_die_on_sigterm = true;
+	if (cdc_shutdown_requested)
+		proc_exit(0);
+	CheckLogicalDecodingRequirements();
+	ReplicationSlotCreate(cdc_slot_name, true, RS_EPHEMERAL, false);
+	ctx = CreateInitDecodingContext("cdc_plugin", NIL, false, InvalidXLogRecPtr,
+									XL_ROUTINE(.page_read = read_local_xlog_page,
+											   .segment_open = wal_segment_open,
+											   .segment_close = wal_segment_close),
+									NULL, NULL, NULL);
+	DecodingContextFindStartpoint(ctx);
+	FreeDecodingContext(ctx);
+	ReplicationSlotPersist();
+	ereport(LOG,
+			(errmsg("cdc_plugin created replication slot \"%s\" at %X/%X",
+					cdc_slot_name, LSN_FORMAT_ARGS(MyReplicationSlot->data.confirmed_flush))));
+	ReplicationSlotRelease();
+	cdc_die_on_sigterm = false;
+	return CDC_SLOT_READY;
+}
+
+/*
+ * The slot was invalidated: says so once, shows "slot lost" and waits
+ * (SIGTERM ends the wait) until an operator drops the slot, then lets the
+ * caller create a new one. Retrying the old slot could only fail again.
+ */
+static void
+cdc_wait_while_slot_lost(void)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cdc_plugin replication slot \"%s\" was invalidated: PostgreSQL removed WAL it still needed (max_slot_wal_keep_size)",
+					cdc_slot_name),
+			 errdetail("Changes committed since the slot's confirmed position cannot be published any more; the worker stopped streaming."),
+			 errhint("Drop the slot with SELECT pg_drop_replication_slot('%s'); the worker then creates a new one and streams changes from that point on. Rows changed in between must be re-read by consumers. Raise max_slot_wal_keep_size, or watch retained_wal_bytes in cdc_plugin.status(), to keep it from happening again.",
+					 cdc_slot_name)));
+	cdc_monitor_set_error("slot lost",
+						  "the replication slot was invalidated (max_slot_wal_keep_size): drop it to start over from now");
+	while (!cdc_shutdown_requested)
+	{
+		cdc_sleep(CDC_LOOK_AGAIN_MS);
+		if (cdc_shutdown_requested || cdc_prepare_slot() == CDC_SLOT_READY)
+			return;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The decoding session
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Reads WAL pages like read_local_xlog_page, but never waits: a record
+ * that goes past the flushed end of WAL (the WAL writer may take seconds
+ * to flush it when nothing commits) makes the read fail softly instead, so
+ * the worker keeps serving Kafka, confirming and answering signals, and
+ * reads the record again once it is flushed.
+ */
+static bool cdc_read_past_flush = false;
+
+static int
+cdc_read_page(XLogReaderState *state, XLogRecPtr targetPagePtr, int reqLen,
+			  XLogRecPtr targetRecPtr, char *cur_page)
+{
+	if (targetPagePtr + reqLen > GetFlushRecPtr(NULL))
+	{
+		cdc_read_past_flush = true;
+		return -1;
+	}
+	return read_local_xlog_page(state, targetPagePtr, reqLen, targetRecPtr, cur_page);
+}
+
+/* Decoding options of the worker's session, from the settings. */
+static List *
+cdc_session_options(void)
+{
+	List	   *options = NIL;
+
+	options = lappend(options, makeDefElem("include-messages",
+										   (Node *) makeString(pstrdup("false")), -1));
+	if (cdc_include_tables[0] != '\0')
+		options = lappend(options, makeDefElem("include-tables",
+											   (Node *) makeString(pstrdup(cdc_include_tables)), -1));
+	if (cdc_exclude_tables[0] != '\0')
+		options = lappend(options, makeDefElem("exclude-tables",
+											   (Node *) makeString(pstrdup(cdc_exclude_tables)), -1));
+	return options;
+}
+
+/* Nothing to prepare: the envelope is appended to ctx->out by the plugin. */
+static void
+cdc_prepare_write(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid, bool last_write)
+{
+	resetStringInfo(ctx->out);
+}
+
+/*
+ * One envelope from the plugin: hands it to the publisher, waiting while
+ * the producer's queue is full. Every round of that wait is bounded and
+ * looks at SIGTERM, reload, postmaster death and Kafka failures; any of
+ * them abandons the session, and the next session resends from the
+ * confirmed position.
+ */
+static void
+cdc_write(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid, bool last_write)
+{
+	int			parts_sent = 0;
+	char		errbuf[CDC_ERRBUF_SIZE * 3];
+
+	if (W.end != CDC_END_NONE)
+		return;
+	for (;;)
+	{
+		cdc_send_result r = cdc_publish_envelope(&W.sink->route, ctx->out->data, ctx->out->len,
+												 &parts_sent, errbuf, sizeof(errbuf));
+		CdcSessionEnd end;
+
+		if (r == CDC_SEND_QUEUED)
+			break;
+		if (r == CDC_SEND_FAILED)
+		{
+			cdc_session_abandon(CDC_END_FAILED, errbuf);
+			return;
+		}
+
+		/* backpressure: wait for acknowledgements to make room */
+		cdc_monitor_set_state("waiting for Kafka");
+		cdc_wait(CDC_ROOM_WAIT_MS);
+		cdc_publish_poll(0);
+		cdc_stream_confirm();
+		end = cdc_session_should_end();
+		if (end != CDC_END_NONE)
+		{
+			cdc_session_abandon(end, NULL);
+			return;
+		}
+	}
+	if (++W.sends_since_poll >= CDC_SENDS_PER_POLL)
+	{
+		cdc_publish_poll(0);
+		W.sends_since_poll = 0;
+	}
+}
+
+/*
+ * The plugin decoded a commit: the transaction's messages are all queued,
+ * unless the session was abandoned in the middle of it; then it is left
+ * open, so that neither it nor anything after it is ever confirmed.
+ */
+static void
+cdc_on_commit(void *arg, ReorderBufferTXN *txn)
+{
+	if (W.end != CDC_END_NONE)
+		return;
+	cdc_publish_txn_end(txn->end_lsn, txn->xact_time.commit_time);
+}
+
+/*
+ * Waits until Kafka acknowledged everything queued, for at most timeout_ms,
+ * confirming as acknowledgements come. True if nothing is left in flight.
+ */
+static bool
+cdc_drain(long timeout_ms)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	for (;;)
+	{
+		cdc_producer_progress pr;
+		long		left;
+
+		cdc_publish_poll(0);
+		cdc_stream_confirm();
+		cdc_publish_read_progress(&pr);
+		if (pr.failed)
+			return false;
+		if (pr.messages_in_flight == 0)
+			return true;
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+		if (left <= 0)
+		{
+			ereport(LOG,
+					(errmsg("cdc_plugin worker stopped waiting for Kafka after %d ms with " UINT64_FORMAT " messages unacknowledged",
+							(int) timeout_ms, pr.messages_in_flight),
+					 errdetail("They will be sent again from %X/%X.", LSN_FORMAT_ARGS(W.confirmed))));
+			return false;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (cdc_shutdown_requested && W.end == CDC_END_RELOAD)
+		{
+			W.end = CDC_END_SHUTDOWN;	/* keep the deadline, then exit */
+			cdc_monitor_set_state("stopping");
+		}
+		cdc_wait(Min(left, CDC_ROOM_WAIT_MS));
+	}
+}
+
+/* Reads and decodes up to CDC_RECORDS_PER_ROUND flushed records; returns how many. */
+static int
+cdc_decode_round(LogicalDecodingContext *ctx, XLogRecPtr flushed)
+{
+	int			n = 0;
+
+	while (ctx->reader->EndRecPtr < flushed && n < CDC_RECORDS_PER_ROUND &&
+		   W.end == CDC_END_NONE && !cdc_shutdown_requested)
+	{
+		XLogRecord *record;
+		char	   *errm = NULL;
+
+		cdc_read_past_flush = false;
+		record = XLogReadRecord(ctx->reader, &errm);
+		if (record == NULL && errm == NULL && cdc_read_past_flush)
+		{
+			/* the next record is not flushed in full yet: read it again later */
+			XLogBeginRead(ctx->reader, ctx->reader->EndRecPtr);
+			break;
+		}
+		if (errm != NULL)
+			ereport(ERROR,
+					(errmsg("cdc_plugin could not read WAL at %X/%X: %s",
+							LSN_FORMAT_ARGS(ctx->reader->EndRecPtr), errm)));
+		if (record != NULL)
+			LogicalDecodingProcessRecord(ctx, ctx->reader);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Streams the slot into Kafka until SIGTERM, a settings change or a Kafka
+ * failure. Starts at the slot's confirmed position, so whatever was not
+ * acknowledged before is sent again.
+ */
+static CdcSessionEnd
+cdc_stream(void)
+{
+	MemoryContext session_cxt;
+	MemoryContext old;
+	CdcSessionEnd end;
+
+	/*
+	 * Everything of the session, the WAL reader's oversized records
+	 * included (it frees those itself, so no per-loop reset here).
+	 */
+	session_cxt = AllocSetContextCreate(TopMemoryContext, "cdc_plugin session",
+										ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(session_cxt);
+
+	ReplicationSlotAcquire(cdc_slot_name, true);
+	W.end = CDC_END_NONE;
+	W.failure[0] = '\0';
+	W.sends_since_poll = 0;
+	W.ctx = CreateDecodingContext(InvalidXLogRecPtr, cdc_session_options(), false,
+								  XL_ROUTINE(.page_read = cdc_read_page,
+											 .segment_open = wal_segment_open,
+											 .segment_close = wal_segment_close),
+								  cdc_prepare_write, cdc_write, NULL);
+	W.sink = cdc_output_attach_sink(W.ctx, cdc_on_commit, NULL);
+	W.confirmed = MyReplicationSlot->data.confirmed_flush;
+	XLogBeginRead(W.ctx->reader, MyReplicationSlot->data.restart_lsn);
+	cdc_monitor_set_state("streaming");
+	ereport(LOG,
+			(errmsg("cdc_plugin worker streaming slot \"%s\" from %X/%X to Kafka",
+					cdc_slot_name, LSN_FORMAT_ARGS(W.confirmed))));
+
+	while (W.end == CDC_END_NONE)
+	{
+		XLogRecPtr	flushed = GetFlushRecPtr(NULL);
+		int			n = cdc_decode_round(W.ctx, flushed);
+
+		cdc_publish_poll(0);
+		cdc_stream_confirm();
+		if (W.end == CDC_END_NONE)
+			cdc_session_abandon(cdc_session_should_end(), NULL);
+		if (W.end != CDC_END_NONE)
+			break;
+		cdc_monitor_set_state("streaming");
+
+		/*
+		 * Nothing more to read. WAL inserted but not yet flushed (an
+		 * asynchronous commit) gets no wake-up when the WAL writer flushes
+		 * it, so look again soon; otherwise commits wake us.
+		 */
+		if (n == 0)
+			cdc_wait(GetXLogInsertRecPtr() > flushed ? CDC_UNFLUSHED_WAIT_MS : CDC_IDLE_WAIT_MS);
+	}
+	end = W.end;
+
+	if (end == CDC_END_SHUTDOWN || end == CDC_END_RELOAD)
+	{
+		cdc_monitor_set_state(end == CDC_END_SHUTDOWN ? "stopping" : "reloading");
+		(void) cdc_drain(CDC_DRAIN_MS);
+		end = W.end;			/* SIGTERM during a reload's drain */
+	}
+	if (end == CDC_END_SHUTDOWN)
+	{
+		/* write the confirmed position now, not at the next checkpoint */
+		ReplicationSlotMarkDirty();
+		ReplicationSlotSave();
+	}
+	if (end == CDC_END_FAILED && W.failure[0] == '\0')
+		cdc_publish_failure(W.failure, sizeof(W.failure));
+
+	FreeDecodingContext(W.ctx);
+	W.ctx = NULL;
+	W.sink = NULL;
+	ReplicationSlotRelease();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(session_cxt);
+	return end;
+}
+
+/* ---------------------------------------------------------------------
+ * Main
+ * ---------------------------------------------------------------------
+ */
+
+/* On any exit: stop librdkafka's threads before the process goes away. */
+static void
+cdc_worker_exit(int code, Datum arg)
+{
+	cdc_publish_stop();
+	cdc_monitor_worker_stopped();
+}
+
+/* Waits for a reload or SIGTERM (bad settings: nothing to do until fixed). */
+static void
+cdc_wait_for_reload(void)
+{
+	while (!cdc_shutdown_requested)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			return;
+		}
+		cdc_wait(CDC_LOOK_AGAIN_MS);
+	}
+}
+
+/* The session loop: check the slot, build the producer, stream, handle how it ended. */
+static void
+cdc_worker_run(void)
+{
+	int			backoff_ms = 0;
+
+	while (!cdc_shutdown_requested)
+	{
+		TimestampTz started;
+		CdcSessionEnd end;
+
+		if (cdc_prepare_slot() == CDC_SLOT_LOST)
+		{
+			cdc_stream_stop_producer();
+			cdc_wait_while_slot_lost();
+			continue;
+		}
+		if (!cdc_publish_started() && !cdc_stream_start_producer())
+		{
+			cdc_wait_for_reload();
+			continue;
+		}
+		started = GetCurrentTimestamp();
+		end = cdc_stream();
+		if (end == CDC_END_SHUTDOWN)
+			break;
+		if (end == CDC_END_RELOAD)
+		{
+			ereport(LOG, (errmsg("cdc_plugin worker reloading its Kafka settings")));
+			cdc_stream_stop_producer();
+			continue;
+		}
+
+		/* Kafka failed: start over from the confirmed position after a pause */
+		if (TimestampDifferenceExceeds(started, GetCurrentTimestamp(), CDC_HEALTHY_RUN_MS))
+			backoff_ms = CDC_BACKOFF_MIN_MS;
+		else
+			backoff_ms = Min(Max(backoff_ms * 2, CDC_BACKOFF_MIN_MS), CDC_BACKOFF_MAX_MS);
+		ereport(LOG,
+				(errmsg("cdc_plugin worker restarting from %X/%X in %d ms: %s",
+						LSN_FORMAT_ARGS(W.confirmed), backoff_ms, W.failure),
+				 errdetail("Changes not acknowledged by Kafka will be sent again.")));
+		cdc_monitor_set_error("retrying", W.failure);
+		cdc_monitor_count_restart();
+		cdc_stream_stop_producer();
+		cdc_sleep(backoff_ms);
+	}
+}
+
+/* Dynamic worker connected to cdc_plugin.database (main_arg: its OID). */
+void
+cdc_worker_main(Datum main_arg)
+{
+	Oid			dboid = DatumGetObjectId(main_arg);
+	int			fds[2];
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, cdc_worker_sigterm);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	memset(&W, 0, sizeof(W));
+	StartTransactionCommand();
+	W.database = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(TopMemoryContext);
+
+	if (pipe(fds) != 0 ||
+		fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0 || fcntl(fds[1], F_SETFL, O_NONBLOCK) != 0)
+		ereport(ERROR, (errmsg("cdc_plugin could not create a pipe: %m")));
+	W.wake_read_fd = fds[0];
+	W.wake_write_fd = fds[1];
+	W.wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(W.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(W.wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(W.wait_set, WL_SOCKET_READABLE, W.wake_read_fd, NULL, NULL);
+
+	/* counters go on from where the previous worker left them */
+	cdc_monitor_read_counters(&W.totals);
+	W.current = W.totals;
+	W.confirmed_commit_time = W.totals.last_commit_time;
+	cdc_monitor_worker_started(MyProcPid, MyLatch, dboid, W.database, cdc_slot_name);
+	before_shmem_exit(cdc_worker_exit, (Datum) 0);
+
+	PG_TRY();
+	{
+		cdc_worker_run();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* keep the reason for status() before the ERROR ends the worker */
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		cdc_monitor_set_error("failed", edata->message);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	ereport(LOG, (errmsg("cdc_plugin worker stopped; confirmed position %X/%X",
+						 LSN_FORMAT_ARGS(W.confirmed))));
+	proc_exit(0);
+}
