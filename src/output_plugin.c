@@ -129,6 +129,9 @@ static void
 cdc_invalidate_syscache(Datum arg, int cacheid, uint32 hashvalue)
 {
 	cdc_invalidation_epoch++;
+	/* composites' field descriptions hold type names as well */
+	if (cacheid == TYPEOID)
+		cdc_row_image_types_changed();
 }
 
 /* Frees the C++ objects when the decoding context goes away, on any path. */
