@@ -4,9 +4,12 @@
  * Turns each committed change handed over by logical decoding into one
  * cdc.v1.Envelope written as one binary output message. It owns the
  * decoding callbacks, the decoding options and the per-slot state; it knows
- * nothing of Kafka. All per-change allocations go to a memory context reset
- * after every callback; the C++ core (encoder, options) is reached only
- * through cdc_core.h, whose functions never throw and never call ereport.
+ * nothing of Kafka. What it knows of each relation is cached for the
+ * slot's life and rebuilt, one relation at a time, after an invalidation
+ * of that relation, its schema or a type of its columns. All per-change
+ * allocations go to a memory context reset after every callback; the C++
+ * core (encoder, options) is reached only through cdc_core.h, whose
+ * functions never throw and never call ereport.
  */
 #include "postgres.h"
 
@@ -39,14 +42,26 @@
 #define CDC_UNIX_EPOCH_OFFSET_US \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
-/* Cached facts about one relation, valid until the next invalidation. */
+/*
+ * Cached facts about one relation. An invalidation that concerns it only
+ * clears valid (a pointer to the entry may be in use); the next lookup
+ * rebuilds it by resetting its own memory context, and entries still
+ * invalid at the next BEGIN are freed.
+ */
 typedef struct CdcRelEntry
 {
 	Oid			relid;			/* hash key */
+	bool		valid;			/* false once an invalidation concerned it */
+	bool		built;			/* false until the last (re)build completed */
 	bool		included;		/* passes include-tables / exclude-tables */
+	MemoryContext cxt;			/* names, desc, source header, type hashes */
 	char	   *schema;
 	char	   *table;
+	uint32		namespace_hash; /* NAMESPACEOID hash value of its schema */
 	CdcRelDesc *desc;			/* NULL until first needed */
+	uint32	   *type_hashes;	/* TYPEOID hash values of its column types
+								 * and their element types; set with desc */
+	int			ntype_hashes;
 	cdc_bytes	source_header;	/* encoded source fields; data NULL until built */
 	struct CdcTxnTable *txn_table;	/* counter in the current transaction, */
 	uint64		txn_generation; /* ... valid while this equals the state's */
@@ -69,14 +84,14 @@ typedef struct CdcTxnTable
 typedef struct CdcDecodingState
 {
 	MemoryContext change_cxt;	/* reset after every callback */
-	MemoryContext cache_cxt;	/* relation cache; reset on invalidation */
+	MemoryContext cache_cxt;	/* relation cache and its entries' contexts */
 	MemoryContext txn_cxt;		/* per-transaction counters; reset at BEGIN */
 	cdc_encoder *encoder;
 	cdc_options *options;
 	cdc_option_flags flags;
 	char	   *database;
 	HTAB	   *relcache;		/* relid -> CdcRelEntry */
-	uint64		relcache_epoch; /* cdc_invalidation_epoch when built */
+	bool		relcache_has_invalid;	/* some entry was invalidated */
 	CdcRelEntry *last_entry;	/* the entry looked up last (most changes
 								 * come in runs on one table) */
 
@@ -93,8 +108,13 @@ typedef struct CdcDecodingState
 /* True when the attached sink will send nothing more: skip the work. */
 #define CDC_SINK_STOPPED(st) ((st)->sink != NULL && (st)->sink->stopped)
 
-/* Bumped by every relcache/type/schema invalidation in this backend. */
-static uint64 cdc_invalidation_epoch = 1;
+/*
+ * The decoding state the invalidation callbacks act on. They are registered
+ * once per backend and cannot be removed, while a state lives only as long
+ * as its decoding context (one SQL call, for the SQL interface): the reset
+ * callback of that context clears this, and the callbacks do nothing then.
+ */
+static CdcDecodingState *cdc_live_state = NULL;
 static bool cdc_invalidation_registered = false;
 
 static void cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init);
@@ -123,26 +143,91 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 	cb->shutdown_cb = cdc_shutdown;
 }
 
-/* Any catalog change that can alter a relation's description. */
+/* Marks an entry for a rebuild at its next lookup; never frees anything. */
+static void
+cdc_rel_entry_invalidate(CdcDecodingState *st, CdcRelEntry *entry)
+{
+	entry->valid = false;
+	st->relcache_has_invalid = true;
+}
+
+/* A relation's catalog entry changed: its entry only, or all for InvalidOid. */
 static void
 cdc_invalidate_relcache(Datum arg, Oid relid)
 {
-	cdc_invalidation_epoch++;
+	CdcDecodingState *st = cdc_live_state;
+	CdcRelEntry *entry;
+
+	if (st == NULL || st->relcache == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		entry = hash_search(st->relcache, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			cdc_rel_entry_invalidate(st, entry);
+	}
+	else
+	{
+		HASH_SEQ_STATUS seq;
+
+		hash_seq_init(&seq, st->relcache);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+			cdc_rel_entry_invalidate(st, entry);
+	}
 }
 
-/* Type or schema renames change cached names. */
+/* True when a type's TYPEOID hash value is one of the entry's column types'. */
+static bool
+cdc_rel_entry_uses_type(const CdcRelEntry *entry, uint32 hashvalue)
+{
+	int			i;
+
+	for (i = 0; i < entry->ntype_hashes; i++)
+		if (entry->type_hashes[i] == hashvalue)
+			return true;
+	return false;
+}
+
+/*
+ * A schema (NAMESPACEOID) or type (TYPEOID) changed, maybe renamed: marks
+ * the entries in that schema, or whose columns use that type, since they
+ * hold its name. Hash value 0 means every row of that catalog.
+ */
 static void
 cdc_invalidate_syscache(Datum arg, int cacheid, uint32 hashvalue)
 {
-	cdc_invalidation_epoch++;
+	CdcDecodingState *st = cdc_live_state;
+	HASH_SEQ_STATUS seq;
+	CdcRelEntry *entry;
+
+	/* composites' field descriptions hold type names as well */
+	if (cacheid == TYPEOID)
+		cdc_row_image_types_changed();
+	if (st == NULL || st->relcache == NULL)
+		return;
+	hash_seq_init(&seq, st->relcache);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		if (!entry->valid)
+			continue;
+		if (hashvalue == 0 ||
+			(cacheid == NAMESPACEOID && entry->namespace_hash == hashvalue) ||
+			(cacheid == TYPEOID && cdc_rel_entry_uses_type(entry, hashvalue)))
+			cdc_rel_entry_invalidate(st, entry);
+	}
 }
 
-/* Frees the C++ objects when the decoding context goes away, on any path. */
+/*
+ * Frees the C++ objects when the decoding context goes away, on any path,
+ * and detaches the invalidation callbacks from the state.
+ */
 static void
 cdc_free_core_objects(void *arg)
 {
 	CdcDecodingState *st = (CdcDecodingState *) arg;
 
+	if (cdc_live_state == st)
+		cdc_live_state = NULL;
 	cdc_encoder_destroy(st->encoder);
 	st->encoder = NULL;
 	cdc_options_destroy(st->options);
@@ -169,6 +254,33 @@ cdc_relid_hash(const char *name, Size entrysize, MemoryContext cxt)
 	hctl.entrysize = entrysize;
 	hctl.hcxt = cxt;
 	return hash_create(name, 32, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * Frees the relation entries still invalid (dropped relations, mostly, or
+ * ones not changed since their invalidation); between transactions, where
+ * no pointer to an entry is in use.
+ */
+static void
+cdc_relcache_sweep(CdcDecodingState *st)
+{
+	HASH_SEQ_STATUS seq;
+	CdcRelEntry *entry;
+
+	if (!st->relcache_has_invalid)
+		return;
+	st->relcache_has_invalid = false;
+	st->last_entry = NULL;
+	hash_seq_init(&seq, st->relcache);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		if (entry->valid)
+			continue;
+		if (entry->cxt != NULL)
+			MemoryContextDelete(entry->cxt);
+		/* dynahash allows removing the element just returned by a scan */
+		(void) hash_search(st->relcache, &entry->relid, HASH_REMOVE, NULL);
+	}
 }
 
 /*
@@ -277,7 +389,9 @@ cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 		CacheRegisterSyscacheCallback(NAMESPACEOID, cdc_invalidate_syscache, (Datum) 0);
 		cdc_invalidation_registered = true;
 	}
-	st->relcache_epoch = 0;		/* forces the relation cache to be built */
+	st->relcache = cdc_relid_hash("cdc_plugin relation cache", sizeof(CdcRelEntry),
+								  st->cache_cxt);
+	cdc_live_state = st;
 	st->txn_tables = cdc_relid_hash("cdc_plugin transaction tables", sizeof(CdcTxnTable),
 									ctx->context);
 	cdc_txn_reset(st);
@@ -338,22 +452,78 @@ cdc_rel_desc_stale(const CdcRelDesc *desc, TupleDesc tupdesc)
 	return false;
 }
 
-/* Looks up (or builds) the cached entry of a relation. */
+/*
+ * Describes an entry's columns, and notes the TYPEOID hash values of the
+ * types whose names they show (array element types too) for invalidations.
+ */
+static void
+cdc_rel_entry_build_desc(CdcRelEntry *entry, Relation rel)
+{
+	CdcRelDesc *desc = cdc_rel_desc_build(rel, entry->cxt);
+	const CdcTypeInfo *type;
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+		if (!desc->columns[i].dropped)
+			for (type = &desc->columns[i].type; type != NULL; type = type->element)
+				n++;
+	entry->type_hashes = MemoryContextAlloc(entry->cxt, sizeof(uint32) * Max(n, 1));
+	n = 0;
+	for (i = 0; i < desc->natts; i++)
+		if (!desc->columns[i].dropped)
+			for (type = &desc->columns[i].type; type != NULL; type = type->element)
+				entry->type_hashes[n++] = GetSysCacheHashValue1(TYPEOID,
+																ObjectIdGetDatum(type->typid));
+	entry->ntype_hashes = n;
+	entry->desc = desc;
+}
+
+/*
+ * (Re)builds an entry's names in its own memory context, freeing what an
+ * earlier build of it kept there. It is marked valid first, so that an
+ * invalidation arriving while it is built marks it for the next lookup.
+ */
+static void
+cdc_rel_entry_build(CdcDecodingState *st, CdcRelEntry *entry, Relation rel)
+{
+	Oid			nspoid = RelationGetNamespace(rel);
+	char	   *schema;
+	char	   *table = RelationGetRelationName(rel);
+
+	entry->valid = true;
+	entry->built = false;
+	if (entry->cxt == NULL)
+		entry->cxt = AllocSetContextCreate(st->cache_cxt, "cdc_plugin relation",
+										   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(entry->cxt);
+	entry->desc = NULL;
+	entry->type_hashes = NULL;
+	entry->ntype_hashes = 0;
+	entry->source_header.data = NULL;
+	entry->source_header.len = 0;
+
+	schema = get_namespace_name(nspoid);
+	/* patterns come in the server encoding, like the names they match */
+	entry->included = cdc_options_table_included(st->options, schema, table);
+	entry->schema = MemoryContextStrdup(entry->cxt, cdc_server_cstring(schema));
+	entry->table = MemoryContextStrdup(entry->cxt, cdc_server_cstring(table));
+	entry->namespace_hash = GetSysCacheHashValue1(NAMESPACEOID, ObjectIdGetDatum(nspoid));
+	entry->built = true;
+}
+
+/*
+ * Looks up the cached entry of a relation, rebuilding it when it was
+ * invalidated (or its description no longer matches the relation's).
+ * Allocates only in the entry's context, and temporarily in the current one.
+ */
 static CdcRelEntry *
 cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 {
 	CdcRelEntry *entry;
 	bool		found = true;
 	Oid			relid = RelationGetRelid(rel);
-
-	if (st->relcache == NULL || st->relcache_epoch != cdc_invalidation_epoch)
-	{
-		MemoryContextReset(st->cache_cxt);
-		st->relcache = cdc_relid_hash("cdc_plugin relation cache", sizeof(CdcRelEntry),
-									  st->cache_cxt);
-		st->relcache_epoch = cdc_invalidation_epoch;
-		st->last_entry = NULL;
-	}
 
 	if (st->last_entry != NULL && st->last_entry->relid == relid)
 		entry = st->last_entry;
@@ -362,22 +532,18 @@ cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 	st->last_entry = entry;
 	if (!found)
 	{
-		char	   *schema = get_namespace_name(RelationGetNamespace(rel));
-		char	   *table = RelationGetRelationName(rel);
-
-		/* patterns come in the server encoding, like the names they match */
-		entry->included = cdc_options_table_included(st->options, schema, table);
-		entry->schema = MemoryContextStrdup(st->cache_cxt, cdc_server_cstring(schema));
-		entry->table = MemoryContextStrdup(st->cache_cxt, cdc_server_cstring(table));
-		entry->desc = NULL;
-		entry->source_header.data = NULL;
-		entry->source_header.len = 0;
+		entry->valid = false;
+		entry->built = false;
+		entry->cxt = NULL;
 		entry->txn_table = NULL;
 		entry->txn_generation = 0;
 	}
-	if (need_desc && entry->included &&
-		(entry->desc == NULL || cdc_rel_desc_stale(entry->desc, RelationGetDescr(rel))))
-		entry->desc = cdc_rel_desc_build(rel, st->cache_cxt);
+	/* the transaction's counter (txn_table) stays: it is keyed by relid */
+	if (!entry->valid || !entry->built ||
+		(entry->desc != NULL && cdc_rel_desc_stale(entry->desc, RelationGetDescr(rel))))
+		cdc_rel_entry_build(st, entry, rel);
+	if (need_desc && entry->included && entry->desc == NULL)
+		cdc_rel_entry_build_desc(entry, rel);
 	return entry;
 }
 
@@ -493,6 +659,7 @@ cdc_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 {
 	CdcDecodingState *st = ctx->output_plugin_private;
 
+	cdc_relcache_sweep(st);
 	cdc_txn_reset(st);
 	if (!st->flags.skip_empty_xacts)
 	{
@@ -590,7 +757,7 @@ cdc_build_source_header(CdcDecodingState *st, CdcRelEntry *entry)
 {
 	size_t		cap = (st->database ? strlen(st->database) : 0) + strlen(entry->schema) +
 		strlen(entry->table) + strlen(CDC_PLUGIN_VERSION) + 64;
-	char	   *buf = MemoryContextAlloc(st->cache_cxt, cap);
+	char	   *buf = MemoryContextAlloc(entry->cxt, cap);
 	size_t		len;
 	char		errbuf[CDC_ERRBUF_SIZE];
 
@@ -667,11 +834,15 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 
 	if (CDC_SINK_STOPPED(st))
 		return;
+	old = MemoryContextSwitchTo(st->change_cxt);
 	entry = cdc_rel_entry(st, rel, true);
 	if (!entry->included)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(st->change_cxt);
 		return;
+	}
 
-	old = MemoryContextSwitchTo(st->change_cxt);
 	memset(&event, 0, sizeof(event));
 	if (change->data.tp.newtuple != NULL)
 		newtuple = &change->data.tp.newtuple->tuple;

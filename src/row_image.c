@@ -3,10 +3,14 @@
  *
  * Each value is mapped to the most faithful native cdc.v1.Value member its
  * type allows; a type without a native mapping goes through its output
- * function, so no type is ever an error. Everything allocated here lives in
- * the caller's current memory context (the per-change context). This file
- * must never call into C++ and must never keep a pointer into a tuple past
- * the change it was built for.
+ * function, so no type is ever an error. Descriptions of relations and
+ * types (names, output functions, a composite type's fields) live in the
+ * memory context the caller names for them and are reused for every value;
+ * a composite type's fields are described at its first value and again
+ * when its shape, or a type name it shows, has changed. Row images and
+ * converted values live in the caller's current memory context (the
+ * per-change context). This file must never call into C++ and must never
+ * keep a pointer into a tuple past the change it was built for.
  */
 #include "postgres.h"
 
@@ -22,6 +26,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -34,7 +39,34 @@
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 #define CDC_UNIX_EPOCH_OFFSET_DAYS (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)
 
-static void cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out);
+/* One field of a composite type, described once for all its values. */
+typedef struct CdcRecordField
+{
+	bool		dropped;
+	char	   *name;			/* UTF-8 */
+	char	   *type_name;		/* format_type_with_typemod(), NULL when not sent */
+	Oid			typid;
+	CdcTypeInfo type;
+} CdcRecordField;
+
+/*
+ * The fields of the composite type a CDC_CONV_RECORD type info converted
+ * last, keyed by that record's type id and typmod and by what tells its
+ * tuple descriptor's version; a value of another key gets them rebuilt.
+ */
+typedef struct CdcRecordFields
+{
+	MemoryContext cxt;			/* the fields; reset at every rebuild */
+	bool		valid;			/* false while (re)building */
+	Oid			typid;
+	int32		typmod;
+	uint64		tupdesc_id;		/* typcache's identifier of the tuple descriptor */
+	uint64		types_epoch;	/* cdc_types_epoch when built */
+	int			natts;
+	CdcRecordField *fields;
+} CdcRecordFields;
+
+static void cdc_value_from_datum(CdcTypeInfo *info, Datum value, cdc_value *out);
 
 /*
  * Envelopes carry UTF-8 (protobuf strings must be). In a database of
@@ -46,6 +78,9 @@ static bool cdc_text_needs_conversion = false;
 /* Whether columns carry their SQL type name (decoding option include-type-names). */
 static bool cdc_include_type_names = false;
 
+/* Bumped when a type may have been renamed: composite field type names go stale. */
+static uint64 cdc_types_epoch = 1;
+
 /* Reads the database encoding and the session's options; once per session. */
 void
 cdc_row_image_init(bool include_type_names)
@@ -54,6 +89,13 @@ cdc_row_image_init(bool include_type_names)
 
 	cdc_text_needs_conversion = enc != PG_UTF8 && enc != PG_SQL_ASCII;
 	cdc_include_type_names = include_type_names;
+}
+
+/* Marks every composite's field descriptions for a rebuild at its next value. */
+void
+cdc_row_image_types_changed(void)
+{
+	cdc_types_epoch++;
 }
 
 /* A server-encoded string as UTF-8 bytes. */
@@ -160,6 +202,7 @@ cdc_type_info_init(CdcTypeInfo *info, Oid typid, MemoryContext cxt)
 
 	check_stack_depth();
 	memset(info, 0, sizeof(*info));
+	info->cxt = cxt;
 	info->typid = typid;
 	info->basetypid = getBaseType(typid);
 	info->conv = cdc_conversion_for(info->basetypid);
@@ -221,10 +264,10 @@ cdc_cstring_bytes(const char *s)
 
 /* Text through the type's output function (the fallback for everything). */
 static void
-cdc_value_as_output_text(const CdcTypeInfo *info, Datum value, cdc_value *out)
+cdc_value_as_output_text(CdcTypeInfo *info, Datum value, cdc_value *out)
 {
 	out->kind = CDC_VALUE_TEXT;
-	out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+	out->u.str = cdc_cstring_bytes(OutputFunctionCall(&info->output, value));
 }
 
 /*
@@ -233,7 +276,7 @@ cdc_value_as_output_text(const CdcTypeInfo *info, Datum value, cdc_value *out)
  * PostgreSQL's own JSON encoding prints and independent of DateStyle.
  */
 static void
-cdc_value_from_timestamp(const CdcTypeInfo *info, Datum value, cdc_value_kind kind,
+cdc_value_from_timestamp(CdcTypeInfo *info, Datum value, cdc_value_kind kind,
 						 cdc_value *out)
 {
 	Timestamp	ts = DatumGetTimestamp(value);
@@ -255,7 +298,7 @@ cdc_value_from_timestamp(const CdcTypeInfo *info, Datum value, cdc_value_kind ki
 
 /* An array, element by element, any number of dimensions. */
 static void
-cdc_value_from_array(const CdcTypeInfo *info, Datum value, cdc_value *out)
+cdc_value_from_array(CdcTypeInfo *info, Datum value, cdc_value *out)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(value);
 	cdc_array  *result = palloc0(sizeof(cdc_array));
@@ -288,16 +331,94 @@ cdc_value_from_array(const CdcTypeInfo *info, Datum value, cdc_value *out)
 	out->u.array = result;
 }
 
+/* True when the fields still describe tupdesc (same attributes, same types). */
+static bool
+cdc_record_fields_match(const CdcRecordFields *rf, TupleDesc tupdesc)
+{
+	int			i;
+
+	if (rf->natts != tupdesc->natts)
+		return false;
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped != rf->fields[i].dropped)
+			return false;
+		if (!att->attisdropped && att->atttypid != rf->fields[i].typid)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The field descriptions for a record of type (typid, typmod) described by
+ * tupdesc: the cached ones when they were built for it, else built anew in
+ * their own context under the type info's (a rebuild frees the old ones).
+ */
+static CdcRecordFields *
+cdc_record_fields(CdcTypeInfo *info, Oid typid, int32 typmod, TupleDesc tupdesc)
+{
+	CdcRecordFields *rf = info->record;
+	uint64		tupdesc_id = assign_record_type_identifier(typid, typmod);
+	MemoryContext old;
+	int			i;
+
+	if (rf != NULL && rf->valid && rf->typid == typid && rf->typmod == typmod &&
+		rf->tupdesc_id == tupdesc_id && rf->types_epoch == cdc_types_epoch &&
+		cdc_record_fields_match(rf, tupdesc))
+		return rf;
+
+	if (rf == NULL)
+	{
+		rf = MemoryContextAllocZero(info->cxt, sizeof(CdcRecordFields));
+		rf->cxt = AllocSetContextCreate(info->cxt, "cdc_plugin composite fields",
+										ALLOCSET_SMALL_SIZES);
+		info->record = rf;
+	}
+	else
+		MemoryContextReset(rf->cxt);
+	rf->valid = false;
+
+	old = MemoryContextSwitchTo(rf->cxt);
+	rf->fields = palloc0(sizeof(CdcRecordField) * Max(tupdesc->natts, 1));
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		CdcRecordField *field = &rf->fields[i];
+
+		field->dropped = att->attisdropped;
+		if (field->dropped)
+			continue;
+		field->name = cdc_server_cstring(pstrdup(NameStr(att->attname)));
+		field->type_name = cdc_include_type_names ?
+			cdc_server_cstring(format_type_with_typemod(att->atttypid, att->atttypmod)) : NULL;
+		field->typid = att->atttypid;
+		cdc_type_info_init(&field->type, att->atttypid, rf->cxt);
+	}
+	MemoryContextSwitchTo(old);
+
+	rf->natts = tupdesc->natts;
+	rf->typid = typid;
+	rf->typmod = typmod;
+	rf->tupdesc_id = tupdesc_id;
+	rf->types_epoch = cdc_types_epoch;
+	rf->valid = true;
+	return rf;
+}
+
 /* A composite value: its fields as columns, converted recursively. */
 static void
-cdc_value_from_record(Datum value, cdc_value *out)
+cdc_value_from_record(CdcTypeInfo *info, Datum value, cdc_value *out)
 {
 	HeapTupleHeader rec = DatumGetHeapTupleHeader(value);
-	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec),
-												 HeapTupleHeaderGetTypMod(rec));
+	Oid			typid = HeapTupleHeaderGetTypeId(rec);
+	int32		typmod = HeapTupleHeaderGetTypMod(rec);
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(typid, typmod);
+	CdcRecordFields *rf = cdc_record_fields(info, typid, typmod, tupdesc);
 	HeapTupleData tuple;
-	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
-	bool	   *nulls = palloc(sizeof(bool) * tupdesc->natts);
+	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
 	cdc_column *columns = palloc0(sizeof(cdc_column) * Max(tupdesc->natts, 1));
 	cdc_row    *row = palloc0(sizeof(cdc_row));
 	int			n = 0;
@@ -309,27 +430,21 @@ cdc_value_from_record(Datum value, cdc_value *out)
 	tuple.t_data = rec;
 	heap_deform_tuple(&tuple, tupdesc, values, nulls);
 
-	for (i = 0; i < tupdesc->natts; i++)
+	for (i = 0; i < rf->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		CdcRecordField *field = &rf->fields[i];
 		cdc_column *col;
 
-		if (att->attisdropped)
+		if (field->dropped)
 			continue;
 		col = &columns[n++];
-		col->name = cdc_server_cstring(pstrdup(NameStr(att->attname)));
-		col->type_name = cdc_include_type_names ?
-			cdc_server_cstring(format_type_with_typemod(att->atttypid, att->atttypmod)) : NULL;
-		col->type_oid = att->atttypid;
+		col->name = field->name;
+		col->type_name = field->type_name;
+		col->type_oid = field->typid;
 		if (nulls[i])
 			col->value.kind = CDC_VALUE_NULL;
 		else
-		{
-			CdcTypeInfo *info = palloc(sizeof(CdcTypeInfo));
-
-			cdc_type_info_init(info, att->atttypid, CurrentMemoryContext);
-			cdc_value_from_datum(info, values[i], &col->value);
-		}
+			cdc_value_from_datum(&field->type, values[i], &col->value);
 	}
 	ReleaseTupleDesc(tupdesc);
 	row->columns = columns;
@@ -340,7 +455,7 @@ cdc_value_from_record(Datum value, cdc_value *out)
 
 /* Converts one non-null datum. */
 static void
-cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out)
+cdc_value_from_datum(CdcTypeInfo *info, Datum value, cdc_value *out)
 {
 	check_stack_depth();
 	switch (info->conv)
@@ -372,7 +487,7 @@ cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out)
 		case CDC_CONV_NUMERIC:
 			/* numeric_out prints exact digits, NaN and +/-Infinity */
 			out->kind = CDC_VALUE_NUMERIC;
-			out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+			out->u.str = cdc_cstring_bytes(OutputFunctionCall(&info->output, value));
 			break;
 		case CDC_CONV_TEXT:
 			out->kind = CDC_VALUE_TEXT;
@@ -440,17 +555,17 @@ cdc_value_from_datum(const CdcTypeInfo *info, Datum value, cdc_value *out)
 			break;
 		case CDC_CONV_JSONB:
 			out->kind = CDC_VALUE_JSONB;
-			out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+			out->u.str = cdc_cstring_bytes(OutputFunctionCall(&info->output, value));
 			break;
 		case CDC_CONV_ENUM:
 			out->kind = CDC_VALUE_ENUM;
-			out->u.str = cdc_cstring_bytes(OutputFunctionCall((FmgrInfo *) &info->output, value));
+			out->u.str = cdc_cstring_bytes(OutputFunctionCall(&info->output, value));
 			break;
 		case CDC_CONV_ARRAY:
 			cdc_value_from_array(info, value, out);
 			break;
 		case CDC_CONV_RECORD:
-			cdc_value_from_record(value, out);
+			cdc_value_from_record(info, value, out);
 			break;
 		case CDC_CONV_OUTPUT:
 			cdc_value_as_output_text(info, value, out);
@@ -548,10 +663,11 @@ cdc_rel_desc_build(Relation rel, MemoryContext cxt)
  * its key columns in the same pass (sharing the converted values). A value
  * still stored out of line in the tuple is one the WAL did not carry (an
  * unchanged TOAST value of an UPDATE): it is marked as such, never read and
- * never sent as null.
+ * never sent as null. Composite columns get their field descriptions built
+ * into desc's memory at their first value.
  */
 cdc_row *
-cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
+cdc_row_from_tuple(CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
 				   CdcImageColumns which, cdc_row **key_out)
 {
 	int			natts = Min(desc->natts, tupdesc->natts);
@@ -569,7 +685,7 @@ cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
 	heap_deform_tuple(tuple, tupdesc, values, nulls);
 	for (i = 0; i < natts; i++)
 	{
-		const CdcColumnInfo *info = &desc->columns[i];
+		CdcColumnInfo *info = &desc->columns[i];
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 		cdc_column *col;
 

@@ -45,18 +45,24 @@ typedef enum CdcConversion
 	CDC_CONV_OUTPUT				/* no native mapping: output function text */
 } CdcConversion;
 
-/* Everything needed to convert values of one (domain-resolved) type. */
+/*
+ * Everything needed to convert values of one (domain-resolved) type. It
+ * lives in cxt, where what it builds later (a composite's fields) goes too.
+ */
 typedef struct CdcTypeInfo
 {
 	Oid			typid;			/* declared type, possibly a domain */
 	Oid			basetypid;		/* after stripping domains */
 	CdcConversion conv;
 	FmgrInfo	output;			/* output function of the base type */
+	MemoryContext cxt;			/* the context this info lives in */
 	/* arrays only */
 	struct CdcTypeInfo *element;
 	int16		elmlen;
 	bool		elmbyval;
 	char		elmalign;
+	/* records only: the fields, built at the first value, NULL until then */
+	struct CdcRecordFields *record;
 } CdcTypeInfo;
 
 /* One attribute of a relation as it is described in envelopes. */
@@ -70,7 +76,10 @@ typedef struct CdcColumnInfo
 	CdcTypeInfo type;
 } CdcColumnInfo;
 
-/* A relation's columns, built once per relation and cached by the caller. */
+/*
+ * A relation's columns, built once per relation and cached by the caller;
+ * converting values fills the composite columns' field descriptions in.
+ */
 typedef struct CdcRelDesc
 {
 	int			natts;
@@ -87,11 +96,12 @@ typedef enum CdcImageColumns
 } CdcImageColumns;
 
 extern void cdc_row_image_init(bool include_type_names);
+extern void cdc_row_image_types_changed(void);
 extern cdc_bytes cdc_server_text(const char *s, size_t len);
 extern char *cdc_server_cstring(const char *s);
 extern void cdc_type_info_init(CdcTypeInfo *info, Oid typid, MemoryContext cxt);
 extern CdcRelDesc *cdc_rel_desc_build(Relation rel, MemoryContext cxt);
-extern cdc_row *cdc_row_from_tuple(const CdcRelDesc *desc, TupleDesc tupdesc,
+extern cdc_row *cdc_row_from_tuple(CdcRelDesc *desc, TupleDesc tupdesc,
 								   HeapTuple tuple, CdcImageColumns which,
 								   cdc_row **key_out);
 

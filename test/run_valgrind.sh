@@ -5,15 +5,15 @@
 # (publishing database "postgres" to the mock broker), which gets a
 # workload, a reload and a graceful stop after the suites. Slow: for
 # developers, not part of `make test`. Usage: test/run_valgrind.sh
-# [suite ...] (default: a set that exercises every value type, TOAST, DDL
-# and corrupt input).
+# [suite ...] (default: a set that exercises every value type, TOAST, DDL,
+# the relation cache and corrupt input).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 command -v valgrind >/dev/null || { echo "run_valgrind: valgrind is not installed" >&2; exit 1; }
 
 tests=("$@")
-((${#tests[@]})) || tests=(basic_dml replica_identity types round_trip toast truncate messages ddl transaction_events corrupt_input)
+((${#tests[@]})) || tests=(basic_dml replica_identity types round_trip toast truncate messages ddl relation_cache transaction_events corrupt_input)
 [[ " ${tests[*]} " == *" setup "* ]] || tests=(setup "${tests[@]}")
 
 work=$(make_scratch_dir valgrind)
