@@ -432,26 +432,6 @@ cdc_shutdown(LogicalDecodingContext *ctx)
 		cdc_free_core_objects(st);
 }
 
-/* True when the cached description no longer matches the tuple descriptor. */
-static bool
-cdc_rel_desc_stale(const CdcRelDesc *desc, TupleDesc tupdesc)
-{
-	int			i;
-
-	if (desc->natts != tupdesc->natts)
-		return true;
-	for (i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		if (att->attisdropped != desc->columns[i].dropped)
-			return true;
-		if (!att->attisdropped && att->atttypid != desc->columns[i].type.typid)
-			return true;
-	}
-	return false;
-}
-
 /*
  * Describes an entry's columns, and notes the TYPEOID hash values of the
  * types whose names they show (array element types too) for invalidations.
@@ -540,7 +520,8 @@ cdc_rel_entry(CdcDecodingState *st, Relation rel, bool need_desc)
 	}
 	/* the transaction's counter (txn_table) stays: it is keyed by relid */
 	if (!entry->valid || !entry->built ||
-		(entry->desc != NULL && cdc_rel_desc_stale(entry->desc, RelationGetDescr(rel))))
+		(entry->desc != NULL &&
+		 !cdc_columns_match(entry->desc->columns, entry->desc->natts, RelationGetDescr(rel))))
 		cdc_rel_entry_build(st, entry, rel);
 	if (need_desc && entry->included && entry->desc == NULL)
 		cdc_rel_entry_build_desc(entry, rel);

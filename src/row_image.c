@@ -39,16 +39,6 @@
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 #define CDC_UNIX_EPOCH_OFFSET_DAYS (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)
 
-/* One field of a composite type, described once for all its values. */
-typedef struct CdcRecordField
-{
-	bool		dropped;
-	char	   *name;			/* UTF-8 */
-	char	   *type_name;		/* format_type_with_typemod(), NULL when not sent */
-	Oid			typid;
-	CdcTypeInfo type;
-} CdcRecordField;
-
 /*
  * The fields of the composite type a CDC_CONV_RECORD type info converted
  * last, keyed by that record's type id and typmod and by what tells its
@@ -63,7 +53,7 @@ typedef struct CdcRecordFields
 	uint64		tupdesc_id;		/* typcache's identifier of the tuple descriptor */
 	uint64		types_epoch;	/* cdc_types_epoch when built */
 	int			natts;
-	CdcRecordField *fields;
+	CdcColumnInfo *fields;		/* described like a relation's columns */
 } CdcRecordFields;
 
 static void cdc_value_from_datum(CdcTypeInfo *info, Datum value, cdc_value *out);
@@ -331,24 +321,41 @@ cdc_value_from_array(CdcTypeInfo *info, Datum value, cdc_value *out)
 	out->u.array = result;
 }
 
-/* True when the fields still describe tupdesc (same attributes, same types). */
-static bool
-cdc_record_fields_match(const CdcRecordFields *rf, TupleDesc tupdesc)
+/* True when columns still describe tupdesc (same attributes, same types). */
+bool
+cdc_columns_match(const CdcColumnInfo *columns, int ncolumns, TupleDesc tupdesc)
 {
 	int			i;
 
-	if (rf->natts != tupdesc->natts)
+	if (ncolumns != tupdesc->natts)
 		return false;
 	for (i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 
-		if (att->attisdropped != rf->fields[i].dropped)
+		if (att->attisdropped != columns[i].dropped)
 			return false;
-		if (!att->attisdropped && att->atttypid != rf->fields[i].typid)
+		if (!att->attisdropped && att->atttypid != columns[i].type.typid)
 			return false;
 	}
 	return true;
+}
+
+/* Describes one attribute (name, type name when sent, conversion) in cxt. */
+static void
+cdc_column_info_init(CdcColumnInfo *col, Form_pg_attribute att, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	col->dropped = att->attisdropped;
+	if (!col->dropped)
+	{
+		col->name = cdc_server_cstring(pstrdup(NameStr(att->attname)));
+		col->type_name = cdc_include_type_names ?
+			cdc_server_cstring(format_type_with_typemod(att->atttypid, att->atttypmod)) : "";
+		cdc_type_info_init(&col->type, att->atttypid, cxt);
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -361,12 +368,11 @@ cdc_record_fields(CdcTypeInfo *info, Oid typid, int32 typmod, TupleDesc tupdesc)
 {
 	CdcRecordFields *rf = info->record;
 	uint64		tupdesc_id = assign_record_type_identifier(typid, typmod);
-	MemoryContext old;
 	int			i;
 
 	if (rf != NULL && rf->valid && rf->typid == typid && rf->typmod == typmod &&
 		rf->tupdesc_id == tupdesc_id && rf->types_epoch == cdc_types_epoch &&
-		cdc_record_fields_match(rf, tupdesc))
+		cdc_columns_match(rf->fields, rf->natts, tupdesc))
 		return rf;
 
 	if (rf == NULL)
@@ -380,23 +386,9 @@ cdc_record_fields(CdcTypeInfo *info, Oid typid, int32 typmod, TupleDesc tupdesc)
 		MemoryContextReset(rf->cxt);
 	rf->valid = false;
 
-	old = MemoryContextSwitchTo(rf->cxt);
-	rf->fields = palloc0(sizeof(CdcRecordField) * Max(tupdesc->natts, 1));
+	rf->fields = MemoryContextAllocZero(rf->cxt, sizeof(CdcColumnInfo) * Max(tupdesc->natts, 1));
 	for (i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		CdcRecordField *field = &rf->fields[i];
-
-		field->dropped = att->attisdropped;
-		if (field->dropped)
-			continue;
-		field->name = cdc_server_cstring(pstrdup(NameStr(att->attname)));
-		field->type_name = cdc_include_type_names ?
-			cdc_server_cstring(format_type_with_typemod(att->atttypid, att->atttypmod)) : NULL;
-		field->typid = att->atttypid;
-		cdc_type_info_init(&field->type, att->atttypid, rf->cxt);
-	}
-	MemoryContextSwitchTo(old);
+		cdc_column_info_init(&rf->fields[i], TupleDescAttr(tupdesc, i), rf->cxt);
 
 	rf->natts = tupdesc->natts;
 	rf->typid = typid;
@@ -432,7 +424,7 @@ cdc_value_from_record(CdcTypeInfo *info, Datum value, cdc_value *out)
 
 	for (i = 0; i < rf->natts; i++)
 	{
-		CdcRecordField *field = &rf->fields[i];
+		CdcColumnInfo *field = &rf->fields[i];
 		cdc_column *col;
 
 		if (field->dropped)
@@ -440,7 +432,7 @@ cdc_value_from_record(CdcTypeInfo *info, Datum value, cdc_value *out)
 		col = &columns[n++];
 		col->name = field->name;
 		col->type_name = field->type_name;
-		col->type_oid = field->typid;
+		col->type_oid = field->type.typid;
 		if (nulls[i])
 			col->value.kind = CDC_VALUE_NULL;
 		else
@@ -636,14 +628,9 @@ cdc_rel_desc_build(Relation rel, MemoryContext cxt)
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 		CdcColumnInfo *col = &desc->columns[i];
 
-		col->dropped = att->attisdropped;
-		if (col->dropped)
-			continue;
-		col->name = cdc_server_cstring(pstrdup(NameStr(att->attname)));
-		col->type_name = cdc_include_type_names ?
-			cdc_server_cstring(format_type_with_typemod(att->atttypid, att->atttypmod)) : "";
-		cdc_type_info_init(&col->type, att->atttypid, cxt);
-		cdc_column_header_build(col, att->atttypid);
+		cdc_column_info_init(col, att, cxt);
+		if (!col->dropped)
+			cdc_column_header_build(col, att->atttypid);
 	}
 
 	/* RelationGetIndexList fills rd_replidindex and rd_pkindex */
