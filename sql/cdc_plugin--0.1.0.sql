@@ -3,19 +3,93 @@
 
 \echo Use "CREATE EXTENSION cdc_plugin" to load this file. \quit
 
+-- Every name below is qualified, types and operators too (integer, bigint
+-- and interval are keywords that always mean pg_catalog's): while this
+-- script runs, search_path is schema cdc_plugin, and nothing here may
+-- resolve to an object someone else put there.
+
+-- The control file names schema cdc_plugin. CREATE EXTENSION creates it,
+-- owned by the superuser who runs it, when it is missing, and uses it as it
+-- is when it exists. Everything here trusts that schema: whoever owns it,
+-- may create objects in it or left objects in it can put an overload in
+-- front of a superuser's call (an untyped literal, as in
+-- cdc_plugin.to_json('\x0801'), picks a to_json(text) over to_json(bytea)).
+-- So an existing schema is accepted only when a superuser owns it, only
+-- superusers may create objects in it, and superusers own all it holds; the
+-- empty schema a DROP EXTENSION leaves behind passes.
+DO $check_schema$
+DECLARE
+  schema_oid pg_catalog.oid;
+  owner_name pg_catalog.name;
+  owner_is_super pg_catalog.bool;
+  creator pg_catalog.text;
+  foreign_objects pg_catalog.text;
+BEGIN
+  SELECT n.oid, r.rolname, r.rolsuper INTO schema_oid, owner_name, owner_is_super
+    FROM pg_catalog.pg_namespace n
+    JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+   WHERE n.nspname OPERATOR(pg_catalog.=) 'cdc_plugin'::pg_catalog.name;
+  IF NOT owner_is_super THEN
+    RAISE EXCEPTION 'schema "cdc_plugin" already exists and is owned by role "%", who is not a superuser',
+                    owner_name
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'cdc_plugin installs into schema cdc_plugin and trusts what it holds. Check what the schema holds, drop or rename it, then run CREATE EXTENSION cdc_plugin again.';
+  END IF;
+
+  SELECT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+              ELSE r.rolname::pg_catalog.text END
+    INTO creator
+    FROM pg_catalog.pg_namespace n
+   CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+    LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+   WHERE n.oid OPERATOR(pg_catalog.=) schema_oid
+     AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'::pg_catalog.text
+     AND NOT coalesce(r.rolsuper, false)
+   ORDER BY 1
+   LIMIT 1;
+  IF creator IS NOT NULL THEN
+    RAISE EXCEPTION 'schema "cdc_plugin" already exists and role "%" may create objects in it',
+                    creator
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'cdc_plugin installs into schema cdc_plugin and trusts what it holds. Revoke CREATE on the schema from every role that is not a superuser, check what the schema holds, then run CREATE EXTENSION cdc_plugin again.';
+  END IF;
+
+  -- ownership of every object, except the bootstrap superuser's, is in pg_shdepend
+  SELECT pg_catalog.string_agg(pg_catalog.format('%s %s', o.type, o.identity), ', '
+                               ORDER BY o.type, o.identity)
+    INTO foreign_objects
+    FROM pg_catalog.pg_shdepend d
+    JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) d.refobjid
+   CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, d.objsubid) o
+   WHERE d.dbid OPERATOR(pg_catalog.=)
+           (SELECT db.oid FROM pg_catalog.pg_database db
+             WHERE db.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+     AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass
+     AND d.deptype OPERATOR(pg_catalog.=) 'o'::pg_catalog.char
+     AND NOT r.rolsuper
+     AND o.schema OPERATOR(pg_catalog.=) 'cdc_plugin'::pg_catalog.text;
+  IF foreign_objects IS NOT NULL THEN
+    RAISE EXCEPTION 'schema "cdc_plugin" already exists and holds objects of roles that are not superusers: %',
+                    foreign_objects
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'cdc_plugin installs into schema cdc_plugin and trusts what it holds. Check these objects, drop them or the schema, then run CREATE EXTENSION cdc_plugin again.';
+  END IF;
+END
+$check_schema$;
+
 -- to_json() and version() are for everyone; status() is granted below
 GRANT USAGE ON SCHEMA cdc_plugin TO PUBLIC;
 
-CREATE FUNCTION cdc_plugin.to_json(envelope bytea)
-RETURNS jsonb
+CREATE FUNCTION cdc_plugin.to_json(envelope pg_catalog.bytea)
+RETURNS pg_catalog.jsonb
 AS 'MODULE_PATHNAME', 'cdc_plugin_to_json'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-COMMENT ON FUNCTION cdc_plugin.to_json(bytea) IS
+COMMENT ON FUNCTION cdc_plugin.to_json(pg_catalog.bytea) IS
 'renders one cdc.v1.Envelope (as produced by the cdc_plugin output plugin) as jsonb';
 
 CREATE FUNCTION cdc_plugin.version()
-RETURNS text
+RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'cdc_plugin_version'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
@@ -24,13 +98,13 @@ COMMENT ON FUNCTION cdc_plugin.version() IS
 
 CREATE FUNCTION cdc_plugin.status(
     OUT pid integer,
-    OUT state text,
-    OUT database text,
-    OUT slot_name text,
-    OUT confirmed_lsn pg_lsn,
+    OUT state pg_catalog.text,
+    OUT database pg_catalog.text,
+    OUT slot_name pg_catalog.text,
+    OUT confirmed_lsn pg_catalog.pg_lsn,
     OUT wal_behind_bytes bigint,
     OUT retained_wal_bytes bigint,
-    OUT last_commit_time timestamptz,
+    OUT last_commit_time pg_catalog.timestamptz,
     OUT lag interval,
     OUT events_published bigint,
     OUT bytes_published bigint,
@@ -38,11 +112,11 @@ CREATE FUNCTION cdc_plugin.status(
     OUT in_flight bigint,
     OUT delivery_errors bigint,
     OUT restarts bigint,
-    OUT broker text,
-    OUT last_error text,
-    OUT last_error_time timestamptz,
-    OUT state_since timestamptz)
-RETURNS record
+    OUT broker pg_catalog.text,
+    OUT last_error pg_catalog.text,
+    OUT last_error_time pg_catalog.timestamptz,
+    OUT state_since pg_catalog.timestamptz)
+RETURNS pg_catalog.record
 AS 'MODULE_PATHNAME', 'cdc_plugin_status'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 

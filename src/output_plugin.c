@@ -35,6 +35,13 @@
 #include "output_plugin.h"
 #include "row_image.h"
 
+/*
+ * Filtered-out changes between two progress reports. A walsender reads its
+ * client's replies and sends keepalives only when a plugin writes or reports
+ * progress; 100 is what pgoutput uses.
+ */
+#define CDC_SKIPPED_PER_PROGRESS 100
+
 /* An envelope this large gets an output buffer of its own size, freed after it. */
 #define CDC_LARGE_ENVELOPE ((size_t) 8 << 20)
 
@@ -100,6 +107,7 @@ typedef struct CdcDecodingState
 	uint64		txn_generation; /* bumped at every BEGIN */
 	uint64		txn_event_count;
 	bool		txn_begin_sent;
+	int			skipped_since_progress; /* filtered out since the last report */
 	MemoryContextCallback free_callback;
 
 	CdcOutputSink *sink;		/* attached by the worker; NULL otherwise */
@@ -634,6 +642,26 @@ cdc_send_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	st->txn_begin_sent = true;
 }
 
+/*
+ * A change, truncate or message was filtered out. Nothing is written for
+ * it, so every CDC_SKIPPED_PER_PROGRESS of them the progress is reported:
+ * a walsender then reads its client's replies and sends a keepalive when
+ * one is due, so that a long filtered run (a huge transaction on an
+ * excluded table) does not end the connection by wal_sender_timeout. The
+ * SQL functions and the worker have no progress callback, where
+ * OutputPluginUpdateProgress() does nothing.
+ */
+static void
+cdc_skipped(LogicalDecodingContext *ctx)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+
+	if (++st->skipped_since_progress < CDC_SKIPPED_PER_PROGRESS)
+		return;
+	st->skipped_since_progress = 0;
+	OutputPluginUpdateProgress(ctx, false);
+}
+
 /* Starts counting a transaction's events; BEGIN itself may wait. */
 static void
 cdc_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
@@ -689,12 +717,18 @@ cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr c
 	MemoryContextReset(st->change_cxt);
 }
 
-/* End of a transaction: COMMIT event if wanted, then tell the worker. */
+/*
+ * End of a transaction: progress (telling a walsender whether nothing of
+ * it was sent, for its lag tracking and synchronous replication), the
+ * COMMIT event if wanted, then tell the worker.
+ */
 static void
 cdc_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
 {
 	CdcDecodingState *st = ctx->output_plugin_private;
 
+	st->skipped_since_progress = 0;
+	OutputPluginUpdateProgress(ctx, st->txn_event_count == 0 && !st->txn_begin_sent);
 	cdc_send_commit(ctx, txn, commit_lsn);
 	if (st->sink != NULL)
 		st->sink->commit(st->sink->arg, txn);
@@ -821,6 +855,7 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	{
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(st->change_cxt);
+		cdc_skipped(ctx);
 		return;
 	}
 
@@ -882,6 +917,7 @@ cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 	CdcDecodingState *st = ctx->output_plugin_private;
 	MemoryContext old;
 	int			i;
+	int			sent = 0;
 
 	if (CDC_SINK_STOPPED(st))
 		return;
@@ -893,6 +929,7 @@ cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 
 		if (!entry->included)
 			continue;
+		sent++;
 		memset(&event, 0, sizeof(event));
 		event.op = CDC_OP_TRUNCATE;
 		event.truncate_cascade = change->data.truncate.cascade;
@@ -901,6 +938,8 @@ cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);
+	if (sent == 0)
+		cdc_skipped(ctx);
 }
 
 /* pg_logical_emit_message(): transactional ones in commit order, others at once. */
@@ -912,9 +951,13 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 	MemoryContext old;
 	cdc_event	event;
 
-	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix) ||
-		CDC_SINK_STOPPED(st))
+	if (CDC_SINK_STOPPED(st))
 		return;
+	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix))
+	{
+		cdc_skipped(ctx);
+		return;
+	}
 
 	old = MemoryContextSwitchTo(st->change_cxt);
 	memset(&event, 0, sizeof(event));

@@ -3,7 +3,8 @@
  * lifecycle.
  *
  * Routes each envelope the output plugin hands the worker: topic
- * <topic_prefix>.<schema>.<table>, key = the envelope's key Row, partition
+ * <topic_prefix>.<schema>.<table> (escaped by cdc_topic_name(), so that two
+ * tables never share a topic), key = the envelope's key Row, partition
  * by the producer's murmur2_random partitioner, and a tombstone after a
  * delete when cdc_plugin.tombstones_on_delete is on. Builds the producer
  * from the cdc_plugin.* settings and remembers which values it was built
@@ -14,7 +15,6 @@
  */
 #include "postgres.h"
 
-#include "lib/stringinfo.h"
 #include "utils/memutils.h"
 
 #include "cdc_core.h"
@@ -30,7 +30,7 @@ typedef struct CdcPublisher
 	char	   *settings;		/* the settings the producer was built from */
 	char	   *topic_prefix;	/* resolved (empty setting: database name) */
 	bool		tombstones;
-	StringInfoData topic;		/* topic of the last routed table */
+	char		topic[CDC_TOPIC_NAME_MAX + 1];	/* topic of the last routed table */
 	char	   *topic_schema;	/* ... and the names it was built from */
 	char	   *topic_table;
 } CdcPublisher;
@@ -91,8 +91,6 @@ cdc_publish_start(const char *database, int wake_fd)
 		pfree(P.topic_prefix);
 	P.topic_prefix = pstrdup(cdc_topic_prefix[0] ? cdc_topic_prefix : database);
 	P.tombstones = cdc_tombstones_on_delete;
-	if (P.topic.data == NULL)
-		initStringInfo(&P.topic);
 	cdc_forget_topic();
 	MemoryContextSwitchTo(old);
 
@@ -151,42 +149,24 @@ cdc_publish_settings_changed(void)
 	return changed;
 }
 
-/* Appends name to the topic, replacing characters Kafka does not allow. */
-static void
-cdc_append_topic_part(StringInfo topic, const char *name)
-{
-	const char *p;
-
-	for (p = name; *p; p++)
-	{
-		char		c = *p;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			c == '_' || c == '-' || c == '.')
-			appendStringInfoChar(topic, c);
-		else
-			appendStringInfoChar(topic, '_');
-	}
-}
-
-/* The topic of a table; most changes come in runs on one table, so it is kept. */
+/*
+ * The topic of a table, NULL when out of memory (errbuf says why); most
+ * changes come in runs on one table, so the last one is kept.
+ */
 static const char *
-cdc_topic_of(const char *schema, const char *table)
+cdc_topic_of(const char *schema, const char *table, char *errbuf, size_t errlen)
 {
 	if (P.topic_schema == NULL || strcmp(P.topic_schema, schema) != 0 ||
 		strcmp(P.topic_table, table) != 0)
 	{
-		resetStringInfo(&P.topic);
-		cdc_append_topic_part(&P.topic, P.topic_prefix);
-		appendStringInfoChar(&P.topic, '.');
-		cdc_append_topic_part(&P.topic, schema);
-		appendStringInfoChar(&P.topic, '.');
-		cdc_append_topic_part(&P.topic, table);
 		cdc_forget_topic();
+		if (cdc_topic_name(P.topic_prefix, schema, table, P.topic, sizeof(P.topic),
+						   errbuf, errlen) == 0)
+			return NULL;
 		P.topic_schema = MemoryContextStrdup(TopMemoryContext, schema);
 		P.topic_table = MemoryContextStrdup(TopMemoryContext, table);
 	}
-	return P.topic.data;
+	return P.topic;
 }
 
 /* Sends the remaining messages of one envelope (change, then tombstone). */
@@ -195,11 +175,18 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 					 int *parts_sent, char *errbuf, size_t errlen)
 {
 	const char *topic;
+	char		why_topic[CDC_ERRBUF_SIZE];
 	int			parts;
 
 	if (route->schema == NULL || route->table == NULL)
 		return CDC_SEND_QUEUED;	/* events without a table are not published */
-	topic = cdc_topic_of(route->schema, route->table);
+	topic = cdc_topic_of(route->schema, route->table, why_topic, sizeof(why_topic));
+	if (topic == NULL)
+	{
+		snprintf(errbuf, errlen, "could not name the topic of table \"%s.%s\": %s",
+				 route->schema, route->table, why_topic);
+		return CDC_SEND_FAILED;
+	}
 	parts = (route->op == CDC_OP_DELETE && P.tombstones && route->key != NULL) ? 2 : 1;
 	while (*parts_sent < parts)
 	{

@@ -626,6 +626,7 @@ cdc_stream(void)
 	W.end = CDC_END_NONE;
 	W.failure[0] = '\0';
 	W.sends_since_poll = 0;
+	/* no progress callback: the plugin's reports, meant for walsenders, do nothing here */
 	W.ctx = CreateDecodingContext(InvalidXLogRecPtr, cdc_session_options(), false,
 								  XL_ROUTINE(.page_read = cdc_read_page,
 											 .segment_open = wal_segment_open,

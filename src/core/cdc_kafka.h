@@ -4,7 +4,8 @@
  * The worker (C, PostgreSQL side) publishes envelopes through this header.
  * Behind it: librdkafka with an idempotent configuration and the
  * acknowledgement bookkeeping that says which WAL position may be
- * confirmed; topics and keys are chosen by the caller (publish.c). Like cdc_core.h, every function catches every C++ exception,
+ * confirmed; keys are chosen by the caller (publish.c), topic names come
+ * from cdc_topic_name(). Like cdc_core.h, every function catches every C++ exception,
  * never calls elog, and never lets librdkafka call back into PostgreSQL:
  * delivery reports, logs and errors are collected while the caller's own
  * thread runs cdc_producer_poll(), and handed out as plain data.
@@ -22,6 +23,19 @@ extern "C" {
 #endif
 
 typedef struct cdc_producer cdc_producer;
+
+/* Kafka's limit on the length of a topic name. */
+#define CDC_TOPIC_NAME_MAX 249
+
+/*
+ * Writes the topic of schema.table under prefix (names as UTF-8) into buf,
+ * which holds at least CDC_TOPIC_NAME_MAX + 1 bytes, NUL-terminated, and
+ * returns its length: the injective escape documented in README ("Publish
+ * to Kafka") and topic_name.cpp. Returns 0 (errbuf says why) only when out
+ * of memory or called wrongly.
+ */
+size_t		cdc_topic_name(const char *prefix, const char *schema, const char *table,
+						   char *buf, size_t buflen, char *errbuf, size_t errlen);
 
 /* What the producer is built from; strings are copied. */
 typedef struct cdc_producer_config

@@ -12,6 +12,8 @@ and OUT_DIR/expect: one line per scenario, "S EXIT [VERIFY-OPTION...] --
 counter=value ...", which selftest.sh checks against verify's summary.
 OUT_DIR/st_clean.final is the final state verify must write for st_clean.
 """
+import hashlib
+import re
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -34,6 +36,21 @@ def row(**cols):
             c.type_oid = TEXT
             c.value.text_value = v
     return r
+
+
+def topic_name(prefix, schema, table):
+    """The worker's topic of schema.table (README, "Publish to Kafka"),
+    written again here so that the verifier's copy is checked against it."""
+    def part(name):
+        return "".join(chr(b) if re.match(rb"[A-Za-z0-9_]", bytes([b])) else "-%02X" % b
+                       for b in name.encode())
+    topic = re.sub(r"[^A-Za-z0-9._-]", "_", prefix) + "." + part(schema) + "." + part(table)
+    if len(topic) <= 249:
+        return topic
+    head = min(len(prefix), 231)
+    while head + (3 if topic[head] == "-" else 1) <= 231:
+        head += 3 if topic[head] == "-" else 1
+    return topic[:head] + "--" + hashlib.sha256(topic.encode()).hexdigest()[:16]
 
 
 class Ev:
@@ -77,7 +94,7 @@ class Ev:
     def topic(self, prefix):
         if self.table is None:
             return prefix + "._messages"
-        return "%s.%s.%s" % (prefix, self.schema, self.table)
+        return topic_name(prefix, self.schema, self.table)
 
 
 def hexb(b):
@@ -205,6 +222,20 @@ scenario("st_split", [(ins1, {"partition": 0}) if e is ins1 else
 # a tombstone for id=3, which was never deleted
 scenario("st_tomb", WORKLOAD + [ins3, "tombstone"], REFERENCE, 1,
          counts(tombstones=2, duplicates=1, out_of_order=1))
+
+# names that need escaping, and one too long for Kafka: each on its own topic
+odd = [Ev(C, table, 0x6100 + i, 0x6000, i + 1, key=row(id=i), after=row(id=i), schema=schema)
+       for i, (schema, table) in enumerate([
+           ("public", "a b"), ("public", "a_b"), ("a.b", "c"), ("a", "b.c"),
+           ("public", "caf\u00e9"), ("\u00fc" * 31, "\u00f6" * 31)])]
+assert odd[0].topic("p") == "p.public.a-20b" and odd[2].topic("p") == "p.a-2Eb.c", "escapes"
+assert len(odd[5].topic("p")) <= 249 and "--" in odd[5].topic("p"), "shortened"
+scenario("st_names", odd, odd, 0, counts(reference=6, consumed=6, unique=6))
+# the same on the topics the names had before they were escaped: all but a_b misrouted
+scenario("st_names_unescaped",
+         [(e, {"topic": "st_names_unescaped.%s.%s" % tuple(
+             re.sub(r"[^A-Za-z0-9._-]", "_", n) for n in (e.schema, e.table))}) for e in odd],
+         odd, 1, counts(misrouted=5))
 
 with open(OUT + "/expect", "w") as f:
     f.write("".join(line + "\n" for line in expect))

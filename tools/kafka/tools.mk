@@ -4,8 +4,9 @@
 #   bash tools/kafka/selftest.sh   check them (no PostgreSQL needed)
 #
 # cdc_kafka_consume links the extension's own core objects (the envelope
-# renderer and the generated protobuf classes), so it renders exactly what
-# cdc_plugin.to_json() renders. These binaries are never installed.
+# renderer, the topic naming and the generated protobuf classes), so it
+# renders exactly what cdc_plugin.to_json() renders and expects each table
+# on exactly the topic the worker names. These binaries are never installed.
 
 # Including this file must not change the including Makefile's default goal.
 kafka_tools_saved_goal := $(.DEFAULT_GOAL)
@@ -13,7 +14,8 @@ kafka_tools_saved_goal := $(.DEFAULT_GOAL)
 KAFKA_TOOLS_DIR       := tools/kafka
 KAFKA_TOOLS_BROKER    := $(KAFKA_TOOLS_DIR)/cdc_mock_broker
 KAFKA_TOOLS_CONSUME   := $(KAFKA_TOOLS_DIR)/cdc_kafka_consume
-KAFKA_TOOLS_CORE_OBJS := src/core/json_render.o src/core/core_util.o src/gen/cdc/v1/envelope.pb.o
+KAFKA_TOOLS_CORE_OBJS := src/core/json_render.o src/core/core_util.o src/core/topic_name.o \
+                         src/gen/cdc/v1/envelope.pb.o
 KAFKA_TOOLS_CXX_OBJS  := $(KAFKA_TOOLS_DIR)/kafka_consume.o $(KAFKA_TOOLS_DIR)/verify.o
 KAFKA_TOOLS_C_OBJS    := $(KAFKA_TOOLS_DIR)/mock_broker.o
 KAFKA_TOOLS_CLEAN     := $(KAFKA_TOOLS_BROKER) $(KAFKA_TOOLS_CONSUME) \
@@ -40,7 +42,7 @@ $(KAFKA_TOOLS_DIR)/mock_broker.o: $(KAFKA_TOOLS_DIR)/mock_broker.c
 
 # The generated header comes from the main Makefile's protoc rule.
 $(KAFKA_TOOLS_CXX_OBJS): $(KAFKA_TOOLS_DIR)/%.o: $(KAFKA_TOOLS_DIR)/%.cpp \
-		$(KAFKA_TOOLS_DIR)/kafka_tools.hpp src/core/json_render.hpp \
+		$(KAFKA_TOOLS_DIR)/kafka_tools.hpp src/core/json_render.hpp src/core/topic_name.hpp \
 		src/gen/cdc/v1/envelope.pb.h
 	$(KAFKA_TOOLS_CXX) $(KAFKA_TOOLS_CPPFLAGS) $(KAFKA_TOOLS_CXXFLAGS) -c -o $@ $<
 

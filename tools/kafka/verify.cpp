@@ -33,6 +33,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "cdc/v1/envelope.pb.h"
+#include "topic_name.hpp"
 
 namespace kafka_tools {
 
@@ -56,7 +57,8 @@ const char kVerifyUsage[] =
 	"  one per line as \\\\x<hex>, loadable with psql's \\copy t(data) from FILE.\n"
 	"--message-topic TOPIC: the topic events without schema and table (logical\n"
 	"  messages, begin, commit) must be on; by default any P.* topic is accepted.\n"
-	"Routing: table events must be on P.<schema>.<table>; the Kafka key must be\n"
+	"Routing: table events must be on P.<schema>.<table>, named as the worker\n"
+	"names them (escaped, shortened beyond 249 characters); the Kafka key must be\n"
 	"the envelope's key bytes, NULL when the envelope has none. A tombstone must\n"
 	"follow a delete of its key in its partition. A key's messages must share\n"
 	"one partition, in increasing (commit_lsn, total_order); a tombstone out of\n"
@@ -857,7 +859,7 @@ run_verify(int argc, char **argv)
 
 		if (!e.schema.empty() || !e.table.empty())
 		{
-			std::string expected = topic_prefix + e.schema + "." + e.table;
+			std::string expected = cdc_core::topic_name(prefix, e.schema, e.table);
 
 			if (m.topic != expected)
 				problem = "topic should be " + expected;
