@@ -107,6 +107,7 @@ cdc_publish_start(const char *database, int wake_fd)
 	config.bootstrap_servers = cdc_kafka_bootstrap_servers;
 	config.properties = cdc_kafka_properties;
 	config.wake_fd = wake_fd;
+	config.file_properties = NULL;
 	P.producer = cdc_producer_create(&config, errbuf, sizeof(errbuf));
 	if (P.producer == NULL)
 	{
