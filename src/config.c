@@ -133,7 +133,7 @@ cdc_config_init(void)
 	DefineCustomStringVariable("cdc_plugin.kafka_properties_file",
 							   "File of further librdkafka producer properties, one name=value per line; the place for secrets.",
 							   "Read by the worker; must be owned by the server's operating system user and not accessible to group or others. Its properties win over cdc_plugin.kafka_properties. Empty: none. A relative path is relative to the data directory.",
-							   &cdc_kafka_properties_file, "", PGC_SIGHUP, 0,
+							   &cdc_kafka_properties_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("cdc_plugin.topic_prefix",
 							   "Topics are named <topic_prefix>.<schema>.<table>.",
