@@ -7,18 +7,25 @@
  * are not rejected here: a bad Kafka setting must not stop the server from
  * starting, so the worker validates them, logs one clear line and shows
  * the problem in cdc_plugin.status() instead.
+ *
+ * The one exception is a secret in cdc_plugin.kafka_properties: a check
+ * hook refuses it, since once a reload has accepted the value PostgreSQL
+ * has already logged it ('parameter ... changed to "..."'). Secrets go in
+ * cdc_plugin.kafka_properties_file, which the worker reads itself.
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "cdc_kafka.h"
 #include "config.h"
 
 char	   *cdc_database = NULL;
 char	   *cdc_slot_name = NULL;
 char	   *cdc_kafka_bootstrap_servers = NULL;
 char	   *cdc_kafka_properties = NULL;
+char	   *cdc_kafka_properties_file = NULL;
 char	   *cdc_topic_prefix = NULL;
 char	   *cdc_include_tables = NULL;
 char	   *cdc_exclude_tables = NULL;
@@ -46,6 +53,60 @@ cdc_check_slot_name(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * Why the configuration file's value of cdc_plugin.kafka_properties was
+ * refused ("" when it was not): this process's effective value is then not
+ * what the file says, and the worker must not publish with it.
+ */
+static char cdc_kafka_properties_refusal[512] = "";
+
+/*
+ * Refuses secret-bearing properties in cdc_plugin.kafka_properties. On a
+ * reload (or ALTER SYSTEM) the value is rejected with a message of our own
+ * (PostgreSQL's default one would quote it), so the old value stays and
+ * nothing logs the new one. While the library is being preloaded there is
+ * no "changed to" line to avoid, and rejecting would only leave the value
+ * at its default with the server's WARNING: the value is emptied instead
+ * (so SHOW and pg_settings never hold the secret), and the refusal is
+ * remembered, so that the worker reports a configuration error rather
+ * than publishing without the intended security settings. Every reload
+ * calls this hook again (with the file's value, or with the default when
+ * the line was removed), so the refusal always describes the last one.
+ */
+static bool
+cdc_check_kafka_properties(char **newval, void **extra, GucSource source)
+{
+	char		errbuf[sizeof(cdc_kafka_properties_refusal)];
+	int			r = cdc_kafka_properties_check_secrets(*newval, errbuf, sizeof(errbuf));
+
+	if (r == 0)
+	{
+		cdc_kafka_properties_refusal[0] = '\0';
+		return true;
+	}
+	if (r < 0)
+	{
+		GUC_check_errmsg("could not check cdc_plugin.kafka_properties: %s", errbuf);
+		return false;
+	}
+	strlcpy(cdc_kafka_properties_refusal, errbuf, sizeof(cdc_kafka_properties_refusal));
+	if (process_shared_preload_libraries_in_progress)
+	{
+		(*newval)[0] = '\0';	/* in place: the string stays guc.c's */
+		return true;
+	}
+	GUC_check_errmsg("%s", errbuf);
+	GUC_check_errdetail("The value of cdc_plugin.kafka_properties is written to the server log on a reload and is readable by members of pg_read_all_settings.");
+	GUC_check_errhint("Write the property as a name=value line into a file owned by the server's operating system user with mode 0600, and name the file in cdc_plugin.kafka_properties_file.");
+	return false;
+}
+
+const char *
+cdc_config_kafka_properties_refusal(void)
+{
+	return cdc_kafka_properties_refusal[0] != '\0' ? cdc_kafka_properties_refusal : NULL;
+}
+
 void
 cdc_config_init(void)
 {
@@ -66,8 +127,13 @@ cdc_config_init(void)
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("cdc_plugin.kafka_properties",
 							   "Further librdkafka producer properties, as name=value;name=value.",
-							   "May hold secrets (SASL passwords, SSL keys), so only superusers can read it.",
+							   "Secret-bearing properties (sasl.password, ssl.key.password, ...) are refused: put them in cdc_plugin.kafka_properties_file.",
 							   &cdc_kafka_properties, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   cdc_check_kafka_properties, NULL, NULL);
+	DefineCustomStringVariable("cdc_plugin.kafka_properties_file",
+							   "File of further librdkafka producer properties, one name=value per line; the place for secrets.",
+							   "Read by the worker; must be owned by the server's operating system user and not accessible to group or others. Its properties win over cdc_plugin.kafka_properties. Empty: none. A relative path is relative to the data directory.",
+							   &cdc_kafka_properties_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("cdc_plugin.topic_prefix",
 							   "Topics are named <topic_prefix>.<schema>.<table>.",

@@ -8,10 +8,18 @@ extern char *cdc_database;
 extern char *cdc_slot_name;
 extern char *cdc_kafka_bootstrap_servers;
 extern char *cdc_kafka_properties;
+extern char *cdc_kafka_properties_file;
 extern char *cdc_topic_prefix;
 extern char *cdc_include_tables;
 extern char *cdc_exclude_tables;
 extern bool cdc_tombstones_on_delete;
+
+/*
+ * Why the configuration file's cdc_plugin.kafka_properties was refused (it
+ * names a secret-bearing property), or NULL: describes the last time this
+ * process read the configuration file.
+ */
+extern const char *cdc_config_kafka_properties_refusal(void);
 
 /* Defines every cdc_plugin.* setting and reserves the prefix. */
 extern void cdc_config_init(void);

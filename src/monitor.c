@@ -44,6 +44,7 @@ typedef struct CdcSharedStatus
 	uint64		restarts;
 	char		last_error[CDC_ERROR_LEN];
 	TimestampTz last_error_time;
+	bool		last_error_is_configuration;	/* set with "configuration error" */
 } CdcSharedStatus;
 
 static CdcSharedStatus *cdc_status = NULL;
@@ -159,6 +160,27 @@ cdc_monitor_set_error(const char *state, const char *message)
 		cdc_set_state_locked(state);
 	strlcpy(cdc_status->last_error, message, CDC_ERROR_LEN);
 	cdc_status->last_error_time = now;
+	cdc_status->last_error_is_configuration =
+		state != NULL && strcmp(state, "configuration error") == 0;
+	SpinLockRelease(&cdc_status->mutex);
+}
+
+/*
+ * The configuration is valid again: a configuration error is no longer
+ * the last problem, so last_error no longer shows it (the server log keeps
+ * it). Other errors (delivery failures, a lost slot) stay as history
+ * until the next one.
+ */
+void
+cdc_monitor_clear_configuration_error(void)
+{
+	SpinLockAcquire(&cdc_status->mutex);
+	if (cdc_status->last_error_is_configuration)
+	{
+		cdc_status->last_error[0] = '\0';
+		cdc_status->last_error_time = 0;
+		cdc_status->last_error_is_configuration = false;
+	}
 	SpinLockRelease(&cdc_status->mutex);
 }
 

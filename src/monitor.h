@@ -32,6 +32,7 @@ extern void cdc_monitor_worker_stopped(void);
 extern bool cdc_monitor_worker_alive(void);
 extern void cdc_monitor_set_state(const char *state);
 extern void cdc_monitor_set_error(const char *state, const char *message);
+extern void cdc_monitor_clear_configuration_error(void);
 extern void cdc_monitor_count_restart(void);
 extern void cdc_monitor_read_counters(CdcWorkerCounters *counters);
 extern void cdc_monitor_update(const CdcWorkerCounters *counters);

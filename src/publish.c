@@ -12,9 +12,20 @@
  * and never calls back into the stream: a full queue is returned to the
  * caller. librdkafka is reached only through cdc_kafka.h, so no C++
  * object lives on any frame here; its logs are written from this thread.
+ *
+ * cdc_plugin.kafka_properties_file (the place for secrets) is read here,
+ * each time a producer is built and at each reload, so that a changed file
+ * rebuilds the producer too; only a fingerprint of its content is kept,
+ * and the content is wiped once librdkafka has its copy.
  */
 #include "postgres.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "utils/memutils.h"
 
 #include "cdc_core.h"
@@ -37,13 +48,135 @@ typedef struct CdcPublisher
 
 static CdcPublisher P;
 
-/* The settings a producer is built from, as one string. */
+#define CDC_PROPERTIES_FILE_MAX (1024 * 1024)
+
+/*
+ * Reads cdc_plugin.kafka_properties_file. Returns its content (palloc'd,
+ * NUL-terminated; "" when the setting is empty), or NULL with the problem
+ * in errbuf: the file must be a regular file of at most 1 MB without NUL
+ * bytes, owned by the user the server runs as, with no permission for
+ * group or others (like a server key file, it holds secrets). The check is
+ * made on the opened file, so a rename in between cannot fool it.
+ */
 static char *
-cdc_settings_string(void)
+cdc_read_properties_file(char *errbuf, size_t errlen)
 {
-	return psprintf("%s\n%s\n%s\n%s\n%s\n%d", cdc_kafka_bootstrap_servers,
+	const char *path = cdc_kafka_properties_file;
+	struct stat st;
+	char	   *buf;
+	size_t		len = 0;
+	int			fd;
+
+	if (path == NULL || path[0] == '\0')
+		return pstrdup("");
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+	{
+		snprintf(errbuf, errlen, "could not open cdc_plugin.kafka_properties_file \"%s\": %m", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0)
+	{
+		snprintf(errbuf, errlen, "could not stat cdc_plugin.kafka_properties_file \"%s\": %m", path);
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode))
+	{
+		snprintf(errbuf, errlen, "cdc_plugin.kafka_properties_file \"%s\" is not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_uid != geteuid())
+	{
+		snprintf(errbuf, errlen,
+				 "cdc_plugin.kafka_properties_file \"%s\" is owned by user ID %u: it must be owned by the user the server runs as (ID %u)",
+				 path, (unsigned) st.st_uid, (unsigned) geteuid());
+		close(fd);
+		return NULL;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	{
+		snprintf(errbuf, errlen,
+				 "cdc_plugin.kafka_properties_file \"%s\" has permissions %04o: group and others must have no access (chmod 600)",
+				 path, (unsigned) (st.st_mode & 07777));
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size > CDC_PROPERTIES_FILE_MAX)
+	{
+		snprintf(errbuf, errlen, "cdc_plugin.kafka_properties_file \"%s\" is larger than 1 MB", path);
+		close(fd);
+		return NULL;
+	}
+	/* one byte more than allowed, to see a file that grew meanwhile */
+	buf = palloc(CDC_PROPERTIES_FILE_MAX + 2);
+	while (len <= CDC_PROPERTIES_FILE_MAX)
+	{
+		ssize_t		n = read(fd, buf + len, CDC_PROPERTIES_FILE_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+		{
+			snprintf(errbuf, errlen, "could not read cdc_plugin.kafka_properties_file \"%s\": %m", path);
+			close(fd);
+			explicit_bzero(buf, len);
+			pfree(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len > CDC_PROPERTIES_FILE_MAX || memchr(buf, '\0', len) != NULL)
+	{
+		snprintf(errbuf, errlen, len > CDC_PROPERTIES_FILE_MAX ?
+				 "cdc_plugin.kafka_properties_file \"%s\" is larger than 1 MB" :
+				 "cdc_plugin.kafka_properties_file \"%s\" contains a NUL byte", path);
+		explicit_bzero(buf, len);
+		pfree(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Wipes and frees what cdc_read_properties_file returned. */
+static void
+cdc_free_properties_file(char *content)
+{
+	if (content == NULL)
+		return;
+	explicit_bzero(content, strlen(content));
+	pfree(content);
+}
+
+/*
+ * The settings a producer is built from, as one string: the GUCs, a
+ * refusal of kafka_properties, and the properties file as a fingerprint of
+ * its content (never the content) or the reason it cannot be used.
+ */
+static char *
+cdc_settings_string(const char *file_content, const char *file_problem)
+{
+	const char *refusal = cdc_config_kafka_properties_refusal();
+	char		file_state[64];
+
+	if (file_content != NULL)
+	{
+		size_t		len = strlen(file_content);
+
+		snprintf(file_state, sizeof(file_state), "%016" INT64_MODIFIER "x%016" INT64_MODIFIER "x",
+				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 0),
+				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 1));
+	}
+	return psprintf("%s\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
 					cdc_kafka_properties, cdc_topic_prefix, cdc_include_tables,
-					cdc_exclude_tables, (int) cdc_tombstones_on_delete);
+					cdc_exclude_tables, (int) cdc_tombstones_on_delete,
+					refusal ? refusal : "", cdc_kafka_properties_file,
+					file_content != NULL ? file_state : file_problem);
 }
 
 /*
@@ -75,18 +208,32 @@ cdc_forget_topic(void)
 	P.topic_schema = P.topic_table = NULL;
 }
 
+/* Logs a bad setting once and shows it in status(). */
+static void
+cdc_configuration_error(const char *problem, const char *hint)
+{
+	ereport(WARNING,
+			(errmsg("cdc_plugin worker cannot publish: %s", problem),
+			 errhint("%s", hint)));
+	cdc_monitor_set_error("configuration error", problem);
+}
+
 /* Builds the producer from the current settings; false if they are bad. */
 bool
 cdc_publish_start(const char *database, int wake_fd)
 {
 	cdc_producer_config config;
 	char		errbuf[CDC_ERRBUF_SIZE * 2];
+	char		file_problem[CDC_ERRBUF_SIZE * 2] = "";
+	char	   *file_content;
+	const char *refusal;
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
 	Assert(P.producer == NULL);
+	file_content = cdc_read_properties_file(file_problem, sizeof(file_problem));
 	if (P.settings)
 		pfree(P.settings);
-	P.settings = cdc_settings_string();
+	P.settings = cdc_settings_string(file_content, file_problem);
 	if (P.topic_prefix)
 		pfree(P.topic_prefix);
 	P.topic_prefix = pstrdup(cdc_topic_prefix[0] ? cdc_topic_prefix : database);
@@ -94,26 +241,41 @@ cdc_publish_start(const char *database, int wake_fd)
 	cdc_forget_topic();
 	MemoryContextSwitchTo(old);
 
+	refusal = cdc_config_kafka_properties_refusal();
+	if (refusal != NULL)
+	{
+		cdc_free_properties_file(file_content);
+		cdc_configuration_error(refusal,
+								"Move the property into the file named by cdc_plugin.kafka_properties_file (owned by the server's operating system user, mode 0600) and reload (SELECT pg_reload_conf()).");
+		return false;
+	}
+	if (file_content == NULL)
+	{
+		cdc_configuration_error(file_problem,
+								"Fix the file or cdc_plugin.kafka_properties_file (the file must be owned by the server's operating system user, mode 0600) and reload (SELECT pg_reload_conf()).");
+		return false;
+	}
 	if (!cdc_table_patterns_valid(errbuf, sizeof(errbuf)))
 	{
-		ereport(WARNING,
-				(errmsg("cdc_plugin worker cannot publish: %s", errbuf),
-				 errhint("Fix cdc_plugin.include_tables or cdc_plugin.exclude_tables in postgresql.conf and reload (SELECT pg_reload_conf()).")));
-		cdc_monitor_set_error("configuration error", errbuf);
+		cdc_free_properties_file(file_content);
+		cdc_configuration_error(errbuf,
+								"Fix cdc_plugin.include_tables or cdc_plugin.exclude_tables in postgresql.conf and reload (SELECT pg_reload_conf()).");
 		return false;
 	}
 	config.bootstrap_servers = cdc_kafka_bootstrap_servers;
 	config.properties = cdc_kafka_properties;
 	config.wake_fd = wake_fd;
+	config.file_properties = file_content;
 	P.producer = cdc_producer_create(&config, errbuf, sizeof(errbuf));
+	cdc_free_properties_file(file_content);
 	if (P.producer == NULL)
 	{
-		ereport(WARNING,
-				(errmsg("cdc_plugin worker cannot publish: %s", errbuf),
-				 errhint("Fix the cdc_plugin.kafka_* settings in postgresql.conf and reload (SELECT pg_reload_conf()).")));
-		cdc_monitor_set_error("configuration error", errbuf);
+		cdc_configuration_error(errbuf,
+								"Fix the cdc_plugin.kafka_* settings in postgresql.conf (or the file named by cdc_plugin.kafka_properties_file) and reload (SELECT pg_reload_conf()).");
 		return false;
 	}
+	/* valid again: an earlier configuration error is history (the log keeps it) */
+	cdc_monitor_clear_configuration_error();
 	return true;
 }
 
@@ -141,9 +303,14 @@ cdc_publish_settings_changed(void)
 	char	   *now;
 	bool		changed;
 
+	char		file_problem[CDC_ERRBUF_SIZE * 2] = "";
+	char	   *file_content;
+
 	if (P.settings == NULL)
 		return true;
-	now = cdc_settings_string();
+	file_content = cdc_read_properties_file(file_problem, sizeof(file_problem));
+	now = cdc_settings_string(file_content, file_problem);
+	cdc_free_properties_file(file_content);
 	changed = strcmp(now, P.settings) != 0;
 	pfree(now);
 	return changed;

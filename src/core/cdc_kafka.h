@@ -41,13 +41,20 @@ size_t		cdc_topic_name(const char *prefix, const char *schema, const char *table
 typedef struct cdc_producer_config
 {
 	const char *bootstrap_servers;	/* "host:port,host:port"; required */
-	const char *properties;		/* "name=value;name=value" librdkafka properties */
+	const char *properties;		/* cdc_plugin.kafka_properties: "name=value;name=value"
+								 * librdkafka properties; secret-bearing ones are refused */
 	int			wake_fd;		/* written to when something is ready to poll; -1: none */
+	const char *file_properties;	/* the content of cdc_plugin.kafka_properties_file:
+									 * one name=value per line, '#' comments; may hold
+									 * secrets; wins over properties. NULL: none */
 } cdc_producer_config;
 
 /*
  * Builds a producer. Returns NULL with a message naming the bad setting
  * (an unknown property, a bad value, empty bootstrap servers) in errbuf.
+ * No message quotes a property value: a bad item is named by its property
+ * or its position; librdkafka's own reasons are kept only when they
+ * provably hold no value, or with the values redacted.
  */
 cdc_producer *cdc_producer_create(const cdc_producer_config *config,
 								  char *errbuf, size_t errlen);
@@ -58,6 +65,16 @@ cdc_producer *cdc_producer_create(const cdc_producer_config *config,
  */
 int			cdc_producer_validate(const cdc_producer_config *config,
 								  char *errbuf, size_t errlen);
+
+/*
+ * Whether cdc_plugin.kafka_properties names a secret-bearing property
+ * (sasl.password, ssl.key.password, ...; see kafka_producer.cpp): 1 with a
+ * message naming it and cdc_plugin.kafka_properties_file in errbuf, 0 when
+ * it names none (other problems are left to cdc_producer_create), -1 on
+ * an internal error. Never quotes a value. Meant for the setting's check hook.
+ */
+int			cdc_kafka_properties_check_secrets(const char *properties,
+											   char *errbuf, size_t errlen);
 
 /* Drops whatever is still queued and stops librdkafka's threads. NULL is allowed. */
 void		cdc_producer_destroy(cdc_producer *p);

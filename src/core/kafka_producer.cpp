@@ -10,6 +10,7 @@
 
 #include "kafka_producer.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,31 @@ namespace cdc_core {
 namespace {
 
 constexpr size_t kMaxQueuedLogs = 1000;
+
+/*
+ * Properties whose value is, or may embed, a secret (librdkafka 2.0.2).
+ * They are refused in cdc_plugin.kafka_properties, whose value PostgreSQL
+ * logs on a reload and shows to pg_read_all_settings members, and must
+ * come from cdc_plugin.kafka_properties_file. The list: the passwords and
+ * private keys librdkafka itself redacts in its configuration dumps
+ * (ssl.key.password, ssl.key.pem, ssl_key, ssl.keystore.password,
+ * sasl.password, sasl.oauthbearer.config, which may carry extension
+ * values), the OIDC client secret (not redacted by librdkafka 2.0.2, a
+ * secret all the same), and sasl.kerberos.kinit.cmd, a shell command that
+ * can carry a password. Not in it, though librdkafka redacts them too:
+ * sasl.username, ssl.key.location and ssl.ca.pem (a name, a path and a
+ * public certificate).
+ */
+const char *const kSecretProperties[] = {
+	"sasl.password",
+	"sasl.oauthbearer.client.secret",
+	"sasl.oauthbearer.config",
+	"sasl.kerberos.kinit.cmd",
+	"ssl.key.password",
+	"ssl.key.pem",
+	"ssl_key",
+	"ssl.keystore.password",
+};
 
 std::string
 trim(std::string_view s)
@@ -53,6 +79,156 @@ reserved_property(const std::string &name, std::string *why)
 		return true;
 	}
 	return false;
+}
+
+bool
+ascii_iequal(std::string_view a, std::string_view b)
+{
+	if (a.size() != b.size())
+		return false;
+	for (size_t i = 0; i < a.size(); i++)
+	{
+		unsigned char x = static_cast<unsigned char>(a[i]),
+					y = static_cast<unsigned char>(b[i]);
+
+		if (x >= 'A' && x <= 'Z')
+			x = static_cast<unsigned char>(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = static_cast<unsigned char>(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether name has the shape of a librdkafka property name (lowercase
+ * letters, digits, '.', '_', '-'). Only such names are quoted in a
+ * message: anything else may be a piece of a secret (a password's tail
+ * after a ';', a line of a key), and is named by its position instead.
+ */
+bool
+property_name_shape(std::string_view name)
+{
+	if (name.empty())
+		return false;
+	for (char c : name)
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	return true;
+}
+
+const char *const kPropertiesSetting = "cdc_plugin.kafka_properties";
+const char *const kFileSetting = "cdc_plugin.kafka_properties_file";
+
+std::string
+refuse_secret_message(const std::string &name)
+{
+	return "Kafka property \"" + name + "\" holds a secret and cannot be set in "
+		+ kPropertiesSetting + " (its value would reach the server log and "
+		"pg_read_all_settings members): put it in the file named by " + kFileSetting;
+}
+
+/*
+ * librdkafka's reason for refusing a property, when it is one of the
+ * messages that provably hold nothing but a property name: librdkafka
+ * builds those from fixed text and the property's name. Anything else
+ * (e.g. 'Invalid value "..." for configuration property "..."', which
+ * quotes the value or a part of it) is replaced by our own text.
+ */
+std::string
+conf_set_reason(rd_kafka_conf_res_t res, const char *err)
+{
+	auto		is_name = [](std::string_view s) {
+		if (s.empty())
+			return false;
+		for (char c : s)
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+				  c == '.' || c == '_' || c == '-'))
+				return false;
+		return true;
+	};
+	/* prefix "NAME" suffix, NAME a property name; with a fixed suffix */
+	auto		shaped = [&](std::string_view text, std::string_view prefix, std::string_view suffix) {
+		if (text.size() < prefix.size() + suffix.size() + 2 ||
+			text.substr(0, prefix.size()) != prefix ||
+			text.substr(text.size() - suffix.size()) != suffix)
+			return false;
+		std::string_view mid = text.substr(prefix.size(),
+										   text.size() - prefix.size() - suffix.size());
+
+		return mid.size() >= 2 && mid.front() == '"' && mid.back() == '"' &&
+			is_name(mid.substr(1, mid.size() - 2));
+	};
+
+	if (res == RD_KAFKA_CONF_UNKNOWN)
+		return "No such configuration property";
+	std::string trimmed = trim(err);	/* some end with a newline */
+	std::string_view text(trimmed);
+
+	if (shaped(text, "Invalid value for configuration property ", "") ||
+		shaped(text, "Expected bool value for ", ": true or false") ||
+		shaped(text, "Property ", " must be set through dedicated .._set_..() function") ||
+		shaped(text, "Internal property ", " not settable"))
+		return std::string(text);
+	/* 'Configuration property "NAME" not supported in this build: <fixed reason>' */
+	{
+		std::string_view prefix = "Configuration property \"";
+		std::string_view marker = "\" not supported in this build: ";
+		size_t		at = text.find(marker);
+
+		if (text.substr(0, prefix.size()) == prefix && at != std::string_view::npos &&
+			is_name(text.substr(prefix.size(), at - prefix.size())) &&
+			text.find('"', at + marker.size()) == std::string_view::npos)
+			return std::string(text);
+	}
+	/*
+	 * 'Configuration property "NAME" value <the value, maybe reformatted>
+	 * is outside allowed range A..B': kept without the value.
+	 */
+	{
+		std::string_view prefix = "Configuration property \"";
+		std::string_view marker = "\" value ";
+		std::string_view range = " is outside allowed range ";
+		size_t		at = text.find(marker);
+		size_t		r = text.rfind(range);
+
+		if (text.substr(0, prefix.size()) == prefix && at != std::string_view::npos &&
+			r != std::string_view::npos && r > at &&
+			is_name(text.substr(prefix.size(), at - prefix.size())))
+		{
+			std::string_view bounds = text.substr(r + range.size());
+			size_t		dots = bounds.find("..");
+			auto		is_int = [](std::string_view v) {
+				if (!v.empty() && v[0] == '-')
+					v.remove_prefix(1);
+				return !v.empty() && v.find_first_not_of("0123456789") == std::string_view::npos;
+			};
+
+			if (dots != std::string_view::npos && is_int(bounds.substr(0, dots)) &&
+				is_int(bounds.substr(dots + 2)))
+				return "the value is outside the allowed range " + std::string(bounds);
+		}
+	}
+	return "librdkafka does not accept its value (the value is not shown, as it may be a secret)";
+}
+
+/* value's parts between separators (space, tab, comma, semicolon), at least min_len long */
+void
+add_parts(std::vector<std::string> *out, const std::string &value, size_t min_len)
+{
+	size_t		b = 0;
+
+	while (b <= value.size())
+	{
+		size_t		e = value.find_first_of(" \t,;", b);
+
+		if (e == std::string::npos)
+			e = value.size();
+		if (e - b >= min_len && e - b < value.size())
+			out->push_back(value.substr(b, e - b));
+		b = e + 1;
+	}
 }
 
 extern "C" void
@@ -107,9 +283,9 @@ stats_trampoline(rd_kafka_t *, char *json, size_t len, void *opaque)
 	return 0;					/* librdkafka frees json */
 }
 
-/* rd_kafka_conf_t with every property applied; throws naming a bad one. */
+/* rd_kafka_conf_t with every property applied; throws naming a bad one (never its value). */
 rd_kafka_conf_t *
-build_conf(std::string_view bootstrap_servers, std::string_view properties)
+build_conf(const std::vector<std::pair<std::string, std::string>> &props)
 {
 	std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)>
 		conf(rd_kafka_conf_new(), rd_kafka_conf_destroy);
@@ -117,61 +293,161 @@ build_conf(std::string_view bootstrap_servers, std::string_view properties)
 
 	if (!conf)
 		fail("could not allocate a librdkafka configuration");
-	for (const auto &[name, value] : producer_properties(bootstrap_servers, properties))
+	for (const auto &[name, value] : props)
 	{
-		if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), err, sizeof(err))
-			!= RD_KAFKA_CONF_OK)
-			fail("invalid Kafka property \"" + name + "\": " + err);
+		rd_kafka_conf_res_t res = rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(),
+													 err, sizeof(err));
+
+		if (res != RD_KAFKA_CONF_OK)
+			fail("invalid Kafka property \"" + name + "\": " + conf_set_reason(res, err));
 	}
 	return conf.release();
 }
 
 }							/* namespace */
 
-std::vector<std::pair<std::string, std::string>>
-parse_kafka_properties(std::string_view text)
+/* Replaces every occurrence of each needle (longest first) by "[redacted]". */
+std::string
+redact(std::string text, std::vector<std::string> needles)
 {
-	std::vector<std::pair<std::string, std::string>> out;
+	std::sort(needles.begin(), needles.end(),
+			  [](const std::string &a, const std::string &b) { return a.size() > b.size(); });
+	for (const auto &n : needles)
+	{
+		if (n.empty())
+			continue;
+		for (size_t at = text.find(n); at != std::string::npos; at = text.find(n, at + 10))
+			text.replace(at, n.size(), "[redacted]");
+	}
+	return text;
+}
+
+bool
+secret_property(std::string_view name)
+{
+	for (const char *s : kSecretProperties)
+		if (ascii_iequal(name, s))
+			return true;
+	return false;
+}
+
+/* cdc_plugin.kafka_properties cut at ';', trimmed, empty items left out. */
+static std::vector<std::string>
+split_items(std::string_view text)
+{
+	std::vector<std::string> items;
 	size_t		pos = 0;
 
 	while (pos <= text.size())
 	{
 		size_t		end = text.find(';', pos);
-		std::string item;
 
 		if (end == std::string_view::npos)
 			end = text.size();
-		item = trim(text.substr(pos, end - pos));
+		std::string item = trim(text.substr(pos, end - pos));
+
 		pos = end + 1;
-		if (item.empty())
-			continue;
+		if (!item.empty())
+			items.push_back(std::move(item));
+	}
+	return items;
+}
+
+std::string
+secret_property_in(std::string_view text)
+{
+	for (const auto &item : split_items(text))
+	{
 		size_t		eq = item.find('=');
+		std::string name = trim(std::string_view(item).substr(0, eq));
+
+		if (eq != std::string::npos && secret_property(name))
+			return name;
+	}
+	return "";
+}
+
+std::vector<std::pair<std::string, std::string>>
+parse_kafka_properties(std::string_view text)
+{
+	std::vector<std::string> items = split_items(text);
+	std::vector<std::pair<std::string, std::string>> out;
+
+	/*
+	 * Secrets first, over every item: a secret holding a ';' is cut into
+	 * items, and its tail must never be quoted as a property name.
+	 */
+	if (std::string name = secret_property_in(text); !name.empty())
+		fail(refuse_secret_message(name));
+	for (size_t i = 0; i < items.size(); i++)
+	{
+		const std::string &item = items[i];
+		size_t		eq = item.find('=');
+		std::string where = "item " + std::to_string(i + 1) + " of " + kPropertiesSetting;
 
 		if (eq == std::string::npos)
-			fail("Kafka property \"" + item + "\" has no value: write name=value");
+			fail(where + " has no '=': write name=value;name=value");
 		std::string name = trim(std::string_view(item).substr(0, eq));
 		std::string value = trim(std::string_view(item).substr(eq + 1));
 
 		if (name.empty())
-			fail("Kafka property \"" + item + "\" has no name: write name=value");
+			fail(where + " has no property name before '='");
+		if (!property_name_shape(name))
+			fail(where + " does not start with a property name (lowercase letters, digits, '.', '_', '-') before its '='");
 		std::string why;
 
 		if (reserved_property(name, &why))
-			fail("Kafka property \"" + name + "\" cannot be set in cdc_plugin.kafka_properties: " + why);
+			fail("Kafka property \"" + name + "\" cannot be set in " + kPropertiesSetting + ": " + why);
 		out.emplace_back(std::move(name), std::move(value));
 	}
 	return out;
 }
 
 std::vector<std::pair<std::string, std::string>>
-producer_properties(std::string_view bootstrap_servers, std::string_view user_properties)
+parse_kafka_properties_file(std::string_view text)
 {
-	std::string servers = trim(bootstrap_servers);
+	std::vector<std::pair<std::string, std::string>> out;
+	size_t		pos = 0;
+	size_t		lineno = 0;
 
-	if (servers.empty())
-		fail("no Kafka brokers configured: cdc_plugin.kafka_bootstrap_servers is empty");
+	while (pos < text.size())
+	{
+		size_t		end = text.find('\n', pos);
 
-	std::vector<std::pair<std::string, std::string>> props = {
+		if (end == std::string_view::npos)
+			end = text.size();
+		std::string line = trim(text.substr(pos, end - pos));
+
+		pos = end + 1;
+		lineno++;
+		if (line.empty() || line[0] == '#')
+			continue;
+		std::string where = "line " + std::to_string(lineno) + " of " + kFileSetting;
+		size_t		eq = line.find('=');
+
+		if (eq == std::string::npos)
+			fail(where + " has no '=': write one name=value per line");
+		std::string name = trim(std::string_view(line).substr(0, eq));
+		std::string value = trim(std::string_view(line).substr(eq + 1));
+
+		if (name.empty())
+			fail(where + " has no property name before '='");
+		if (!property_name_shape(name))
+			fail(where + " does not start with a property name (lowercase letters, digits, '.', '_', '-') before its '='");
+		std::string why;
+
+		if (reserved_property(name, &why))
+			fail("Kafka property \"" + name + "\" (" + where + ") cannot be set there: " + why);
+		out.emplace_back(std::move(name), std::move(value));
+	}
+	return out;
+}
+
+/* The producer's fixed defaults; the user's properties come after them. */
+std::vector<std::pair<std::string, std::string>>
+default_properties(const std::string &servers)
+{
+	return {
 		{"bootstrap.servers", servers},
 		{"client.id", "cdc_plugin"},
 		/* at-least-once, in order per partition, nothing expires silently */
@@ -186,22 +462,72 @@ producer_properties(std::string_view bootstrap_servers, std::string_view user_pr
 		{"log.queue", "true"},
 		{"statistics.interval.ms", "1000"},
 	};
+}
+
+std::vector<std::pair<std::string, std::string>>
+producer_properties(std::string_view bootstrap_servers, std::string_view user_properties,
+					std::string_view file_properties)
+{
+	std::string servers = trim(bootstrap_servers);
+
+	if (servers.empty())
+		fail("no Kafka brokers configured: cdc_plugin.kafka_bootstrap_servers is empty");
+
+	std::vector<std::pair<std::string, std::string>> props = default_properties(servers);
+
 	for (auto &p : parse_kafka_properties(user_properties))
+		props.push_back(std::move(p));
+	/* the file's come last, so they win */
+	for (auto &p : parse_kafka_properties_file(file_properties))
 		props.push_back(std::move(p));
 	return props;
 }
 
-void
-KafkaProducer::validate(std::string_view bootstrap_servers, std::string_view properties)
+std::vector<std::string>
+secret_values(const std::vector<std::pair<std::string, std::string>> &props)
 {
-	rd_kafka_conf_destroy(build_conf(bootstrap_servers, properties));
+	std::vector<std::string> out;
+
+	for (const auto &[name, value] : props)
+	{
+		if (!secret_property(name) || value.empty())
+			continue;
+		out.push_back(value);
+		/* space-separated name=value pairs: librdkafka may quote a part of it */
+		if (ascii_iequal(name, "sasl.oauthbearer.config"))
+		{
+			add_parts(&out, value, 4);
+			std::vector<std::string> parts;
+
+			add_parts(&parts, value, 1);
+			for (const auto &part : parts)
+			{
+				size_t		eq = part.find('=');
+
+				if (eq != std::string::npos && part.size() - eq - 1 >= 4)
+					out.push_back(part.substr(eq + 1));
+			}
+		}
+	}
+	return out;
+}
+
+void
+KafkaProducer::validate(std::string_view bootstrap_servers, std::string_view properties,
+						std::string_view file_properties)
+{
+	rd_kafka_conf_destroy(build_conf(producer_properties(bootstrap_servers, properties,
+														 file_properties)));
 }
 
 KafkaProducer::KafkaProducer(std::string_view bootstrap_servers, std::string_view properties,
-							 int wake_fd)
+							 std::string_view file_properties, int wake_fd)
 {
-	rd_kafka_conf_t *conf = build_conf(bootstrap_servers, properties);
+	auto		props = producer_properties(bootstrap_servers, properties, file_properties);
+	rd_kafka_conf_t *conf = build_conf(props);
 	char		err[512];
+
+	secrets_ = secret_values(props);
 	sigset_t	all,
 				old;
 
@@ -226,7 +552,22 @@ KafkaProducer::KafkaProducer(std::string_view bootstrap_servers, std::string_vie
 	if (rk_ == nullptr)
 	{
 		rd_kafka_conf_destroy(conf);	/* not taken over on failure */
-		fail(std::string("could not create the Kafka producer: ") + err);
+
+		/*
+		 * librdkafka's reason may quote a value (e.g. "Unsupported
+		 * partition.assignment.strategy: ..."): every value of a secret
+		 * property, and every other value of 4 or more characters and
+		 * such parts of it, is redacted from it.
+		 */
+		std::vector<std::string> needles = secrets_;
+
+		for (size_t i = default_properties("-").size(); i < props.size(); i++)
+		{
+			if (props[i].second.size() >= 4)
+				needles.push_back(props[i].second);
+			add_parts(&needles, props[i].second, 4);
+		}
+		fail("could not create the Kafka producer: " + redact(err, needles));
 	}
 	/* logs go to the main queue, served by poll() on our thread */
 	rd_kafka_set_log_queue(rk_, nullptr);
@@ -322,9 +663,8 @@ KafkaProducer::send(const char *topic, const void *key, size_t keylen,
 			why = std::string("could not queue a message for topic \"") + topic + "\": "
 				+ rd_kafka_err2str(err);
 		tracker_.count_unsent();
-		if (failure_.empty())
-			failure_ = why;
-		fail(why);
+		set_failure(why);
+		fail(scrub(why));
 	}
 	tracker_.add_message(keylen + valuelen);
 	return 0;
@@ -339,8 +679,7 @@ KafkaProducer::refuse_too_large(uint64_t size)
 		" cdc_plugin.kafka_properties above the largest row";
 
 	tracker_.count_unsent();
-	if (failure_.empty())
-		failure_ = why;
+	set_failure(why);
 	fail(why);
 }
 
@@ -359,10 +698,10 @@ KafkaProducer::on_delivery(const rd_kafka_message_t *msg)
 	tracker_.acknowledge(id, ok);
 	if (ok)
 		broker_state_ = 1;
-	else if (failure_.empty() && msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+	else if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
 			 msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-		failure_ = std::string("delivery to topic \"") + rd_kafka_topic_name(msg->rkt)
-			+ "\" failed: " + rd_kafka_err2str(msg->err);
+		set_failure(std::string("delivery to topic \"") + rd_kafka_topic_name(msg->rkt)
+					+ "\" failed: " + rd_kafka_err2str(msg->err));
 }
 
 void
@@ -375,8 +714,7 @@ KafkaProducer::on_error(int err, const char *reason)
 		char		buf[512];
 
 		rd_kafka_fatal_error(rk_, buf, sizeof(buf));
-		if (failure_.empty())
-			failure_ = std::string("fatal Kafka producer error: ") + buf;
+		set_failure(std::string("fatal Kafka producer error: ") + buf);
 		add_log(CDC_LOG_ERROR, failure_);
 		return;
 	}
@@ -414,8 +752,22 @@ KafkaProducer::on_stats(const char *json, size_t len)
 }
 
 void
+KafkaProducer::set_failure(const std::string &why)
+{
+	if (failure_.empty())
+		failure_ = scrub(why);
+}
+
+std::string
+KafkaProducer::scrub(const std::string &text) const
+{
+	return secrets_.empty() ? text : redact(text, secrets_);
+}
+
+void
 KafkaProducer::add_log(int level, std::string text)
 {
+	text = scrub(text);
 	if (logs_.size() >= kMaxQueuedLogs)
 	{
 		logs_.pop_front();
@@ -456,7 +808,8 @@ struct cdc_producer
 
 	cdc_producer(const cdc_producer_config *c)
 		: impl(c->bootstrap_servers ? c->bootstrap_servers : "",
-			   c->properties ? c->properties : "", c->wake_fd) {}
+			   c->properties ? c->properties : "",
+			   c->file_properties ? c->file_properties : "", c->wake_fd) {}
 };
 
 extern "C" cdc_producer *
@@ -481,7 +834,8 @@ cdc_producer_validate(const cdc_producer_config *config, char *errbuf, size_t er
 	{
 		copy_error(errbuf, errlen, "");
 		KafkaProducer::validate(config->bootstrap_servers ? config->bootstrap_servers : "",
-								config->properties ? config->properties : "");
+								config->properties ? config->properties : "",
+								config->file_properties ? config->file_properties : "");
 		return 0;
 	}
 	catch (...)
@@ -607,5 +961,22 @@ cdc_producer_next_log(cdc_producer *p, cdc_log_level *level, char *buf, size_t l
 	catch (...)
 	{
 		return false;
+	}
+}
+
+extern "C" int
+cdc_kafka_properties_check_secrets(const char *properties, char *errbuf, size_t errlen)
+{
+	try
+	{
+		std::string name = cdc_core::secret_property_in(properties ? properties : "");
+
+		copy_error(errbuf, errlen, name.empty() ? "" : cdc_core::refuse_secret_message(name));
+		return name.empty() ? 0 : 1;
+	}
+	catch (...)
+	{
+		report_current_exception(errbuf, errlen);
+		return -1;
 	}
 }

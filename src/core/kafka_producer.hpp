@@ -26,12 +26,45 @@
 
 namespace cdc_core {
 
-/* "name=value;name=value" -> pairs; throws naming the bad entry. */
+/* True for a property whose value is, or may embed, a secret (any case). */
+bool		secret_property(std::string_view name);
+
+/* The first secret-bearing property named in a kafka_properties text, or "". */
+std::string secret_property_in(std::string_view text);
+
+/*
+ * cdc_plugin.kafka_properties, "name=value;name=value" -> pairs. Throws
+ * naming the property, or for an item without a name or '=' its position;
+ * never quoting a value. Secret-bearing and reserved properties are refused.
+ */
 std::vector<std::pair<std::string, std::string>> parse_kafka_properties(std::string_view text);
 
-/* The properties the producer is built with, defaults first, user's on top. */
+/*
+ * The content of cdc_plugin.kafka_properties_file: one name=value per line,
+ * the value everything after the first '=' (';' and '=' included),
+ * surrounding blanks trimmed; blank lines and lines starting with '#' are
+ * skipped. Errors name the property or the line, never a value. Reserved
+ * properties are refused; secrets are what the file is for.
+ */
+std::vector<std::pair<std::string, std::string>> parse_kafka_properties_file(std::string_view text);
+
+/* The producer's fixed defaults. */
+std::vector<std::pair<std::string, std::string>> default_properties(const std::string &servers);
+
+/*
+ * The properties the producer is built with: defaults first, then
+ * kafka_properties, then the file's (the last one of a name wins).
+ */
 std::vector<std::pair<std::string, std::string>>
-producer_properties(std::string_view bootstrap_servers, std::string_view user_properties);
+producer_properties(std::string_view bootstrap_servers, std::string_view user_properties,
+					std::string_view file_properties = "");
+
+/* The values a message must never show: those of secret-bearing properties (and parts). */
+std::vector<std::string>
+secret_values(const std::vector<std::pair<std::string, std::string>> &props);
+
+/* text with every occurrence of each needle replaced by "[redacted]". */
+std::string redact(std::string text, std::vector<std::string> needles);
 
 class KafkaProducer
 {
@@ -42,13 +75,15 @@ public:
 		std::string text;
 	};
 
-	KafkaProducer(std::string_view bootstrap_servers, std::string_view properties, int wake_fd);
+	KafkaProducer(std::string_view bootstrap_servers, std::string_view properties,
+				  std::string_view file_properties, int wake_fd);
 	~KafkaProducer();
 	KafkaProducer(const KafkaProducer &) = delete;
 	KafkaProducer &operator=(const KafkaProducer &) = delete;
 
 	/* Builds (and frees) an rd_kafka_conf_t only: validates without threads. */
-	static void validate(std::string_view bootstrap_servers, std::string_view properties);
+	static void validate(std::string_view bootstrap_servers, std::string_view properties,
+						 std::string_view file_properties);
 
 	/*
 	 * 0 queued, 1 queue full (poll and send again); throws on other
@@ -74,6 +109,8 @@ public:
 private:
 	rd_kafka_topic_t *topic_handle(const char *topic);
 	void add_log(int level, std::string text);
+	void set_failure(const std::string &why);	/* keeps the first */
+	std::string scrub(const std::string &text) const;	/* secrets redacted */
 	[[noreturn]] void refuse_too_large(uint64_t size);
 
 	rd_kafka_t *rk_ = nullptr;
@@ -87,6 +124,7 @@ private:
 	uint64_t dropped_logs_ = 0;
 	int broker_state_ = -1;
 	std::string failure_;
+	std::vector<std::string> secrets_;	/* values no message may show */
 };
 
 }							/* namespace cdc_core */
