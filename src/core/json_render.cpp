@@ -185,6 +185,9 @@ append_json_string(std::string &o, std::string_view s)
 			case '\f':
 				o.append("\\f");
 				break;
+			case '\0':
+				/* jsonb refuses \u0000, and no PostgreSQL string holds a NUL */
+				invalid("a string holds a NUL byte, which PostgreSQL text cannot hold");
 			default:
 				{
 					char		u[6] = {'\\', 'u', '0', '0',
@@ -197,6 +200,19 @@ append_json_string(std::string &o, std::string_view s)
 	}
 	o.append(run, p - run);
 	o.push_back('"');
+}
+
+/* The length append_json_string() gives s, quotes included. */
+size_t
+json_string_size(std::string_view s)
+{
+	size_t		n = s.size() + 2;
+
+	for (unsigned char c : s)
+		if (kEscape.needs[c])
+			n += (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r'
+				  || c == '\b' || c == '\f') ? 1 : 5;
+	return n;
 }
 
 /* Appends bytes as the JSON string "\\x<lowercase hex>" (a bytea literal). */
@@ -541,25 +557,73 @@ append_uuid(std::string &o, const std::string &b)
 
 /* ---------------------------------------------------------------------
  * Renderer
+ *
+ * The work is bounded by the input: every array level (a JSON array) is
+ * counted against kArrayLevelsPerByte per envelope byte, before the array
+ * is rendered; everything else takes at least two envelope bytes per unit. The output is bounded by max_len, and
+ * the interrupt callback is polled every kRenderPollEvery units.
  * --------------------------------------------------------------------- */
+
+/* Strings at least this long are measured before they are appended. */
+constexpr size_t kMeasureStringsFrom = 4096;
 
 class Renderer
 {
 public:
-	explicit Renderer(std::string &out) : o_(out) {}
+	Renderer(std::string &out, const RenderOptions &opts, size_t envelope_len)
+		: o_(out), opts_(opts), envelope_len_(envelope_len)
+	{
+		levels_budget_ = envelope_len > (SIZE_MAX - kArrayLevelsSlack) / kArrayLevelsPerByte
+			? SIZE_MAX : envelope_len * kArrayLevelsPerByte + kArrayLevelsSlack;
+		levels_left_ = levels_budget_;
+	}
 
 	void		envelope(const pb::Envelope &env);
 
+	/* The rendering must not exceed max_len. */
+	void		check_size(size_t len) const
+	{
+		if (len > opts_.max_len)
+			throw RenderTooLarge("the JSON rendering of this " + std::to_string(envelope_len_)
+								 + "-byte envelope exceeds " + std::to_string(opts_.max_len)
+								 + " bytes, the most to_json renders");
+	}
+
 private:
 	std::string &o_;
+	const RenderOptions &opts_;
+	size_t		envelope_len_;
+	size_t		levels_budget_;
+	size_t		levels_left_;
+	unsigned	countdown_ = kRenderPollEvery;
+
+	/* One unit of work: the size checked, the interrupt callback polled now and then. */
+	void		unit(size_t pending = 0)
+	{
+		check_size(o_.size() + pending);
+		if (--countdown_ == 0)
+		{
+			countdown_ = kRenderPollEvery;
+			if (opts_.interrupted != nullptr && opts_.interrupted())
+				throw RenderInterrupted();
+		}
+	}
 
 	void		key(std::string_view k, bool &first)
 	{
 		if (!first)
 			o_.push_back(',');
 		first = false;
-		append_json_string(o_, k);
+		str(k);
 		o_.push_back(':');
+	}
+
+	/* A JSON string, measured first when long. */
+	void		str(std::string_view s, size_t pending = 0)
+	{
+		if (s.size() >= kMeasureStringsFrom)
+			check_size(o_.size() + pending + json_string_size(s));
+		append_json_string(o_, s);
 	}
 
 	void		row(const pb::Row &r, int vdepth);
@@ -567,6 +631,8 @@ private:
 	void		array(const pb::Array &a, int vdepth);
 	void		array_level(const pb::Array &a, int dim, int &next, int vdepth);
 	void		source(const pb::Source &s);
+
+	void		check_array(const pb::Array &a);
 };
 
 /* A row or record object; unchanged-toast columns are left out. */
@@ -578,6 +644,7 @@ Renderer::row(const pb::Row &r, int vdepth)
 	o_.push_back('{');
 	for (const auto &col : r.columns())
 	{
+		unit();
 		if (col.unchanged_toast())
 			continue;
 		key(col.name(), first);
@@ -595,6 +662,7 @@ Renderer::value(const pb::Value &v, int vdepth)
 	if (vdepth > kMaxRenderValueDepth)
 		invalid("values nested deeper than " + std::to_string(kMaxRenderValueDepth)
 				+ " levels");
+	unit();
 
 	switch (v.kind_case())
 	{
@@ -614,12 +682,13 @@ Renderer::value(const pb::Value &v, int vdepth)
 			append_float(o_, v.float8_value());
 			break;
 		case pb::Value::kNumericValue:
-			append_json_string(o_, v.numeric_value());
+			str(v.numeric_value());
 			break;
 		case pb::Value::kTextValue:
-			append_json_string(o_, v.text_value());
+			str(v.text_value());
 			break;
 		case pb::Value::kBytesValue:
+			check_size(o_.size() + 2 * v.bytes_value().size() + 5);
 			append_bytea_string(o_, v.bytes_value());
 			break;
 		case pb::Value::kDateValue:
@@ -656,11 +725,12 @@ Renderer::value(const pb::Value &v, int vdepth)
 					invalid(std::string(v.kind_case() == pb::Value::kJsonValue
 										? "json" : "jsonb")
 							+ " value is not valid JSON");
+				check_size(o_.size() + j.size());
 				o_.append(j);
 				break;
 			}
 		case pb::Value::kEnumValue:
-			append_json_string(o_, v.enum_value());
+			str(v.enum_value());
 			break;
 		case pb::Value::kArrayValue:
 			array(v.array_value(), vdepth);
@@ -674,11 +744,26 @@ Renderer::value(const pb::Value &v, int vdepth)
 	}
 }
 
+/*
+ * Checks an array's shape (dims against elements) and counts its levels
+ * against the envelope's budget.
+ */
 void
-Renderer::array(const pb::Array &a, int vdepth)
+Renderer::check_array(const pb::Array &a)
 {
 	int			ndims = a.dims_size();
 	size_t		nelems = static_cast<size_t>(a.elements_size());
+	auto		dims_text = [&a]() {
+		std::string dims;
+
+		for (int d : a.dims())
+		{
+			if (!dims.empty())
+				dims.push_back(',');
+			dims += std::to_string(d);
+		}
+		return dims;
+	};
 
 	if (ndims > 6)
 		invalid("array has " + std::to_string(ndims) + " dimensions (at most 6 allowed)");
@@ -702,19 +787,48 @@ Renderer::array(const pb::Array &a, int vdepth)
 				count = 0;
 	}
 	if (negative || count != nelems)
-	{
-		std::string dims;
-
-		for (int d : a.dims())
-		{
-			if (!dims.empty())
-				dims.push_back(',');
-			dims += std::to_string(d);
-		}
 		invalid("array has " + std::to_string(nelems)
-				+ " elements, which does not match its dims [" + dims + "]");
+				+ " elements, which does not match its dims [" + dims_text() + "]");
+
+	/*
+	 * Levels made: 1 + d0 + d0*d1 + ... + d0*...*d(n-2). With a 0 among the
+	 * dims there are no elements, yet every level before it is rendered.
+	 */
+	uint64_t	levels = ndims == 0 ? 0 : 1;
+	uint64_t	product = 1;
+	bool		saturated = false;
+
+	for (int i = 0; i + 1 < ndims; i++)
+	{
+		uint64_t	d = static_cast<uint64_t>(a.dims(i));
+
+		if (d != 0 && product > UINT64_MAX / d)
+		{
+			saturated = true;
+			break;
+		}
+		product *= d;
+		if (levels > UINT64_MAX - product)
+		{
+			saturated = true;
+			break;
+		}
+		levels += product;
 	}
-	if (ndims == 0)
+	if (saturated || levels > levels_left_)
+		invalid("array dims [" + dims_text() + "] describe "
+				+ (saturated ? std::string("more than ") + std::to_string(UINT64_MAX)
+				   : std::to_string(levels))
+				+ " nested arrays, more than the " + std::to_string(levels_budget_)
+				+ " a " + std::to_string(envelope_len_) + "-byte envelope can hold");
+	levels_left_ -= levels;
+}
+
+void
+Renderer::array(const pb::Array &a, int vdepth)
+{
+	check_array(a);
+	if (a.dims_size() == 0)
 	{
 		o_.append("[]");
 		return;
@@ -730,6 +844,7 @@ Renderer::array_level(const pb::Array &a, int dim, int &next, int vdepth)
 	int			n = a.dims(dim);
 	bool		last = dim == a.dims_size() - 1;
 
+	unit();
 	o_.push_back('[');
 	for (int i = 0; i < n; i++)
 	{
@@ -750,20 +865,20 @@ Renderer::source(const pb::Source &s)
 
 	o_.push_back('{');
 	key("connector", first);
-	append_json_string(o_, s.connector());
+	str(s.connector());
 	key("version", first);
-	append_json_string(o_, s.version());
+	str(s.version());
 	key("db", first);
-	append_json_string(o_, s.database());
+	str(s.database());
 	if (!s.schema().empty())
 	{
 		key("schema", first);
-		append_json_string(o_, s.schema());
+		str(s.schema());
 	}
 	if (!s.table().empty())
 	{
 		key("table", first);
-		append_json_string(o_, s.table());
+		str(s.table());
 	}
 	key("lsn", first);
 	append_lsn(o_, s.lsn());
@@ -830,7 +945,7 @@ Renderer::envelope(const pb::Envelope &env)
 
 	o_.push_back('{');
 	key("op", first);
-	append_json_string(o_, name);
+	str(name);
 
 	if (row_op)
 	{
@@ -869,9 +984,10 @@ Renderer::envelope(const pb::Envelope &env)
 			o_.push_back('[');
 			for (size_t i = 0; i < toast.size(); i++)
 			{
+				unit();
 				if (i > 0)
 					o_.push_back(',');
-				append_json_string(o_, toast[i]);
+				str(toast[i]);
 			}
 			o_.push_back(']');
 		}
@@ -925,16 +1041,17 @@ Renderer::envelope(const pb::Envelope &env)
 		key("message", first);
 		o_.push_back('{');
 		key("prefix", mfirst);
-		append_json_string(o_, m.prefix());
+		str(m.prefix());
 		key("transactional", mfirst);
 		o_.append(m.transactional() ? "true" : "false");
 		key("content", mfirst);
+		check_size(o_.size() + 2 * content.size() + 5);
 		append_bytea_string(o_, content);
 		if (std::memchr(content.data(), '\0', content.size()) == nullptr
 			&& utf8_valid(content.data(), content.size()))
 		{
 			key("content_text", mfirst);
-			append_json_string(o_, content);
+			str(content);
 		}
 		o_.push_back('}');
 	}
@@ -953,6 +1070,7 @@ Renderer::envelope(const pb::Envelope &env)
 		o_.push_back('{');
 		for (const auto &tc : s.tables())
 		{
+			unit();
 			name_buf.assign(tc.schema());
 			name_buf.push_back('.');
 			name_buf.append(tc.table());
@@ -1206,7 +1324,8 @@ json_text_valid(const char *text, size_t len)
 }
 
 void
-render_envelope_json(const char *data, size_t len, std::string &out)
+render_envelope_json(const char *data, size_t len, std::string &out,
+					 const RenderOptions &opts)
 {
 	if (data == nullptr && len > 0)
 		fail("invalid envelope: no data");
@@ -1229,7 +1348,10 @@ render_envelope_json(const char *data, size_t len, std::string &out)
 	check_envelope(env);
 
 	out.clear();
-	Renderer(out).envelope(env);
+	Renderer	r(out, opts, len);
+
+	r.envelope(env);
+	r.check_size(out.size());
 }
 
 }							/* namespace cdc_core */

@@ -30,22 +30,24 @@ struct Rendered
 };
 
 Rendered
-render_bytes(const std::string &bytes)
+render_bytes(const std::string &bytes, const cdc_render_options *opts = nullptr)
 {
 	const char *out = reinterpret_cast<const char *>(1);
 	size_t		len = 12345;
 	char		err[CDC_ERRBUF_SIZE];
 
 	std::memset(err, 'x', sizeof(err));
-	int			rc = cdc_render_json(bytes.data(), bytes.size(), &out, &len, err, sizeof(err));
+	int			rc = cdc_render_json(bytes.data(), bytes.size(), opts, &out, &len,
+									 err, sizeof(err));
 
-	if (rc == 0)
+	if (rc == CDC_RENDER_OK)
 	{
 		EXPECT_NE(out, nullptr);
 		EXPECT_EQ(std::strlen(out), len);	/* NUL-terminated, no inner NUL */
 		return {0, std::string(out, len), ""};
 	}
-	EXPECT_EQ(rc, -1);
+	EXPECT_TRUE(rc == CDC_RENDER_INVALID || rc == CDC_RENDER_TOO_LARGE
+				|| rc == CDC_RENDER_INTERRUPTED) << rc;
 	EXPECT_EQ(out, nullptr);
 	EXPECT_EQ(len, 0u);
 	EXPECT_NE(std::memchr(err, '\0', sizeof(err)), nullptr);
@@ -67,7 +69,7 @@ render_error(const pb::Envelope &e)
 {
 	Rendered	r = render_bytes(e.SerializeAsString());
 
-	EXPECT_EQ(r.rc, -1) << r.json;
+	EXPECT_EQ(r.rc, CDC_RENDER_INVALID) << r.json;
 	return r.err;
 }
 
@@ -87,9 +89,16 @@ insert_with(const pb::Value &v)
 
 /* The JSON rendering of one value (the text between "after":{"v": and }). */
 std::string
-value_json(const pb::Value &v)
+value_json(const pb::Value &v, const cdc_render_options *opts = nullptr, uint32_t type_oid = 0)
 {
-	std::string json = render_ok(insert_with(v));
+	pb::Envelope e = insert_with(v);
+
+	e.mutable_after()->mutable_columns(0)->set_type_oid(type_oid);
+	Rendered	r = render_bytes(e.SerializeAsString(), opts);
+
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_TRUE(cdc_core::json_text_valid(r.json.data(), r.json.size())) << r.json;
+	std::string json = r.json;
 	const std::string head = "{\"op\":\"c\",\"before\":null,\"after\":{\"v\":";
 	const std::string tail = "},\"key\":null,\"source\":";
 
@@ -296,7 +305,19 @@ TEST(JsonRenderValue, StringsEscapeQuotesBackslashesAndControlCharacters)
 {
 	EXPECT_EQ(value_json(Text("a\"b\\c\n\t\r\b\f\x01\x1f\x7f/")),
 			  "\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f\x7f/\"");
-	EXPECT_EQ(value_json(Text(std::string("nul\0byte", 8))), "\"nul\\u0000byte\"");
+}
+
+TEST(JsonRenderValue, NulInAStringIsAnError)
+{
+	/* jsonb refuses \u0000, and no PostgreSQL string holds a NUL */
+	EXPECT_EQ(value_error(Text(std::string("nul\0byte", 8))),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
+
+	pb::Envelope e = insert_with(Int(1));
+
+	e.mutable_after()->mutable_columns(0)->set_name(std::string("a\0", 2));
+	EXPECT_EQ(render_error(e),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
 }
 
 TEST(JsonRenderValue, StringsPassUnicodeThroughUnchanged)
@@ -583,6 +604,116 @@ TEST(JsonRenderValue, ModeratelyDeepNestingRenders)
 	for (int i = 0; i < 40; i++)
 		v = Array({1}, {v});
 	EXPECT_EQ(value_json(v), std::string(40, '[') + "7" + std::string(40, ']'));
+}
+
+TEST(JsonRenderLimits, EmptyArrayLevelsAreCountedAgainstTheInput)
+{
+	/* the issue's envelope: 200,000,001 arrays of nothing from a few bytes */
+	std::string bytes = insert_with(Array({200000000, 0}, {})).SerializeAsString();
+	Rendered	r = render_bytes(bytes);
+
+	EXPECT_EQ(r.rc, CDC_RENDER_INVALID);
+	EXPECT_EQ(r.err, "invalid envelope: array dims [200000000,0] describe 200000001 nested "
+			  "arrays, more than the " + std::to_string(3 * bytes.size() + 1024) + " a "
+			  + std::to_string(bytes.size()) + "-byte envelope can hold");
+
+	/* no overflow in the count */
+	EXPECT_EQ(value_error(Array({65536, 65536, 65536, 65536, 65536, 0}, {})).substr(0, 102),
+			  "invalid envelope: array dims [65536,65536,65536,65536,65536,0] describe more "
+			  "than 18446744073709551615");
+
+	/* a few empty levels are fine, and each one is counted */
+	EXPECT_EQ(value_json(Array({3, 0}, {})), "[[],[],[]]");
+	EXPECT_EQ(value_json(Array({1000, 0}, {})).size(), 3000u + 1);
+
+	/* the budget is the envelope's, not each array's */
+	pb::Envelope two = insert_with(Array({600, 0}, {}));
+	pb::Column *c = two.mutable_after()->add_columns();
+
+	c->set_name("w");
+	*c->mutable_value() = Array({600, 0}, {});
+	std::string two_bytes = two.SerializeAsString();
+
+	ASSERT_LT(601u, 3 * two_bytes.size() + 1024);
+	ASSERT_GT(1202u, 3 * two_bytes.size() + 1024);
+	EXPECT_EQ(render_bytes(two_bytes).err.substr(0, 70),
+			  "invalid envelope: array dims [600,0] describe 601 nested arrays, more ");
+}
+
+TEST(JsonRenderLimits, ArraysThePluginWritesStayWithinTheLevelBudget)
+{
+	/* the most levels per byte a real array makes: dims [n,1,1,1,1,1] of NULLs */
+	std::vector<pb::Value> nulls(20000);
+	std::string json = value_json(Array({20000, 1, 1, 1, 1, 1}, nulls));
+
+	EXPECT_EQ(json.size(), 1 + 20000 * 15 - 1 + 1);
+	EXPECT_EQ(json.substr(0, 16), "[[[[[[null]]]]],");
+}
+
+TEST(JsonRenderLimits, RenderingsLongerThanMaxLenAreRefused)
+{
+	cdc_render_options opts{};
+	std::string bytes = insert_with(Text(std::string(200, 'x'))).SerializeAsString();
+
+	opts.max_len = 100;
+	Rendered	r = render_bytes(bytes, &opts);
+
+	EXPECT_EQ(r.rc, CDC_RENDER_TOO_LARGE);
+	EXPECT_EQ(r.err, "the JSON rendering of this " + std::to_string(bytes.size())
+			  + "-byte envelope exceeds 100 bytes, the most to_json renders");
+
+	/* long strings are measured before they are appended: 5000 \u0001 is 30,002 bytes */
+	bytes = insert_with(Text(std::string(5000, '\x01'))).SerializeAsString();
+	opts.max_len = 30000;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_TOO_LARGE);
+	opts.max_len = 31000;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+
+	/* bytea, many small values, text literals */
+	opts.max_len = 15000;
+	pb::Value	b;
+
+	b.set_bytes_value(std::string(10000, '\x7f'));
+	EXPECT_EQ(render_bytes(insert_with(b).SerializeAsString(), &opts).rc, CDC_RENDER_TOO_LARGE);
+	std::vector<pb::Value> ints(5000, Int(1000));
+
+	EXPECT_EQ(render_bytes(insert_with(Array({5000}, ints)).SerializeAsString(), &opts).rc,
+			  CDC_RENDER_TOO_LARGE);
+
+	/* 0 and anything above the default mean the default */
+	opts.max_len = 0;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+	opts.max_len = SIZE_MAX;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+}
+
+int			g_polls;
+int			g_stop_at;
+
+bool
+count_polls(void)
+{
+	return ++g_polls >= g_stop_at;
+}
+
+TEST(JsonRenderLimits, TheInterruptCallbackIsPolledAndStopsTheRendering)
+{
+	cdc_render_options opts{};
+	std::vector<pb::Value> ints(100000, Int(7));
+	std::string bytes = insert_with(Array({100000}, ints)).SerializeAsString();
+
+	opts.interrupted = count_polls;
+	g_polls = 0;
+	g_stop_at = INT_MAX;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+	EXPECT_GE(g_polls, 100000 / 4096);
+
+	g_polls = 0;
+	g_stop_at = 3;
+	Rendered	r = render_bytes(bytes, &opts);
+
+	EXPECT_EQ(r.rc, CDC_RENDER_INTERRUPTED);
+	EXPECT_EQ(g_polls, 3);
 }
 
 /* ---- op layouts, end to end from the encoder ---- */
@@ -962,13 +1093,16 @@ TEST(JsonRenderErrors, NullArgumentsFailCleanly)
 	size_t		len;
 	char		err[CDC_ERRBUF_SIZE];
 
-	EXPECT_EQ(cdc_render_json(nullptr, 5, &out, &len, err, sizeof(err)), -1);
+	EXPECT_EQ(cdc_render_json(nullptr, 5, nullptr, &out, &len, err, sizeof(err)), CDC_RENDER_INVALID);
 	EXPECT_STREQ(err, "invalid envelope: no data");
-	EXPECT_EQ(cdc_render_json("", 0, nullptr, &len, err, sizeof(err)), -1);
+	EXPECT_EQ(cdc_render_json("", 0, nullptr, nullptr, &len, err, sizeof(err)), CDC_RENDER_INVALID);
 	EXPECT_STREQ(err, "cdc_render_json: NULL argument");
-	EXPECT_EQ(cdc_render_json("", 0, &out, &len, nullptr, 0), -1);	/* no errbuf: still fine */
-	EXPECT_EQ(cdc_render_json(nullptr, 0, &out, &len, err, sizeof(err)), -1);
+	/* no errbuf: still fine */
+	EXPECT_EQ(cdc_render_json("", 0, nullptr, &out, &len, nullptr, 0), CDC_RENDER_INVALID);
+	EXPECT_EQ(cdc_render_json(nullptr, 0, nullptr, &out, &len, err, sizeof(err)), CDC_RENDER_INVALID);
 	EXPECT_STREQ(err, "invalid envelope: op is unspecified");
+	cdc_render_json_release();
+	cdc_render_json_release();
 }
 
 /* ---- embedded JSON validator ---- */
