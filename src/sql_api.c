@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -20,6 +21,13 @@
 
 PG_FUNCTION_INFO_V1(cdc_plugin_to_json);
 PG_FUNCTION_INFO_V1(cdc_plugin_version);
+
+/*
+ * Stack per level of nesting that jsonb_in needs, counted generously (about
+ * 160 bytes measured): values nested deeper than max_stack_depth allows at
+ * this rate render as strings.
+ */
+#define TO_JSON_STACK_PER_LEVEL 320
 
 /*
  * Polled by the C++ renderer: true when a cancel or termination is pending
@@ -47,6 +55,9 @@ cdc_plugin_to_json(PG_FUNCTION_ARGS)
 
 	memset(&opts, 0, sizeof(opts));
 	opts.max_len = CDC_RENDER_MAX_LEN;
+	opts.max_json_depth = (int) Min((long) max_stack_depth * 1024L / TO_JSON_STACK_PER_LEVEL,
+									(long) PG_INT32_MAX);
+	opts.ascii_escapes_only = GetDatabaseEncoding() != PG_UTF8;
 	opts.interrupted = to_json_interrupted;
 
 	rc = cdc_render_json(VARDATA_ANY(envelope), VARSIZE_ANY_EXHDR(envelope), &opts,

@@ -256,6 +256,20 @@ typedef struct cdc_render_options
 	size_t		max_len;
 
 	/*
+	 * json and jsonb values nested deeper than this render as JSON strings
+	 * of their text (a parser that recurses per level could not read them
+	 * back); 0: any depth.
+	 */
+	int			max_json_depth;
+
+	/*
+	 * The rendering is read in an encoding other than UTF-8: json and jsonb
+	 * values with \u escapes of non-ASCII characters (which that encoding
+	 * may lack) render as strings of their text.
+	 */
+	bool		ascii_escapes_only;
+
+	/*
 	 * Polled every few thousand units of work; returning true stops the
 	 * rendering with CDC_RENDER_INTERRUPTED. It must return normally (it is
 	 * called from C++ frames: no longjmp, no ereport). NULL: never.

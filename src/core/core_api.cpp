@@ -223,6 +223,8 @@ cdc_render_json(const char *data, size_t len, const cdc_render_options *opts,
 		{
 			if (opts->max_len != 0 && opts->max_len < o.max_len)
 				o.max_len = opts->max_len;
+			o.max_json_depth = opts->max_json_depth > 0 ? opts->max_json_depth : 0;
+			o.ascii_escapes_only = opts->ascii_escapes_only;
 			o.interrupted = opts->interrupted;
 		}
 		/* a caller that did not release a huge buffer: do it now */

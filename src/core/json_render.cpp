@@ -633,6 +633,11 @@ private:
 	void		source(const pb::Source &s);
 
 	void		check_array(const pb::Array &a);
+	JsonText	json_kind(const std::string &j) const
+	{
+		return json_text_check(j.data(), j.size(), opts_.max_json_depth,
+							   opts_.ascii_escapes_only);
+	}
 };
 
 /* A row or record object; unchanged-toast columns are left out. */
@@ -721,12 +726,19 @@ Renderer::value(const pb::Value &v, int vdepth)
 				const std::string &j = v.kind_case() == pb::Value::kJsonValue
 					? v.json_value() : v.jsonb_value();
 
-				if (!json_text_valid(j.data(), j.size()))
-					invalid(std::string(v.kind_case() == pb::Value::kJsonValue
-										? "json" : "jsonb")
-							+ " value is not valid JSON");
-				check_size(o_.size() + j.size());
-				o_.append(j);
+				/*
+				 * Embedded as it is when jsonb takes it; otherwise (a json
+				 * value may hold \u0000, lone surrogates, huge numbers,
+				 * any nesting) as a JSON string of its text, so that every
+				 * envelope renders.
+				 */
+				if (json_kind(j) == JsonText::kJsonb)
+				{
+					check_size(o_.size() + j.size());
+					o_.append(j);
+				}
+				else
+					str(j);
 				break;
 			}
 		case pb::Value::kEnumValue:
@@ -1086,18 +1098,32 @@ Renderer::envelope(const pb::Envelope &env)
 }							/* namespace */
 
 /* ---------------------------------------------------------------------
- * JSON syntax check for embedded json/jsonb text. Iterative (explicit
- * container stack), so arbitrarily deep documents cannot exhaust the C
- * stack. Escapes must be well formed and \u surrogates must pair up, as
- * PostgreSQL's JSON parser requires.
+ * JSON check for embedded json/jsonb text: the syntax (RFC 8259), and
+ * what jsonb_in refuses besides. Iterative (explicit container stack), so
+ * arbitrarily deep documents cannot exhaust the C stack.
  * --------------------------------------------------------------------- */
 
-bool
-json_text_valid(const char *text, size_t len)
+namespace {
+
+/* numeric's limits (numeric.c): NUMERIC_DSCALE_MAX, NUMERIC_WEIGHT_MAX in base-10000 digits */
+constexpr int64_t kNumericDscaleMax = 0x3FFF;
+constexpr int64_t kNumericDecimalWeightMax = 4 * (INT16_MAX + 1) - 1;	/* 10^131071 */
+constexpr int64_t kNumericExponentLimit = INT_MAX / 2;
+
+struct JsonCheck
+{
+	bool		syntax = false;		/* RFC 8259 */
+	bool		pairs = true;		/* \u surrogate escapes pair up */
+	bool		jsonb = true;		/* nothing else jsonb_in refuses */
+};
+
+JsonCheck
+check_json(const char *text, size_t len, int max_depth, bool ascii_escapes_only)
 {
 	const unsigned char *p = reinterpret_cast<const unsigned char *>(text);
 	const unsigned char *const e = p + len;
 	std::string stack;			/* '{' or '[' per open container */
+	JsonCheck	r;
 
 	auto		ws = [&]() {
 		while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -1159,17 +1185,28 @@ json_text_valid(const char *text, size_t len)
 
 						if (!hex4(cp))
 							return false;
+						if (cp == 0)
+							r.jsonb = false;	/* text cannot hold it */
+						if (ascii_escapes_only && cp > 0x7F)
+							r.jsonb = false;
 						if (cp >= 0xDC00 && cp <= 0xDFFF)
-							return false;	/* lone low surrogate */
-						if (cp >= 0xD800 && cp <= 0xDBFF)
+							r.pairs = false;	/* lone low surrogate */
+						else if (cp >= 0xD800 && cp <= 0xDBFF)
 						{
+							/* a low surrogate must follow; anything else is lone */
+							const unsigned char *at = p;
 							unsigned	lo;
 
-							if (e - p < 2 || p[0] != '\\' || p[1] != 'u')
-								return false;
-							p += 2;
-							if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF)
-								return false;
+							if (e - p >= 6 && p[0] == '\\' && p[1] == 'u')
+							{
+								p += 2;
+								if (!hex4(lo))
+									return false;
+								if (lo >= 0xDC00 && lo <= 0xDFFF)
+									break;
+							}
+							p = at;
+							r.pairs = false;
 						}
 						break;
 					}
@@ -1185,28 +1222,91 @@ json_text_valid(const char *text, size_t len)
 			p++;
 		return true;
 	};
+
+	/*
+	 * A number; also whether numeric_in takes it: at most kNumericDscaleMax
+	 * digits after the point once the exponent is applied, the leading
+	 * digit below 10^131072, the exponent within +-INT_MAX/2.
+	 */
 	auto		number = [&]() -> bool {
 		if (*p == '-')
 			p++;
 		if (p >= e)
 			return false;
+
+		const unsigned char *int_start = p;
+
 		if (*p == '0')
 			p++;
 		else if (!digits())
 			return false;
+
+		const unsigned char *int_end = p;
+		const unsigned char *frac_start = p;
+		const unsigned char *frac_end = p;
+
 		if (p < e && *p == '.')
 		{
 			p++;
+			frac_start = p;
 			if (!digits())
 				return false;
+			frac_end = p;
 		}
+		int64_t		exponent = 0;
+
 		if (p < e && (*p == 'e' || *p == 'E'))
 		{
+			bool		negative = false;
+
 			p++;
 			if (p < e && (*p == '+' || *p == '-'))
-				p++;
+				negative = *p++ == '-';
+			const unsigned char *exp_start = p;
+
 			if (!digits())
 				return false;
+			for (const unsigned char *q = exp_start; q < p; q++)
+			{
+				exponent = exponent * 10 + (*q - '0');
+				if (exponent > kNumericExponentLimit)
+				{
+					exponent = kNumericExponentLimit;
+					break;
+				}
+			}
+			if (negative)
+				exponent = -exponent;
+		}
+		if (exponent >= kNumericExponentLimit || exponent <= -kNumericExponentLimit)
+		{
+			r.jsonb = false;
+			return true;
+		}
+
+		int64_t		dscale = static_cast<int64_t>(frac_end - frac_start) - exponent;
+
+		if (dscale > kNumericDscaleMax)
+			r.jsonb = false;
+
+		/* decimal position of the leading nonzero digit (10^position) */
+		const unsigned char *q = int_start;
+
+		while (q < int_end && *q == '0')
+			q++;
+		if (q < int_end)
+		{
+			if (static_cast<int64_t>(int_end - q) - 1 + exponent > kNumericDecimalWeightMax)
+				r.jsonb = false;
+		}
+		else
+		{
+			q = frac_start;
+			while (q < frac_end && *q == '0')
+				q++;
+			if (q < frac_end
+				&& -static_cast<int64_t>(q - frac_start) - 1 + exponent > kNumericDecimalWeightMax)
+				r.jsonb = false;
 		}
 		return true;
 	};
@@ -1228,6 +1328,11 @@ json_text_valid(const char *text, size_t len)
 		p++;
 		return true;
 	};
+	auto		open = [&](char c) {
+		stack.push_back(c);
+		if (max_depth > 0 && stack.size() > static_cast<size_t>(max_depth))
+			r.jsonb = false;
+	};
 
 	bool		want_value = true;
 
@@ -1237,7 +1342,7 @@ json_text_valid(const char *text, size_t len)
 		if (want_value)
 		{
 			if (p >= e)
-				return false;
+				return r;
 			switch (*p)
 			{
 				case '{':
@@ -1247,11 +1352,14 @@ json_text_valid(const char *text, size_t len)
 					{
 						p++;
 						want_value = false;
+						/* {} is a level too */
+						if (max_depth > 0 && stack.size() + 1 > static_cast<size_t>(max_depth))
+							r.jsonb = false;
 						break;
 					}
-					stack.push_back('{');
+					open('{');
 					if (!member_key())
-						return false;
+						return r;
 					break;
 				case '[':
 					p++;
@@ -1260,35 +1368,37 @@ json_text_valid(const char *text, size_t len)
 					{
 						p++;
 						want_value = false;
+						if (max_depth > 0 && stack.size() + 1 > static_cast<size_t>(max_depth))
+							r.jsonb = false;
 						break;
 					}
-					stack.push_back('[');
+					open('[');
 					break;
 				case '"':
 					if (!string())
-						return false;
+						return r;
 					want_value = false;
 					break;
 				case 't':
 					if (!literal("true"))
-						return false;
+						return r;
 					want_value = false;
 					break;
 				case 'f':
 					if (!literal("false"))
-						return false;
+						return r;
 					want_value = false;
 					break;
 				case 'n':
 					if (!literal("null"))
-						return false;
+						return r;
 					want_value = false;
 					break;
 				default:
 					if (*p != '-' && (*p < '0' || *p > '9'))
-						return false;
+						return r;
 					if (!number())
-						return false;
+						return r;
 					want_value = false;
 					break;
 			}
@@ -1296,9 +1406,12 @@ json_text_valid(const char *text, size_t len)
 		else
 		{
 			if (stack.empty())
-				return p == e;
+			{
+				r.syntax = p == e;
+				return r;
+			}
 			if (p >= e)
-				return false;
+				return r;
 			char		top = stack.back();
 
 			if (*p == ',')
@@ -1308,7 +1421,7 @@ json_text_valid(const char *text, size_t len)
 				{
 					ws();
 					if (!member_key())
-						return false;
+						return r;
 				}
 				want_value = true;
 			}
@@ -1318,9 +1431,29 @@ json_text_valid(const char *text, size_t len)
 				stack.pop_back();
 			}
 			else
-				return false;
+				return r;
 		}
 	}
+}
+
+}							/* namespace */
+
+bool
+json_text_valid(const char *text, size_t len)
+{
+	JsonCheck	r = check_json(text, len, 0, false);
+
+	return r.syntax && r.pairs;
+}
+
+JsonText
+json_text_check(const char *text, size_t len, int max_depth, bool ascii_escapes_only)
+{
+	JsonCheck	r = check_json(text, len, max_depth, ascii_escapes_only);
+
+	if (!r.syntax)
+		return JsonText::kInvalid;
+	return r.pairs && r.jsonb ? JsonText::kJsonb : JsonText::kJsonOnly;
 }
 
 void

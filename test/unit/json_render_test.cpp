@@ -368,16 +368,61 @@ TEST(JsonRenderValue, JsonAndJsonbAreEmbeddedRaw)
 	EXPECT_EQ(value_json(scalar), " 42 ");
 }
 
-TEST(JsonRenderValue, InvalidEmbeddedJsonIsAnError)
+TEST(JsonRenderValue, JsonThatJsonbRefusesRendersAsAStringOfItsText)
 {
-	pb::Value	j, jb, empty;
+	pb::Value	j, jb;
 
-	j.set_json_value("{\"a\":}");
+	/* not JSON at all */
+	j.set_json_value(R"({"a":})");
+	EXPECT_EQ(value_json(j), R"("{\"a\":}")");
+	j.set_json_value("");
+	EXPECT_EQ(value_json(j), R"("")");
 	jb.set_jsonb_value("[1, 2");
-	empty.set_json_value("");
-	EXPECT_EQ(value_error(j), "invalid envelope: json value is not valid JSON");
-	EXPECT_EQ(value_error(jb), "invalid envelope: jsonb value is not valid JSON");
-	EXPECT_EQ(value_error(empty), "invalid envelope: json value is not valid JSON");
+	EXPECT_EQ(value_json(jb), R"("[1, 2")");
+	/* JSON, which a json column holds, but not jsonb */
+	j.set_json_value(R"("\u0000")");
+	EXPECT_EQ(value_json(j), R"("\"\\u0000\"")");
+	j.set_json_value(R"({"a":"\ud800"})");
+	EXPECT_EQ(value_json(j), R"("{\"a\":\"\\ud800\"}")");
+	j.set_json_value(R"(["\udc00", "\ud83d\u0041"])");
+	EXPECT_EQ(value_json(j), R"("[\"\\udc00\", \"\\ud83d\\u0041\"]")");
+	j.set_json_value("1e999999");
+	EXPECT_EQ(value_json(j), R"("1e999999")");
+	/* what jsonb takes stays JSON */
+	j.set_json_value(R"({"ok": ["\u00e9\ud83d\ude00", 1e131071, 1e-16383, 0e999999]})");
+	EXPECT_EQ(value_json(j), j.json_value());
+}
+
+TEST(JsonRenderValue, DeepJsonRendersAsAStringPastTheDepthLimit)
+{
+	cdc_render_options opts{};
+	pb::Value	j;
+
+	opts.max_json_depth = 3;
+	j.set_json_value("[[[1]]]");
+	EXPECT_EQ(value_json(j, &opts), "[[[1]]]");
+	j.set_json_value("[[[[1]]]]");
+	EXPECT_EQ(value_json(j, &opts), R"("[[[[1]]]]")");
+	j.set_json_value(R"({"a":[{}]})");
+	EXPECT_EQ(value_json(j, &opts), R"({"a":[{}]})");
+	j.set_json_value(R"({"a":[{"b":[]}]})");
+	EXPECT_EQ(value_json(j, &opts), R"("{\"a\":[{\"b\":[]}]}")");
+	/* no limit by default */
+	j.set_json_value(std::string(10000, '[') + std::string(10000, ']'));
+	EXPECT_EQ(value_json(j), j.json_value());
+}
+
+TEST(JsonRenderValue, NonAsciiEscapesRenderAsStringsOutsideUtf8)
+{
+	cdc_render_options opts{};
+	pb::Value	j;
+
+	opts.ascii_escapes_only = true;
+	j.set_json_value("[\"\\u0041\", \"\xc3\xa9\"]");
+	EXPECT_EQ(value_json(j, &opts), j.json_value());	/* an ASCII escape, literal UTF-8 */
+	j.set_json_value(R"(["\u00e9"])");
+	EXPECT_EQ(value_json(j, &opts), R"("[\"\\u00e9\"]")");
+	EXPECT_EQ(value_json(j), j.json_value());	/* fine in UTF-8 */
 }
 
 /* ---- dates and times ---- */
@@ -714,6 +759,44 @@ TEST(JsonRenderLimits, TheInterruptCallbackIsPolledAndStopsTheRendering)
 
 	EXPECT_EQ(r.rc, CDC_RENDER_INTERRUPTED);
 	EXPECT_EQ(g_polls, 3);
+}
+
+TEST(JsonTextCheck, WhatJsonbRefuses)
+{
+	using cdc_core::JsonText;
+	auto		check = [](const std::string &t, int depth = 0, bool ascii = false) {
+		return cdc_core::json_text_check(t.data(), t.size(), depth, ascii);
+	};
+
+	EXPECT_EQ(check("{\"a\": [1, \"\\u00e9\\ud83d\\ude00\"]}"), JsonText::kJsonb);
+	EXPECT_EQ(check("{\"a\":}"), JsonText::kInvalid);
+	EXPECT_EQ(check("\"\\u0000\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("{\"\\u0000\": 1}"), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\udc00\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\\u0041\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\\ud800\\udc00\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\\u00\""), JsonText::kInvalid);
+	/* numeric's range, at its edges */
+	for (const char *ok : {"1e131071", "99999e131067", "1e-16383", "0e1073741822", "-0",
+			 "0.000e5", "1E+2", "123.456e-7"})
+		EXPECT_EQ(check(ok), JsonText::kJsonb) << ok;
+	for (const char *big : {"1e131072", "1e999999", "1e-16384", "0e-16384", "0.0e-16383",
+			 "0e1073741823", "1e-1073741823", "1e99999999999999999999"})
+		EXPECT_EQ(check(big), JsonText::kJsonOnly) << big;
+	EXPECT_EQ(check("0." + std::string(16383, '0')), JsonText::kJsonb);
+	EXPECT_EQ(check("0." + std::string(16384, '0')), JsonText::kJsonOnly);
+	EXPECT_EQ(check("1" + std::string(131071, '0')), JsonText::kJsonb);
+	EXPECT_EQ(check("1" + std::string(131072, '0')), JsonText::kJsonOnly);
+	/* depth: [] and {} count */
+	EXPECT_EQ(check("[[]]", 2), JsonText::kJsonb);
+	EXPECT_EQ(check("[[[]]]", 2), JsonText::kJsonOnly);
+	EXPECT_EQ(check("[{}]", 1), JsonText::kJsonOnly);
+	EXPECT_EQ(check("1", 1), JsonText::kJsonb);
+	/* escapes outside UTF-8 */
+	EXPECT_EQ(check("\"\\u007f\"", 0, true), JsonText::kJsonb);
+	EXPECT_EQ(check("\"\\u0080\"", 0, true), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\xc3\xa9\"", 0, true), JsonText::kJsonb);
 }
 
 /* ---- op layouts, end to end from the encoder ---- */
