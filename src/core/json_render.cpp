@@ -294,6 +294,11 @@ append_float(std::string &o, Float v)
 		o.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 		return;
 	}
+	if (v == 0 && std::signbit(v))
+	{
+		o.append("\"-0\"");		/* a jsonb number has no negative zero */
+		return;
+	}
 	char		buf[64];
 	auto		r = std::to_chars(buf, buf + sizeof(buf), v);
 
@@ -558,11 +563,14 @@ append_uuid(std::string &o, const std::string &b)
 /* ---------------------------------------------------------------------
  * Renderer
  *
- * The work is bounded by the input: every array level (a JSON array) is
- * counted against kArrayLevelsPerByte per envelope byte, before the array
- * is rendered; everything else takes at least two envelope bytes per unit. The output is bounded by max_len, and
+ * The work is bounded by the input: every array level (a JSON array, or a
+ * {...} of a text literal) is counted against kArrayLevelsPerByte per
+ * envelope byte, before the array is rendered; everything else takes at
+ * least two envelope bytes per unit. The output is bounded by max_len, and
  * the interrupt callback is polled every kRenderPollEvery units.
  * --------------------------------------------------------------------- */
+
+constexpr uint32_t kBoxArrayOid = 1020;	/* box[]: elements delimited by ';' */
 
 /* Strings at least this long are measured before they are appended. */
 constexpr size_t kMeasureStringsFrom = 4096;
@@ -627,12 +635,20 @@ private:
 	}
 
 	void		row(const pb::Row &r, int vdepth);
-	void		value(const pb::Value &v, int vdepth);
-	void		array(const pb::Array &a, int vdepth);
+	void		value(const pb::Value &v, int vdepth, uint32_t type_oid);
+	void		array(const pb::Array &a, int vdepth, uint32_t type_oid);
 	void		array_level(const pb::Array &a, int dim, int &next, int vdepth);
 	void		source(const pb::Source &s);
 
+	/* PostgreSQL text (input function syntax), for text literals */
+	void		pg_text(std::string &t, const pb::Value &v, int vdepth, uint32_t type_oid);
+	void		array_literal(std::string &t, const pb::Array &a, int vdepth, uint32_t type_oid);
+	void		literal_level(std::string &t, const pb::Array &a, int dim, int &next,
+							  int vdepth, char delim);
+	void		record_literal(std::string &t, const pb::Row &r, int vdepth);
+
 	void		check_array(const pb::Array &a);
+	bool		needs_literal(const pb::Array &a) const;
 	JsonText	json_kind(const std::string &j) const
 	{
 		return json_text_check(j.data(), j.size(), opts_.max_json_depth,
@@ -654,7 +670,7 @@ Renderer::row(const pb::Row &r, int vdepth)
 			continue;
 		key(col.name(), first);
 		if (col.has_value())
-			value(col.value(), vdepth + 1);
+			value(col.value(), vdepth + 1, col.type_oid());
 		else
 			o_.append("null");
 	}
@@ -662,7 +678,7 @@ Renderer::row(const pb::Row &r, int vdepth)
 }
 
 void
-Renderer::value(const pb::Value &v, int vdepth)
+Renderer::value(const pb::Value &v, int vdepth, uint32_t type_oid)
 {
 	if (vdepth > kMaxRenderValueDepth)
 		invalid("values nested deeper than " + std::to_string(kMaxRenderValueDepth)
@@ -745,7 +761,7 @@ Renderer::value(const pb::Value &v, int vdepth)
 			str(v.enum_value());
 			break;
 		case pb::Value::kArrayValue:
-			array(v.array_value(), vdepth);
+			array(v.array_value(), vdepth, type_oid);
 			break;
 		case pb::Value::kRecordValue:
 			row(v.record_value(), vdepth);
@@ -757,8 +773,8 @@ Renderer::value(const pb::Value &v, int vdepth)
 }
 
 /*
- * Checks an array's shape (dims against elements) and counts its levels
- * against the envelope's budget.
+ * Checks an array's shape (dims against elements, lower bounds) and counts
+ * its levels against the envelope's budget.
  */
 void
 Renderer::check_array(const pb::Array &a)
@@ -801,6 +817,14 @@ Renderer::check_array(const pb::Array &a)
 	if (negative || count != nelems)
 		invalid("array has " + std::to_string(nelems)
 				+ " elements, which does not match its dims [" + dims_text() + "]");
+	if (a.lower_bounds_size() != 0 && a.lower_bounds_size() != ndims)
+		invalid("array has " + std::to_string(a.lower_bounds_size())
+				+ " lower bounds for " + std::to_string(ndims) + " dims");
+	for (int i = 0; i < a.lower_bounds_size(); i++)
+		if (static_cast<int64_t>(a.lower_bounds(i)) + a.dims(i) - 1 > INT32_MAX)
+			invalid("array lower bound " + std::to_string(a.lower_bounds(i))
+					+ " plus its length " + std::to_string(a.dims(i))
+					+ " passes the largest subscript");
 
 	/*
 	 * Levels made: 1 + d0 + d0*d1 + ... + d0*...*d(n-2). With a 0 among the
@@ -836,13 +860,54 @@ Renderer::check_array(const pb::Array &a)
 	levels_left_ -= levels;
 }
 
+/*
+ * Whether an array renders as its PostgreSQL text literal instead of
+ * nested JSON arrays, which jsonb_populate_record would not read back as
+ * the same array: a lower bound other than 1, or a json/jsonb element that
+ * is a JSON array (taken for a dimension), JSON null (taken for SQL NULL)
+ * or a text jsonb does not take (that would become a string).
+ */
+bool
+Renderer::needs_literal(const pb::Array &a) const
+{
+	for (int lb : a.lower_bounds())
+		if (lb != 1)
+			return true;
+	for (const auto &e : a.elements())
+	{
+		const std::string *j = e.kind_case() == pb::Value::kJsonValue ? &e.json_value()
+			: e.kind_case() == pb::Value::kJsonbValue ? &e.jsonb_value() : nullptr;
+
+		if (j == nullptr)
+			continue;
+		size_t		at = j->find_first_not_of(" \t\n\r");
+
+		if (at != std::string::npos && (*j)[at] == '[')
+			return true;
+		if (at != std::string::npos && j->compare(at, 4, "null") == 0
+			&& j->find_first_not_of(" \t\n\r", at + 4) == std::string::npos)
+			return true;
+		if (json_kind(*j) != JsonText::kJsonb)
+			return true;
+	}
+	return false;
+}
+
 void
-Renderer::array(const pb::Array &a, int vdepth)
+Renderer::array(const pb::Array &a, int vdepth, uint32_t type_oid)
 {
 	check_array(a);
 	if (a.dims_size() == 0)
 	{
 		o_.append("[]");
+		return;
+	}
+	if (needs_literal(a))
+	{
+		std::string lit;
+
+		array_literal(lit, a, vdepth, type_oid);
+		str(lit);
 		return;
 	}
 	int			next = 0;
@@ -863,11 +928,263 @@ Renderer::array_level(const pb::Array &a, int dim, int &next, int vdepth)
 		if (i > 0)
 			o_.push_back(',');
 		if (last)
-			value(a.elements(next++), vdepth + 1);
+			value(a.elements(next++), vdepth + 1, 0);
 		else
 			array_level(a, dim + 1, next, vdepth);
 	}
 	o_.push_back(']');
+}
+
+/* ---- PostgreSQL text literals ---- */
+
+/* Appends a JSON-string rendering without its quotes (no escapes in it). */
+template <class F>
+void
+append_unquoted(std::string &t, F render)
+{
+	std::string q;
+
+	render(q);
+	if (q.size() >= 2 && q.front() == '"' && q.back() == '"')
+		t.append(q, 1, q.size() - 2);
+	else
+		t.append(q);
+}
+
+/* An element of an array literal, quoted as array_out() does. */
+void
+append_array_element(std::string &t, const std::string &e, char delim)
+{
+	bool		quote = e.empty() || (e.size() == 4 && (e[0] | 0x20) == 'n'
+									  && (e[1] | 0x20) == 'u' && (e[2] | 0x20) == 'l'
+									  && (e[3] | 0x20) == 'l');
+
+	for (char c : e)
+		if (c == '"' || c == '\\' || c == '{' || c == '}' || c == delim || c == ' '
+			|| c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
+			quote = true;
+	if (!quote)
+	{
+		t.append(e);
+		return;
+	}
+	t.push_back('"');
+	for (char c : e)
+	{
+		if (c == '"' || c == '\\')
+			t.push_back('\\');
+		t.push_back(c);
+	}
+	t.push_back('"');
+}
+
+/* A field of a record literal, quoted as record_out() does. */
+void
+append_record_field(std::string &t, const std::string &e)
+{
+	bool		quote = e.empty();
+
+	for (char c : e)
+		if (c == '"' || c == '\\' || c == '(' || c == ')' || c == ',' || c == ' '
+			|| c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
+			quote = true;
+	if (!quote)
+	{
+		t.append(e);
+		return;
+	}
+	t.push_back('"');
+	for (char c : e)
+	{
+		if (c == '"' || c == '\\')
+			t.push_back(c);
+		t.push_back(c);
+	}
+	t.push_back('"');
+}
+
+/* v as its type's input function reads it. */
+void
+Renderer::pg_text(std::string &t, const pb::Value &v, int vdepth, uint32_t type_oid)
+{
+	if (vdepth > kMaxRenderValueDepth)
+		invalid("values nested deeper than " + std::to_string(kMaxRenderValueDepth)
+				+ " levels");
+	unit(t.size());
+
+	switch (v.kind_case())
+	{
+		case pb::Value::KIND_NOT_SET:
+			/* callers write SQL NULL themselves */
+			break;
+		case pb::Value::kBoolValue:
+			t.push_back(v.bool_value() ? 't' : 'f');
+			break;
+		case pb::Value::kIntValue:
+			append_int(t, v.int_value());
+			break;
+		case pb::Value::kFloat4Value:
+			append_unquoted(t, [&](std::string &q) { append_float(q, v.float4_value()); });
+			break;
+		case pb::Value::kFloat8Value:
+			append_unquoted(t, [&](std::string &q) { append_float(q, v.float8_value()); });
+			break;
+		case pb::Value::kNumericValue:
+			t.append(v.numeric_value());
+			break;
+		case pb::Value::kTextValue:
+			t.append(v.text_value());
+			break;
+		case pb::Value::kBytesValue:
+			{
+				const std::string &b = v.bytes_value();
+
+				t.append("\\x");
+				for (unsigned char c : b)
+				{
+					t.push_back(kHexLower[c >> 4]);
+					t.push_back(kHexLower[c & 15]);
+				}
+				break;
+			}
+		case pb::Value::kDateValue:
+			append_unquoted(t, [&](std::string &q) { append_date(q, v.date_value()); });
+			break;
+		case pb::Value::kTimeValue:
+			append_unquoted(t, [&](std::string &q) { append_time(q, v.time_value()); });
+			break;
+		case pb::Value::kTimetzValue:
+			append_unquoted(t, [&](std::string &q) {
+				append_timetz(q, v.timetz_value().micros(), v.timetz_value().offset_seconds());
+			});
+			break;
+		case pb::Value::kTimestampValue:
+			append_unquoted(t, [&](std::string &q) {
+				append_timestamp(q, v.timestamp_value(), false);
+			});
+			break;
+		case pb::Value::kTimestamptzValue:
+			append_unquoted(t, [&](std::string &q) {
+				append_timestamp(q, v.timestamptz_value(), true);
+			});
+			break;
+		case pb::Value::kIntervalValue:
+			append_unquoted(t, [&](std::string &q) {
+				append_interval(q, v.interval_value().months(), v.interval_value().days(),
+								v.interval_value().micros());
+			});
+			break;
+		case pb::Value::kUuidValue:
+			append_unquoted(t, [&](std::string &q) { append_uuid(q, v.uuid_value()); });
+			break;
+		case pb::Value::kJsonValue:
+			t.append(v.json_value());
+			break;
+		case pb::Value::kJsonbValue:
+			t.append(v.jsonb_value());
+			break;
+		case pb::Value::kEnumValue:
+			t.append(v.enum_value());
+			break;
+		case pb::Value::kArrayValue:
+			check_array(v.array_value());
+			array_literal(t, v.array_value(), vdepth, type_oid);
+			break;
+		case pb::Value::kRecordValue:
+			record_literal(t, v.record_value(), vdepth);
+			break;
+		default:
+			invalid("value of unknown kind " + std::to_string(static_cast<int>(v.kind_case())));
+	}
+}
+
+/* "[lb:ub]...={...}" as array_out() writes it; the array is checked. */
+void
+Renderer::array_literal(std::string &t, const pb::Array &a, int vdepth, uint32_t type_oid)
+{
+	bool		bounds = false;
+
+	for (int lb : a.lower_bounds())
+		bounds |= lb != 1;
+	if (bounds && a.elements_size() > 0)
+	{
+		for (int i = 0; i < a.dims_size(); i++)
+		{
+			t.push_back('[');
+			append_int(t, a.lower_bounds(i));
+			t.push_back(':');
+			append_int(t, static_cast<int64_t>(a.lower_bounds(i)) + a.dims(i) - 1);
+			t.push_back(']');
+		}
+		t.push_back('=');
+	}
+	if (a.elements_size() == 0)
+	{
+		t.append("{}");
+		return;
+	}
+	int			next = 0;
+
+	literal_level(t, a, 0, next, vdepth, type_oid == kBoxArrayOid ? ';' : ',');
+}
+
+void
+Renderer::literal_level(std::string &t, const pb::Array &a, int dim, int &next,
+						int vdepth, char delim)
+{
+	int			n = a.dims(dim);
+	bool		last = dim == a.dims_size() - 1;
+	std::string e;
+
+	unit(t.size());
+	t.push_back('{');
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			t.push_back(delim);
+		if (!last)
+		{
+			literal_level(t, a, dim + 1, next, vdepth, delim);
+			continue;
+		}
+		const pb::Value &v = a.elements(next++);
+
+		if (v.kind_case() == pb::Value::KIND_NOT_SET)
+		{
+			t.append("NULL");
+			continue;
+		}
+		e.clear();
+		pg_text(e, v, vdepth + 1, 0);
+		check_size(o_.size() + t.size() + e.size());
+		append_array_element(t, e, delim);
+	}
+	t.push_back('}');
+}
+
+/* "(f1,f2,...)" as record_out() writes it; an absent value is NULL. */
+void
+Renderer::record_literal(std::string &t, const pb::Row &r, int vdepth)
+{
+	std::string e;
+	bool		first = true;
+
+	t.push_back('(');
+	for (const auto &col : r.columns())
+	{
+		unit(t.size());
+		if (!first)
+			t.push_back(',');
+		first = false;
+		if (!col.has_value() || col.unchanged_toast()
+			|| col.value().kind_case() == pb::Value::KIND_NOT_SET)
+			continue;
+		e.clear();
+		pg_text(e, col.value(), vdepth + 1, col.type_oid());
+		check_size(o_.size() + t.size() + e.size());
+		append_record_field(t, e);
+	}
+	t.push_back(')');
 }
 
 void

@@ -19,10 +19,10 @@ constexpr int kMaxRenderValueDepth = 64;
 constexpr size_t kMaxRenderLen = size_t{256} << 20;
 
 /*
- * Array levels (one JSON array each) an envelope may make: 3 per envelope
- * byte plus this. An envelope the plugin writes makes fewer (at most 2.5
- * per byte, for dims like [n,1,1,1,1,1]); only dims with a 0 in them
- * ([200000000, 0]) make more.
+ * Array levels (one JSON array, or one {...} of a text literal, each) an
+ * envelope may make: 3 per envelope byte plus this. An envelope the plugin
+ * writes makes fewer (at most 2.5 per byte, for dims like [n,1,1,1,1,1]);
+ * only dims with a 0 in them ([200000000, 0]) make more.
  */
 constexpr size_t kArrayLevelsPerByte = 3;
 constexpr size_t kArrayLevelsSlack = 1024;

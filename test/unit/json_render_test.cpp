@@ -262,7 +262,7 @@ TEST(JsonRenderValue, Float8UsesShortestRoundTripDecimal)
 	EXPECT_EQ(value_json(F8(5e-324)), "5e-324");
 	EXPECT_EQ(value_json(F8(1.7976931348623157e308)), "1.7976931348623157e+308");
 	EXPECT_EQ(value_json(F8(123456789012.0)), "123456789012");
-	EXPECT_EQ(value_json(F8(-0.0)), "-0");
+	EXPECT_EQ(value_json(F8(-0.0)), "\"-0\"");	/* a jsonb number has no -0 */
 	EXPECT_EQ(value_json(F8(0.0)), "0");
 }
 
@@ -272,7 +272,7 @@ TEST(JsonRenderValue, Float4UsesShortestDecimalAtFloatPrecision)
 	EXPECT_EQ(value_json(F4(3.4028235e38f)), "3.4028235e+38");
 	EXPECT_EQ(value_json(F4(1e-45f)), "1e-45");
 	EXPECT_EQ(value_json(F4(16777216.0f)), "16777216");
-	EXPECT_EQ(value_json(F4(-0.0f)), "-0");
+	EXPECT_EQ(value_json(F4(-0.0f)), "\"-0\"");
 }
 
 TEST(JsonRenderValue, NonFiniteFloatsRenderAsPostgresStrings)
@@ -651,6 +651,49 @@ TEST(JsonRenderValue, ModeratelyDeepNestingRenders)
 	EXPECT_EQ(value_json(v), std::string(40, '[') + "7" + std::string(40, ']'));
 }
 
+pb::Value
+ArrayLb(std::vector<int> dims, std::vector<int> lbs, std::vector<pb::Value> elems)
+{
+	pb::Value	v = Array(dims, elems);
+
+	for (size_t i = 0; i < lbs.size(); i++)
+		v.mutable_array_value()->set_lower_bounds(static_cast<int>(i), lbs[i]);
+	return v;
+}
+
+pb::Value
+Jsonb(const std::string &text)
+{
+	pb::Value	v;
+
+	v.set_jsonb_value(text);
+	return v;
+}
+
+pb::Value
+Json(const std::string &text)
+{
+	pb::Value	v;
+
+	v.set_json_value(text);
+	return v;
+}
+
+/* text as a JSON string (it holds no control characters) */
+std::string
+jstr(const std::string &text)
+{
+	std::string o = "\"";
+
+	for (char c : text)
+	{
+		if (c == '"' || c == '\\')
+			o.push_back('\\');
+		o.push_back(c);
+	}
+	return o + "\"";
+}
+
 TEST(JsonRenderLimits, EmptyArrayLevelsAreCountedAgainstTheInput)
 {
 	/* the issue's envelope: 200,000,001 arrays of nothing from a few bytes */
@@ -724,6 +767,8 @@ TEST(JsonRenderLimits, RenderingsLongerThanMaxLenAreRefused)
 
 	EXPECT_EQ(render_bytes(insert_with(Array({5000}, ints)).SerializeAsString(), &opts).rc,
 			  CDC_RENDER_TOO_LARGE);
+	EXPECT_EQ(render_bytes(insert_with(ArrayLb({5000}, {0}, ints)).SerializeAsString(), &opts).rc,
+			  CDC_RENDER_TOO_LARGE);
 
 	/* 0 and anything above the default mean the default */
 	opts.max_len = 0;
@@ -759,6 +804,118 @@ TEST(JsonRenderLimits, TheInterruptCallbackIsPolledAndStopsTheRendering)
 
 	EXPECT_EQ(r.rc, CDC_RENDER_INTERRUPTED);
 	EXPECT_EQ(g_polls, 3);
+
+	/* text literals are polled too */
+	g_polls = 0;
+	EXPECT_EQ(render_bytes(insert_with(ArrayLb({100000}, {0}, ints)).SerializeAsString(),
+						   &opts).rc, CDC_RENDER_INTERRUPTED);
+	EXPECT_EQ(g_polls, 3);
+}
+
+TEST(JsonRenderValue, ArraysWithOtherLowerBoundsRenderAsTheirTextLiteral)
+{
+	EXPECT_EQ(value_json(ArrayLb({3}, {0}, {Int(7), Int(8), Int(9)})), jstr("[0:2]={7,8,9}"));
+	EXPECT_EQ(value_json(ArrayLb({2, 2}, {-1, 5}, {Int(1), Int(2), Int(3), V()})),
+			  jstr("[-1:0][5:6]={{1,2},{3,NULL}}"));
+	EXPECT_EQ(value_json(ArrayLb({2, 2}, {1, 2}, {Int(1), Int(2), Int(3), Int(4)})),
+			  jstr("[1:2][2:3]={{1,2},{3,4}}"));
+	EXPECT_EQ(value_json(ArrayLb({2}, {INT32_MIN}, {Int(1), Int(2)})),
+			  jstr("[-2147483648:-2147483647]={1,2}"));
+	/* quoted as array_out() does */
+	EXPECT_EQ(value_json(ArrayLb({7}, {0}, {Text("a b"), V(), Text(""), Text("q\"u\\o{t}e,"),
+											Text("NULL"), Text("nUlL"), Text("NULLS")})),
+			  jstr(R"([0:6]={"a b",NULL,"","q\"u\\o{t}e,","NULL","nUlL",NULLS})"));
+	/* every kind as its input function reads it */
+	pb::Value	b, t, f, u, n, e;
+
+	b.set_bytes_value("\x01\xff");
+	t.set_bool_value(true);
+	f.set_bool_value(false);
+	u.set_uuid_value(std::string(16, '\x11'));
+	n.set_numeric_value("-1.50");
+	e.set_enum_value("happy");
+	EXPECT_EQ(value_json(ArrayLb({17}, {0},
+								 {F8(-0.0), F8(std::nan("")), F4(-std::numeric_limits<float>::infinity()),
+								  F8(1.5e300), b, t, f, u, n, e, Date(-719163),
+								  Time(12 * kHour + 500000), TimeTz(0, -3600),
+								  Ts(INT64_MAX), Tstz(0), Interval(14, -3, kHour), Jsonb("{\"k\": [1]}")})),
+			  jstr(R"([0:16]={-0,NaN,-Infinity,1.5e+300,"\\x01ff",t,f,11111111-1111-1111-1111-111111111111,)"
+				   R"(-1.50,happy,"0001-12-31 BC",12:00:00.5,00:00:00-01:00,infinity,)"
+				   R"(1970-01-01T00:00:00+00:00,P1Y2M-3DT1H,"{\"k\": [1]}"})"));
+	/* an empty one */
+	EXPECT_EQ(value_json(ArrayLb({0}, {5}, {})), jstr("{}"));
+	/* box[] (type oid 1020) separates elements with ';' */
+	pb::Value	boxes = ArrayLb({2}, {0}, {Text("(1,1),(0,0)"), Text("(2,2),(1,1)")});
+
+	EXPECT_EQ(value_json(boxes, nullptr, 1020), jstr("[0:1]={(1,1),(0,0);(2,2),(1,1)}"));
+	EXPECT_EQ(value_json(boxes), jstr(R"x([0:1]={"(1,1),(0,0)","(2,2),(1,1)"})x"));
+	/* errors are still errors */
+	EXPECT_EQ(value_error(ArrayLb({1}, {0}, {Time(-1)})),
+			  "invalid envelope: time value -1 is outside 00:00:00..24:00:00");
+	EXPECT_EQ(value_error(ArrayLb({1}, {0}, {Text(std::string("\0", 1))})),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
+}
+
+TEST(JsonRenderValue, RecordsInTextLiteralsAndLiteralsInRecords)
+{
+	pb::Value	rec;
+	pb::Row    *r = rec.mutable_record_value();
+	auto		field = [r](const char *name, uint32_t oid, const pb::Value *v) {
+		pb::Column *c = r->add_columns();
+
+		c->set_name(name);
+		c->set_type_oid(oid);
+		if (v)
+			*c->mutable_value() = *v;
+	};
+	pb::Value	one = Int(1), ab = Text("a (b)"), empty = Text(""), quote = Text("q\"\\");
+	pb::Value	xs = ArrayLb({1}, {5}, {Int(3)});
+	pb::Value	ys = Array({2}, {Int(1), Int(2)});
+
+	field("a", 23, &one);
+	field("b", 25, &ab);
+	field("c", 25, nullptr);
+	field("d", 25, &empty);
+	field("e", 25, &quote);
+	field("xs", 1007, &xs);
+	field("ys", 1007, &ys);
+
+	/* a record in JSON: the array with lower bound 5 is its literal */
+	EXPECT_EQ(value_json(rec),
+			  R"x({"a":1,"b":"a (b)","c":null,"d":"","e":"q\"\\","xs":"[5:5]={3}","ys":[1,2]})x");
+	/* records in a literal, quoted as record_out() and then array_out() do */
+	EXPECT_EQ(value_json(ArrayLb({2}, {0}, {rec, V()})),
+			  jstr(R"x([0:1]={"(1,\"a (b)\",,\"\",\"q\"\"\\\\\",[5:5]={3},\"{1,2}\")",NULL})x"));
+}
+
+TEST(JsonRenderValue, JsonArraysWithArrayOrNullElementsRenderAsTheirTextLiteral)
+{
+	/* jsonb_populate_record would read [[1],2] as two dimensions, [null] as SQL NULL */
+	EXPECT_EQ(value_json(Array({2}, {Jsonb("[1]"), Jsonb("2")})), jstr("{[1],2}"));
+	EXPECT_EQ(value_json(Array({2}, {Jsonb(" null "), V()})), jstr(R"({" null ",NULL})"));
+	EXPECT_EQ(value_json(Array({2}, {Json("\"\\u0000\""), Json("1e999999")})),
+			  jstr(R"({"\"\\u0000\"",1e999999})"));
+	EXPECT_EQ(value_json(Array({2}, {Json("{\"a\":"), Json("1")})), jstr(R"({"{\"a\":",1})"));
+	/* other json elements stay JSON */
+	EXPECT_EQ(value_json(Array({2}, {Jsonb("{\"k\": [1]}"), Jsonb("\"s\"")})),
+			  R"([{"k": [1]},"s"])");
+}
+
+TEST(JsonRenderErrors, LowerBoundsMustMatchTheDims)
+{
+	pb::Value	v = Array({2}, {Int(1), Int(2)});
+
+	v.mutable_array_value()->add_lower_bounds(1);
+	EXPECT_EQ(value_error(v), "invalid envelope: array has 2 lower bounds for 1 dims");
+	EXPECT_EQ(value_error(ArrayLb({2}, {INT32_MAX}, {Int(1), Int(2)})),
+			  "invalid envelope: array lower bound 2147483647 plus its length 2 passes the "
+			  "largest subscript");
+	/* none at all means 1 */
+	pb::Value	none;
+
+	none.mutable_array_value()->add_dims(1);
+	*none.mutable_array_value()->add_elements() = Int(4);
+	EXPECT_EQ(value_json(none), "[4]");
 }
 
 TEST(JsonTextCheck, WhatJsonbRefuses)
