@@ -19,8 +19,10 @@ $$;
 
 -- Rebuilds every inserted row of tbl from its envelope with
 -- jsonb_populate_record() and lists the columns whose value differs from
--- the row in the table. Types without an equality operator are compared as
--- text; json as jsonb (json keeps insignificant whitespace, JSON does not).
+-- the row in the table. Values equal by the type's = must also have the
+-- same text (= holds between the floats -0 and 0). Types without an
+-- equality operator are compared as text; json as jsonb (json keeps
+-- insignificant whitespace, JSON does not).
 CREATE FUNCTION regress.round_trip_mismatches(tbl regclass, slot name)
 RETURNS TABLE (row_id int, column_name name, source text, rebuilt text)
 LANGUAGE plpgsql AS $$
@@ -54,6 +56,10 @@ BEGIN
         'SELECT s.id, %L::name, s.%I::text, r.%I::text FROM %s s JOIN %s r USING (id)
           WHERE %s IS DISTINCT FROM %s', col.attname, col.attname, col.attname,
         tbl, rebuilt, lhs, rhs);
+      RETURN QUERY EXECUTE format(
+        'SELECT s.id, %L::name, s.%I::text, r.%I::text FROM %s s JOIN %s r USING (id)
+          WHERE %s IS NOT DISTINCT FROM %s AND %s::text IS DISTINCT FROM %s::text',
+        col.attname, col.attname, col.attname, tbl, rebuilt, lhs, rhs, lhs, rhs);
     EXCEPTION WHEN undefined_function THEN
       -- no equality operator (point, xml, ...): compare the text forms
       RETURN QUERY EXECUTE format(

@@ -58,8 +58,8 @@ SELECT pg_temp.sample('jsonb', '{"b": 1,  "a": [1, 2.50, null]}', '"just a strin
 SELECT pg_temp.sample('mood', 'happy');
 SELECT pg_temp.sample('positive_int', '42');
 SELECT pg_temp.sample('short_text', 'domain');
-SELECT pg_temp.sample('integer[]', '{}', '{1,NULL,3}', '{{1,2},{3,4}}');
-SELECT pg_temp.sample('text[]', '{"a b",NULL,"","q\"uote"}');
+SELECT pg_temp.sample('integer[]', '{}', '{1,NULL,3}', '{{1,2},{3,4}}', '[0:2]={7,8,9}', '[-1:0][1:2]={{1,2},{3,4}}');
+SELECT pg_temp.sample('text[]', '{"a b",NULL,"","q\"uote"}', '[0:3]={"a b",NULL,"","q\"uote"}');
 SELECT pg_temp.sample('numeric[]', '{1.10,NaN,-Infinity}');
 SELECT pg_temp.sample('double precision[]', '{NaN,Infinity,0.5}');
 SELECT pg_temp.sample('timestamptz[]', '{"2024-01-01 00:00:00+00",infinity}');
@@ -67,7 +67,7 @@ SELECT pg_temp.sample('bytea[]', '{"\\x01",NULL}');
 SELECT pg_temp.sample('mood[]', '{sad,happy}');
 SELECT pg_temp.sample('jsonb[]', '{"{\"k\": 1}","[1]"}');
 SELECT pg_temp.sample('pair', '(1,one)', '(,)');
-SELECT pg_temp.sample('pair[]', '{"(1,one)","(2,two)"}');
+SELECT pg_temp.sample('pair[]', '{"(1,one)","(2,two)"}', '[0:1]={"(1,one)","(2,\"t w o\")"}');
 -- no native mapping: the type's output text
 SELECT pg_temp.sample('int4range', '[1,10)', 'empty');
 SELECT pg_temp.sample('point', '(1.5,-2)');

@@ -240,14 +240,60 @@ int			cdc_encoder_encode_key(cdc_encoder *enc, const cdc_row *key,
 
 /* ---- JSON rendering ---- */
 
+/* Results of cdc_render_json(). */
+#define CDC_RENDER_OK			0
+#define CDC_RENDER_INVALID		(-1)	/* corrupt or truncated envelope: message */
+#define CDC_RENDER_TOO_LARGE	(-2)	/* the rendering would exceed max_len: message */
+#define CDC_RENDER_INTERRUPTED	(-3)	/* interrupted() returned true: no message */
+#define CDC_RENDER_NO_MEMORY	(-4)	/* allocation failed: message */
+
+/* The longest rendering, unless max_len says less: 256 MB. */
+#define CDC_RENDER_MAX_LEN		((size_t) 256 << 20)
+
+typedef struct cdc_render_options
+{
+	/* Longest rendering in bytes; 0 or more than CDC_RENDER_MAX_LEN: that. */
+	size_t		max_len;
+
+	/*
+	 * json and jsonb values nested deeper than this render as JSON strings
+	 * of their text (a parser that recurses per level could not read them
+	 * back); 0: any depth.
+	 */
+	int			max_json_depth;
+
+	/*
+	 * The rendering is read in an encoding other than UTF-8: json and jsonb
+	 * values with \u escapes of non-ASCII characters (which that encoding
+	 * may lack) render as strings of their text.
+	 */
+	bool		ascii_escapes_only;
+
+	/*
+	 * Polled every few thousand units of work; returning true stops the
+	 * rendering with CDC_RENDER_INTERRUPTED. It must return normally (it is
+	 * called from C++ frames: no longjmp, no ereport). NULL: never.
+	 */
+	bool		(*interrupted) (void);
+} cdc_render_options;
+
 /*
  * Parses envelope bytes and renders them as JSON text (NUL-terminated, in a
- * per-thread buffer valid until the next call). Returns 0, or -1 with a
- * message for corrupt or truncated input.
+ * per-thread buffer valid until the next call or cdc_render_json_release()).
+ * opts may be NULL (defaults). The work is bounded by len: array levels
+ * beyond 3 per envelope byte (dims with a 0 in them) make it invalid.
+ * Returns CDC_RENDER_OK or one of the CDC_RENDER_* errors above.
  */
 int			cdc_render_json(const char *data, size_t len,
+							const cdc_render_options *opts,
 							const char **out, size_t *outlen,
 							char *errbuf, size_t errlen);
+
+/*
+ * Frees the per-thread rendering buffer if it is large (over 1 MB); call it
+ * once the rendering is no longer needed. Never fails.
+ */
+void		cdc_render_json_release(void);
 
 /* ---- decoding options ---- */
 

@@ -9,6 +9,8 @@
 
 #include <cstring>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #include "cdc_core.h"
@@ -195,31 +197,85 @@ cdc_encoder_encode_key(cdc_encoder *enc, const cdc_row *key,
 					   [&](cdc_core::EnvelopeWriter &w) { return w.encode_key(*key); });
 }
 
+namespace {
+
+/* The rendering buffer of this thread; kept between calls only when small. */
+thread_local std::string render_buffer;
+constexpr size_t kKeepRenderBuffer = size_t{1} << 20;
+
+}							/* namespace */
+
 extern "C" int
-cdc_render_json(const char *data, size_t len,
+cdc_render_json(const char *data, size_t len, const cdc_render_options *opts,
 				const char **out, size_t *outlen,
 				char *errbuf, size_t errlen)
 {
 	try
 	{
-		thread_local std::string buffer;
-
 		clear_output(out, outlen);
+		copy_error(errbuf, errlen, "");
 		if (out == nullptr || outlen == nullptr)
 			fail("cdc_render_json: NULL argument");
-		/* do not keep a huge buffer around after one huge envelope */
-		if (buffer.capacity() > (size_t{16} << 20))
-			std::string().swap(buffer);
-		cdc_core::render_envelope_json(data, len, buffer);
-		*out = buffer.c_str();
-		*outlen = buffer.size();
-		return 0;
+
+		cdc_core::RenderOptions o;
+
+		if (opts != nullptr)
+		{
+			if (opts->max_len != 0 && opts->max_len < o.max_len)
+				o.max_len = opts->max_len;
+			o.max_json_depth = opts->max_json_depth > 0 ? opts->max_json_depth : 0;
+			o.ascii_escapes_only = opts->ascii_escapes_only;
+			o.interrupted = opts->interrupted;
+		}
+		/* a caller that did not release a huge buffer: do it now */
+		cdc_render_json_release();
+		cdc_core::render_envelope_json(data, len, render_buffer, o);
+		*out = render_buffer.c_str();
+		*outlen = render_buffer.size();
+		return CDC_RENDER_OK;
+	}
+	catch (const cdc_core::RenderInterrupted &)
+	{
+		clear_output(out, outlen);
+		copy_error(errbuf, errlen, "rendering interrupted");
+		return CDC_RENDER_INTERRUPTED;
+	}
+	catch (const cdc_core::RenderTooLarge &e)
+	{
+		clear_output(out, outlen);
+		copy_error(errbuf, errlen, e.what());
+		return CDC_RENDER_TOO_LARGE;
+	}
+	catch (const std::bad_alloc &)
+	{
+		clear_output(out, outlen);
+		copy_error(errbuf, errlen, "out of memory while rendering JSON");
+		return CDC_RENDER_NO_MEMORY;
+	}
+	catch (const std::length_error &)
+	{
+		clear_output(out, outlen);
+		copy_error(errbuf, errlen, "out of memory while rendering JSON (string too long)");
+		return CDC_RENDER_NO_MEMORY;
 	}
 	catch (...)
 	{
 		clear_output(out, outlen);
 		report_current_exception(errbuf, errlen);
-		return -1;
+		return CDC_RENDER_INVALID;
+	}
+}
+
+extern "C" void
+cdc_render_json_release(void)
+{
+	try
+	{
+		if (render_buffer.capacity() > kKeepRenderBuffer)
+			std::string().swap(render_buffer);
+	}
+	catch (...)
+	{
 	}
 }
 

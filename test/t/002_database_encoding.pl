@@ -46,6 +46,22 @@ is( $node->safe_psql('latin1', q{
 		         'include-tables', 'public.caf*')}),
 	'1', 'table patterns match names in the database encoding');
 
+# A json value may hold a \u escape of a character LATIN1 lacks, which
+# jsonb (in the database encoding) cannot hold: outside a UTF-8 database,
+# to_json renders json values with \u escapes of non-ASCII characters as
+# strings of their text, so the envelope still renders.
+$node->safe_psql('latin1', q{
+	CREATE TABLE docs (id int PRIMARY KEY, j json);
+	SELECT pg_create_logical_replication_slot('docs_latin1', 'cdc_plugin');
+	INSERT INTO docs VALUES (1, '["\u4e00"]'), (2, '["\u00e9", "é"]');
+});
+is( $node->safe_psql('latin1', q{
+		SELECT string_agg(jsonb_typeof(e->'after'->'j') || ' ' || (e->'after'->>'j'), ' | ')
+		  FROM pg_logical_slot_get_binary_changes('docs_latin1', NULL, NULL) c,
+		       LATERAL cdc_plugin.to_json(c.data) e}),
+	'string ["\u4e00"] | string ["\u00e9", "é"]',
+	'json with non-ASCII \u escapes renders as its text in a LATIN1 database');
+
 # SQL_ASCII: bytes are stored as given; UTF-8 ones pass through.
 $node->safe_psql('sql_ascii', q{INSERT INTO "café" VALUES (1, 'crème')});
 is( $node->safe_psql('sql_ascii', q{

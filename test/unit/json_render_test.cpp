@@ -30,22 +30,24 @@ struct Rendered
 };
 
 Rendered
-render_bytes(const std::string &bytes)
+render_bytes(const std::string &bytes, const cdc_render_options *opts = nullptr)
 {
 	const char *out = reinterpret_cast<const char *>(1);
 	size_t		len = 12345;
 	char		err[CDC_ERRBUF_SIZE];
 
 	std::memset(err, 'x', sizeof(err));
-	int			rc = cdc_render_json(bytes.data(), bytes.size(), &out, &len, err, sizeof(err));
+	int			rc = cdc_render_json(bytes.data(), bytes.size(), opts, &out, &len,
+									 err, sizeof(err));
 
-	if (rc == 0)
+	if (rc == CDC_RENDER_OK)
 	{
 		EXPECT_NE(out, nullptr);
 		EXPECT_EQ(std::strlen(out), len);	/* NUL-terminated, no inner NUL */
 		return {0, std::string(out, len), ""};
 	}
-	EXPECT_EQ(rc, -1);
+	EXPECT_TRUE(rc == CDC_RENDER_INVALID || rc == CDC_RENDER_TOO_LARGE
+				|| rc == CDC_RENDER_INTERRUPTED) << rc;
 	EXPECT_EQ(out, nullptr);
 	EXPECT_EQ(len, 0u);
 	EXPECT_NE(std::memchr(err, '\0', sizeof(err)), nullptr);
@@ -67,7 +69,7 @@ render_error(const pb::Envelope &e)
 {
 	Rendered	r = render_bytes(e.SerializeAsString());
 
-	EXPECT_EQ(r.rc, -1) << r.json;
+	EXPECT_EQ(r.rc, CDC_RENDER_INVALID) << r.json;
 	return r.err;
 }
 
@@ -87,9 +89,16 @@ insert_with(const pb::Value &v)
 
 /* The JSON rendering of one value (the text between "after":{"v": and }). */
 std::string
-value_json(const pb::Value &v)
+value_json(const pb::Value &v, const cdc_render_options *opts = nullptr, uint32_t type_oid = 0)
 {
-	std::string json = render_ok(insert_with(v));
+	pb::Envelope e = insert_with(v);
+
+	e.mutable_after()->mutable_columns(0)->set_type_oid(type_oid);
+	Rendered	r = render_bytes(e.SerializeAsString(), opts);
+
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_TRUE(cdc_core::json_text_valid(r.json.data(), r.json.size())) << r.json;
+	std::string json = r.json;
 	const std::string head = "{\"op\":\"c\",\"before\":null,\"after\":{\"v\":";
 	const std::string tail = "},\"key\":null,\"source\":";
 
@@ -253,7 +262,7 @@ TEST(JsonRenderValue, Float8UsesShortestRoundTripDecimal)
 	EXPECT_EQ(value_json(F8(5e-324)), "5e-324");
 	EXPECT_EQ(value_json(F8(1.7976931348623157e308)), "1.7976931348623157e+308");
 	EXPECT_EQ(value_json(F8(123456789012.0)), "123456789012");
-	EXPECT_EQ(value_json(F8(-0.0)), "-0");
+	EXPECT_EQ(value_json(F8(-0.0)), "\"-0\"");	/* a jsonb number has no -0 */
 	EXPECT_EQ(value_json(F8(0.0)), "0");
 }
 
@@ -263,7 +272,7 @@ TEST(JsonRenderValue, Float4UsesShortestDecimalAtFloatPrecision)
 	EXPECT_EQ(value_json(F4(3.4028235e38f)), "3.4028235e+38");
 	EXPECT_EQ(value_json(F4(1e-45f)), "1e-45");
 	EXPECT_EQ(value_json(F4(16777216.0f)), "16777216");
-	EXPECT_EQ(value_json(F4(-0.0f)), "-0");
+	EXPECT_EQ(value_json(F4(-0.0f)), "\"-0\"");
 }
 
 TEST(JsonRenderValue, NonFiniteFloatsRenderAsPostgresStrings)
@@ -296,7 +305,19 @@ TEST(JsonRenderValue, StringsEscapeQuotesBackslashesAndControlCharacters)
 {
 	EXPECT_EQ(value_json(Text("a\"b\\c\n\t\r\b\f\x01\x1f\x7f/")),
 			  "\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001f\x7f/\"");
-	EXPECT_EQ(value_json(Text(std::string("nul\0byte", 8))), "\"nul\\u0000byte\"");
+}
+
+TEST(JsonRenderValue, NulInAStringIsAnError)
+{
+	/* jsonb refuses \u0000, and no PostgreSQL string holds a NUL */
+	EXPECT_EQ(value_error(Text(std::string("nul\0byte", 8))),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
+
+	pb::Envelope e = insert_with(Int(1));
+
+	e.mutable_after()->mutable_columns(0)->set_name(std::string("a\0", 2));
+	EXPECT_EQ(render_error(e),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
 }
 
 TEST(JsonRenderValue, StringsPassUnicodeThroughUnchanged)
@@ -347,16 +368,61 @@ TEST(JsonRenderValue, JsonAndJsonbAreEmbeddedRaw)
 	EXPECT_EQ(value_json(scalar), " 42 ");
 }
 
-TEST(JsonRenderValue, InvalidEmbeddedJsonIsAnError)
+TEST(JsonRenderValue, JsonThatJsonbRefusesRendersAsAStringOfItsText)
 {
-	pb::Value	j, jb, empty;
+	pb::Value	j, jb;
 
-	j.set_json_value("{\"a\":}");
+	/* not JSON at all */
+	j.set_json_value(R"({"a":})");
+	EXPECT_EQ(value_json(j), R"("{\"a\":}")");
+	j.set_json_value("");
+	EXPECT_EQ(value_json(j), R"("")");
 	jb.set_jsonb_value("[1, 2");
-	empty.set_json_value("");
-	EXPECT_EQ(value_error(j), "invalid envelope: json value is not valid JSON");
-	EXPECT_EQ(value_error(jb), "invalid envelope: jsonb value is not valid JSON");
-	EXPECT_EQ(value_error(empty), "invalid envelope: json value is not valid JSON");
+	EXPECT_EQ(value_json(jb), R"("[1, 2")");
+	/* JSON, which a json column holds, but not jsonb */
+	j.set_json_value(R"("\u0000")");
+	EXPECT_EQ(value_json(j), R"("\"\\u0000\"")");
+	j.set_json_value(R"({"a":"\ud800"})");
+	EXPECT_EQ(value_json(j), R"("{\"a\":\"\\ud800\"}")");
+	j.set_json_value(R"(["\udc00", "\ud83d\u0041"])");
+	EXPECT_EQ(value_json(j), R"("[\"\\udc00\", \"\\ud83d\\u0041\"]")");
+	j.set_json_value("1e999999");
+	EXPECT_EQ(value_json(j), R"("1e999999")");
+	/* what jsonb takes stays JSON */
+	j.set_json_value(R"({"ok": ["\u00e9\ud83d\ude00", 1e131071, 1e-16383, 0e999999]})");
+	EXPECT_EQ(value_json(j), j.json_value());
+}
+
+TEST(JsonRenderValue, DeepJsonRendersAsAStringPastTheDepthLimit)
+{
+	cdc_render_options opts{};
+	pb::Value	j;
+
+	opts.max_json_depth = 3;
+	j.set_json_value("[[[1]]]");
+	EXPECT_EQ(value_json(j, &opts), "[[[1]]]");
+	j.set_json_value("[[[[1]]]]");
+	EXPECT_EQ(value_json(j, &opts), R"("[[[[1]]]]")");
+	j.set_json_value(R"({"a":[{}]})");
+	EXPECT_EQ(value_json(j, &opts), R"({"a":[{}]})");
+	j.set_json_value(R"({"a":[{"b":[]}]})");
+	EXPECT_EQ(value_json(j, &opts), R"("{\"a\":[{\"b\":[]}]}")");
+	/* no limit by default */
+	j.set_json_value(std::string(10000, '[') + std::string(10000, ']'));
+	EXPECT_EQ(value_json(j), j.json_value());
+}
+
+TEST(JsonRenderValue, NonAsciiEscapesRenderAsStringsOutsideUtf8)
+{
+	cdc_render_options opts{};
+	pb::Value	j;
+
+	opts.ascii_escapes_only = true;
+	j.set_json_value("[\"\\u0041\", \"\xc3\xa9\"]");
+	EXPECT_EQ(value_json(j, &opts), j.json_value());	/* an ASCII escape, literal UTF-8 */
+	j.set_json_value(R"(["\u00e9"])");
+	EXPECT_EQ(value_json(j, &opts), R"("[\"\\u00e9\"]")");
+	EXPECT_EQ(value_json(j), j.json_value());	/* fine in UTF-8 */
 }
 
 /* ---- dates and times ---- */
@@ -583,6 +649,311 @@ TEST(JsonRenderValue, ModeratelyDeepNestingRenders)
 	for (int i = 0; i < 40; i++)
 		v = Array({1}, {v});
 	EXPECT_EQ(value_json(v), std::string(40, '[') + "7" + std::string(40, ']'));
+}
+
+pb::Value
+ArrayLb(std::vector<int> dims, std::vector<int> lbs, std::vector<pb::Value> elems)
+{
+	pb::Value	v = Array(dims, elems);
+
+	for (size_t i = 0; i < lbs.size(); i++)
+		v.mutable_array_value()->set_lower_bounds(static_cast<int>(i), lbs[i]);
+	return v;
+}
+
+pb::Value
+Jsonb(const std::string &text)
+{
+	pb::Value	v;
+
+	v.set_jsonb_value(text);
+	return v;
+}
+
+pb::Value
+Json(const std::string &text)
+{
+	pb::Value	v;
+
+	v.set_json_value(text);
+	return v;
+}
+
+/* text as a JSON string (it holds no control characters) */
+std::string
+jstr(const std::string &text)
+{
+	std::string o = "\"";
+
+	for (char c : text)
+	{
+		if (c == '"' || c == '\\')
+			o.push_back('\\');
+		o.push_back(c);
+	}
+	return o + "\"";
+}
+
+TEST(JsonRenderLimits, EmptyArrayLevelsAreCountedAgainstTheInput)
+{
+	/* the issue's envelope: 200,000,001 arrays of nothing from a few bytes */
+	std::string bytes = insert_with(Array({200000000, 0}, {})).SerializeAsString();
+	Rendered	r = render_bytes(bytes);
+
+	EXPECT_EQ(r.rc, CDC_RENDER_INVALID);
+	EXPECT_EQ(r.err, "invalid envelope: array dims [200000000,0] describe 200000001 nested "
+			  "arrays, more than the " + std::to_string(3 * bytes.size() + 1024) + " a "
+			  + std::to_string(bytes.size()) + "-byte envelope can hold");
+
+	/* no overflow in the count */
+	EXPECT_EQ(value_error(Array({65536, 65536, 65536, 65536, 65536, 0}, {})).substr(0, 102),
+			  "invalid envelope: array dims [65536,65536,65536,65536,65536,0] describe more "
+			  "than 18446744073709551615");
+
+	/* a few empty levels are fine, and each one is counted */
+	EXPECT_EQ(value_json(Array({3, 0}, {})), "[[],[],[]]");
+	EXPECT_EQ(value_json(Array({1000, 0}, {})).size(), 3000u + 1);
+
+	/* the budget is the envelope's, not each array's */
+	pb::Envelope two = insert_with(Array({600, 0}, {}));
+	pb::Column *c = two.mutable_after()->add_columns();
+
+	c->set_name("w");
+	*c->mutable_value() = Array({600, 0}, {});
+	std::string two_bytes = two.SerializeAsString();
+
+	ASSERT_LT(601u, 3 * two_bytes.size() + 1024);
+	ASSERT_GT(1202u, 3 * two_bytes.size() + 1024);
+	EXPECT_EQ(render_bytes(two_bytes).err.substr(0, 70),
+			  "invalid envelope: array dims [600,0] describe 601 nested arrays, more ");
+}
+
+TEST(JsonRenderLimits, ArraysThePluginWritesStayWithinTheLevelBudget)
+{
+	/* the most levels per byte a real array makes: dims [n,1,1,1,1,1] of NULLs */
+	std::vector<pb::Value> nulls(20000);
+	std::string json = value_json(Array({20000, 1, 1, 1, 1, 1}, nulls));
+
+	EXPECT_EQ(json.size(), 1 + 20000 * 15 - 1 + 1);
+	EXPECT_EQ(json.substr(0, 16), "[[[[[[null]]]]],");
+}
+
+TEST(JsonRenderLimits, RenderingsLongerThanMaxLenAreRefused)
+{
+	cdc_render_options opts{};
+	std::string bytes = insert_with(Text(std::string(200, 'x'))).SerializeAsString();
+
+	opts.max_len = 100;
+	Rendered	r = render_bytes(bytes, &opts);
+
+	EXPECT_EQ(r.rc, CDC_RENDER_TOO_LARGE);
+	EXPECT_EQ(r.err, "the JSON rendering of this " + std::to_string(bytes.size())
+			  + "-byte envelope exceeds 100 bytes, the most to_json renders");
+
+	/* long strings are measured before they are appended: 5000 \u0001 is 30,002 bytes */
+	bytes = insert_with(Text(std::string(5000, '\x01'))).SerializeAsString();
+	opts.max_len = 30000;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_TOO_LARGE);
+	opts.max_len = 31000;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+
+	/* bytea, many small values, text literals */
+	opts.max_len = 15000;
+	pb::Value	b;
+
+	b.set_bytes_value(std::string(10000, '\x7f'));
+	EXPECT_EQ(render_bytes(insert_with(b).SerializeAsString(), &opts).rc, CDC_RENDER_TOO_LARGE);
+	std::vector<pb::Value> ints(5000, Int(1000));
+
+	EXPECT_EQ(render_bytes(insert_with(Array({5000}, ints)).SerializeAsString(), &opts).rc,
+			  CDC_RENDER_TOO_LARGE);
+	EXPECT_EQ(render_bytes(insert_with(ArrayLb({5000}, {0}, ints)).SerializeAsString(), &opts).rc,
+			  CDC_RENDER_TOO_LARGE);
+
+	/* 0 and anything above the default mean the default */
+	opts.max_len = 0;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+	opts.max_len = SIZE_MAX;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+}
+
+int			g_polls;
+int			g_stop_at;
+
+bool
+count_polls(void)
+{
+	return ++g_polls >= g_stop_at;
+}
+
+TEST(JsonRenderLimits, TheInterruptCallbackIsPolledAndStopsTheRendering)
+{
+	cdc_render_options opts{};
+	std::vector<pb::Value> ints(100000, Int(7));
+	std::string bytes = insert_with(Array({100000}, ints)).SerializeAsString();
+
+	opts.interrupted = count_polls;
+	g_polls = 0;
+	g_stop_at = INT_MAX;
+	EXPECT_EQ(render_bytes(bytes, &opts).rc, CDC_RENDER_OK);
+	EXPECT_GE(g_polls, 100000 / 4096);
+
+	g_polls = 0;
+	g_stop_at = 3;
+	Rendered	r = render_bytes(bytes, &opts);
+
+	EXPECT_EQ(r.rc, CDC_RENDER_INTERRUPTED);
+	EXPECT_EQ(g_polls, 3);
+
+	/* text literals are polled too */
+	g_polls = 0;
+	EXPECT_EQ(render_bytes(insert_with(ArrayLb({100000}, {0}, ints)).SerializeAsString(),
+						   &opts).rc, CDC_RENDER_INTERRUPTED);
+	EXPECT_EQ(g_polls, 3);
+}
+
+TEST(JsonRenderValue, ArraysWithOtherLowerBoundsRenderAsTheirTextLiteral)
+{
+	EXPECT_EQ(value_json(ArrayLb({3}, {0}, {Int(7), Int(8), Int(9)})), jstr("[0:2]={7,8,9}"));
+	EXPECT_EQ(value_json(ArrayLb({2, 2}, {-1, 5}, {Int(1), Int(2), Int(3), V()})),
+			  jstr("[-1:0][5:6]={{1,2},{3,NULL}}"));
+	EXPECT_EQ(value_json(ArrayLb({2, 2}, {1, 2}, {Int(1), Int(2), Int(3), Int(4)})),
+			  jstr("[1:2][2:3]={{1,2},{3,4}}"));
+	EXPECT_EQ(value_json(ArrayLb({2}, {INT32_MIN}, {Int(1), Int(2)})),
+			  jstr("[-2147483648:-2147483647]={1,2}"));
+	/* quoted as array_out() does */
+	EXPECT_EQ(value_json(ArrayLb({7}, {0}, {Text("a b"), V(), Text(""), Text("q\"u\\o{t}e,"),
+											Text("NULL"), Text("nUlL"), Text("NULLS")})),
+			  jstr(R"([0:6]={"a b",NULL,"","q\"u\\o{t}e,","NULL","nUlL",NULLS})"));
+	/* every kind as its input function reads it */
+	pb::Value	b, t, f, u, n, e;
+
+	b.set_bytes_value("\x01\xff");
+	t.set_bool_value(true);
+	f.set_bool_value(false);
+	u.set_uuid_value(std::string(16, '\x11'));
+	n.set_numeric_value("-1.50");
+	e.set_enum_value("happy");
+	EXPECT_EQ(value_json(ArrayLb({17}, {0},
+								 {F8(-0.0), F8(std::nan("")), F4(-std::numeric_limits<float>::infinity()),
+								  F8(1.5e300), b, t, f, u, n, e, Date(-719163),
+								  Time(12 * kHour + 500000), TimeTz(0, -3600),
+								  Ts(INT64_MAX), Tstz(0), Interval(14, -3, kHour), Jsonb("{\"k\": [1]}")})),
+			  jstr(R"([0:16]={-0,NaN,-Infinity,1.5e+300,"\\x01ff",t,f,11111111-1111-1111-1111-111111111111,)"
+				   R"(-1.50,happy,"0001-12-31 BC",12:00:00.5,00:00:00-01:00,infinity,)"
+				   R"(1970-01-01T00:00:00+00:00,P1Y2M-3DT1H,"{\"k\": [1]}"})"));
+	/* an empty one */
+	EXPECT_EQ(value_json(ArrayLb({0}, {5}, {})), jstr("{}"));
+	/* box[] (type oid 1020) separates elements with ';' */
+	pb::Value	boxes = ArrayLb({2}, {0}, {Text("(1,1),(0,0)"), Text("(2,2),(1,1)")});
+
+	EXPECT_EQ(value_json(boxes, nullptr, 1020), jstr("[0:1]={(1,1),(0,0);(2,2),(1,1)}"));
+	EXPECT_EQ(value_json(boxes), jstr(R"x([0:1]={"(1,1),(0,0)","(2,2),(1,1)"})x"));
+	/* errors are still errors */
+	EXPECT_EQ(value_error(ArrayLb({1}, {0}, {Time(-1)})),
+			  "invalid envelope: time value -1 is outside 00:00:00..24:00:00");
+	EXPECT_EQ(value_error(ArrayLb({1}, {0}, {Text(std::string("\0", 1))})),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
+}
+
+TEST(JsonRenderValue, RecordsInTextLiteralsAndLiteralsInRecords)
+{
+	pb::Value	rec;
+	pb::Row    *r = rec.mutable_record_value();
+	auto		field = [r](const char *name, uint32_t oid, const pb::Value *v) {
+		pb::Column *c = r->add_columns();
+
+		c->set_name(name);
+		c->set_type_oid(oid);
+		if (v)
+			*c->mutable_value() = *v;
+	};
+	pb::Value	one = Int(1), ab = Text("a (b)"), empty = Text(""), quote = Text("q\"\\");
+	pb::Value	xs = ArrayLb({1}, {5}, {Int(3)});
+	pb::Value	ys = Array({2}, {Int(1), Int(2)});
+
+	field("a", 23, &one);
+	field("b", 25, &ab);
+	field("c", 25, nullptr);
+	field("d", 25, &empty);
+	field("e", 25, &quote);
+	field("xs", 1007, &xs);
+	field("ys", 1007, &ys);
+
+	/* a record in JSON: the array with lower bound 5 is its literal */
+	EXPECT_EQ(value_json(rec),
+			  R"x({"a":1,"b":"a (b)","c":null,"d":"","e":"q\"\\","xs":"[5:5]={3}","ys":[1,2]})x");
+	/* records in a literal, quoted as record_out() and then array_out() do */
+	EXPECT_EQ(value_json(ArrayLb({2}, {0}, {rec, V()})),
+			  jstr(R"x([0:1]={"(1,\"a (b)\",,\"\",\"q\"\"\\\\\",[5:5]={3},\"{1,2}\")",NULL})x"));
+}
+
+TEST(JsonRenderValue, JsonArraysWithArrayOrNullElementsRenderAsTheirTextLiteral)
+{
+	/* jsonb_populate_record would read [[1],2] as two dimensions, [null] as SQL NULL */
+	EXPECT_EQ(value_json(Array({2}, {Jsonb("[1]"), Jsonb("2")})), jstr("{[1],2}"));
+	EXPECT_EQ(value_json(Array({2}, {Jsonb(" null "), V()})), jstr(R"({" null ",NULL})"));
+	EXPECT_EQ(value_json(Array({2}, {Json("\"\\u0000\""), Json("1e999999")})),
+			  jstr(R"({"\"\\u0000\"",1e999999})"));
+	EXPECT_EQ(value_json(Array({2}, {Json("{\"a\":"), Json("1")})), jstr(R"({"{\"a\":",1})"));
+	/* other json elements stay JSON */
+	EXPECT_EQ(value_json(Array({2}, {Jsonb("{\"k\": [1]}"), Jsonb("\"s\"")})),
+			  R"([{"k": [1]},"s"])");
+}
+
+TEST(JsonRenderErrors, LowerBoundsMustMatchTheDims)
+{
+	pb::Value	v = Array({2}, {Int(1), Int(2)});
+
+	v.mutable_array_value()->add_lower_bounds(1);
+	EXPECT_EQ(value_error(v), "invalid envelope: array has 2 lower bounds for 1 dims");
+	EXPECT_EQ(value_error(ArrayLb({2}, {INT32_MAX}, {Int(1), Int(2)})),
+			  "invalid envelope: array lower bound 2147483647 plus its length 2 passes the "
+			  "largest subscript");
+	/* none at all means 1 */
+	pb::Value	none;
+
+	none.mutable_array_value()->add_dims(1);
+	*none.mutable_array_value()->add_elements() = Int(4);
+	EXPECT_EQ(value_json(none), "[4]");
+}
+
+TEST(JsonTextCheck, WhatJsonbRefuses)
+{
+	using cdc_core::JsonText;
+	auto		check = [](const std::string &t, int depth = 0, bool ascii = false) {
+		return cdc_core::json_text_check(t.data(), t.size(), depth, ascii);
+	};
+
+	EXPECT_EQ(check("{\"a\": [1, \"\\u00e9\\ud83d\\ude00\"]}"), JsonText::kJsonb);
+	EXPECT_EQ(check("{\"a\":}"), JsonText::kInvalid);
+	EXPECT_EQ(check("\"\\u0000\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("{\"\\u0000\": 1}"), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\udc00\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\\u0041\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\\ud800\\udc00\""), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\\ud800\\u00\""), JsonText::kInvalid);
+	/* numeric's range, at its edges */
+	for (const char *ok : {"1e131071", "99999e131067", "1e-16383", "0e1073741822", "-0",
+			 "0.000e5", "1E+2", "123.456e-7"})
+		EXPECT_EQ(check(ok), JsonText::kJsonb) << ok;
+	for (const char *big : {"1e131072", "1e999999", "1e-16384", "0e-16384", "0.0e-16383",
+			 "0e1073741823", "1e-1073741823", "1e99999999999999999999"})
+		EXPECT_EQ(check(big), JsonText::kJsonOnly) << big;
+	EXPECT_EQ(check("0." + std::string(16383, '0')), JsonText::kJsonb);
+	EXPECT_EQ(check("0." + std::string(16384, '0')), JsonText::kJsonOnly);
+	EXPECT_EQ(check("1" + std::string(131071, '0')), JsonText::kJsonb);
+	EXPECT_EQ(check("1" + std::string(131072, '0')), JsonText::kJsonOnly);
+	/* depth: [] and {} count */
+	EXPECT_EQ(check("[[]]", 2), JsonText::kJsonb);
+	EXPECT_EQ(check("[[[]]]", 2), JsonText::kJsonOnly);
+	EXPECT_EQ(check("[{}]", 1), JsonText::kJsonOnly);
+	EXPECT_EQ(check("1", 1), JsonText::kJsonb);
+	/* escapes outside UTF-8 */
+	EXPECT_EQ(check("\"\\u007f\"", 0, true), JsonText::kJsonb);
+	EXPECT_EQ(check("\"\\u0080\"", 0, true), JsonText::kJsonOnly);
+	EXPECT_EQ(check("\"\xc3\xa9\"", 0, true), JsonText::kJsonb);
 }
 
 /* ---- op layouts, end to end from the encoder ---- */
@@ -962,13 +1333,16 @@ TEST(JsonRenderErrors, NullArgumentsFailCleanly)
 	size_t		len;
 	char		err[CDC_ERRBUF_SIZE];
 
-	EXPECT_EQ(cdc_render_json(nullptr, 5, &out, &len, err, sizeof(err)), -1);
+	EXPECT_EQ(cdc_render_json(nullptr, 5, nullptr, &out, &len, err, sizeof(err)), CDC_RENDER_INVALID);
 	EXPECT_STREQ(err, "invalid envelope: no data");
-	EXPECT_EQ(cdc_render_json("", 0, nullptr, &len, err, sizeof(err)), -1);
+	EXPECT_EQ(cdc_render_json("", 0, nullptr, nullptr, &len, err, sizeof(err)), CDC_RENDER_INVALID);
 	EXPECT_STREQ(err, "cdc_render_json: NULL argument");
-	EXPECT_EQ(cdc_render_json("", 0, &out, &len, nullptr, 0), -1);	/* no errbuf: still fine */
-	EXPECT_EQ(cdc_render_json(nullptr, 0, &out, &len, err, sizeof(err)), -1);
+	/* no errbuf: still fine */
+	EXPECT_EQ(cdc_render_json("", 0, nullptr, &out, &len, nullptr, 0), CDC_RENDER_INVALID);
+	EXPECT_EQ(cdc_render_json(nullptr, 0, nullptr, &out, &len, err, sizeof(err)), CDC_RENDER_INVALID);
 	EXPECT_STREQ(err, "invalid envelope: op is unspecified");
+	cdc_render_json_release();
+	cdc_render_json_release();
 }
 
 /* ---- embedded JSON validator ---- */
