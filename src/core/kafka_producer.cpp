@@ -367,6 +367,28 @@ secret_property_in(std::string_view text)
 	return "";
 }
 
+/*
+ * Splits one "name=value" item of the setting or of the file at its first
+ * '=', trimming both; throws naming where (never quoting the item, which
+ * may hold a piece of a secret) when it has no '=' or no well-formed name.
+ */
+static std::pair<std::string, std::string>
+split_property(std::string_view item, const std::string &where, const char *format_hint)
+{
+	size_t		eq = item.find('=');
+
+	if (eq == std::string_view::npos)
+		fail(where + " has no '=': " + format_hint);
+	std::string name = trim(item.substr(0, eq));
+	std::string value = trim(item.substr(eq + 1));
+
+	if (name.empty())
+		fail(where + " has no property name before '='");
+	if (!property_name_shape(name))
+		fail(where + " does not start with a property name (lowercase letters, digits, '.', '_', '-') before its '='");
+	return {std::move(name), std::move(value)};
+}
+
 std::vector<std::pair<std::string, std::string>>
 parse_kafka_properties(std::string_view text)
 {
@@ -381,19 +403,8 @@ parse_kafka_properties(std::string_view text)
 		fail(refuse_secret_message(name));
 	for (size_t i = 0; i < items.size(); i++)
 	{
-		const std::string &item = items[i];
-		size_t		eq = item.find('=');
 		std::string where = "item " + std::to_string(i + 1) + " of " + kPropertiesSetting;
-
-		if (eq == std::string::npos)
-			fail(where + " has no '=': write name=value;name=value");
-		std::string name = trim(std::string_view(item).substr(0, eq));
-		std::string value = trim(std::string_view(item).substr(eq + 1));
-
-		if (name.empty())
-			fail(where + " has no property name before '='");
-		if (!property_name_shape(name))
-			fail(where + " does not start with a property name (lowercase letters, digits, '.', '_', '-') before its '='");
+		auto		[name, value] = split_property(items[i], where, "write name=value;name=value");
 		std::string why;
 
 		if (reserved_property(name, &why))
@@ -423,17 +434,7 @@ parse_kafka_properties_file(std::string_view text)
 		if (line.empty() || line[0] == '#')
 			continue;
 		std::string where = "line " + std::to_string(lineno) + " of " + kFileSetting;
-		size_t		eq = line.find('=');
-
-		if (eq == std::string::npos)
-			fail(where + " has no '=': write one name=value per line");
-		std::string name = trim(std::string_view(line).substr(0, eq));
-		std::string value = trim(std::string_view(line).substr(eq + 1));
-
-		if (name.empty())
-			fail(where + " has no property name before '='");
-		if (!property_name_shape(name))
-			fail(where + " does not start with a property name (lowercase letters, digits, '.', '_', '-') before its '='");
+		auto		[name, value] = split_property(line, where, "write one name=value per line");
 		std::string why;
 
 		if (reserved_property(name, &why))
