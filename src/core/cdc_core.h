@@ -32,8 +32,33 @@ typedef enum cdc_op
 	CDC_OP_TRUNCATE = 5,
 	CDC_OP_MESSAGE = 6,
 	CDC_OP_BEGIN = 7,
-	CDC_OP_COMMIT = 8
+	CDC_OP_COMMIT = 8,
+	CDC_OP_SNAPSHOT_BEGIN = 9,
+	CDC_OP_SNAPSHOT_END = 10
 } cdc_op;
+
+/* Which snapshot read an event; numbers match cdc.v1.SnapshotKind. */
+typedef enum cdc_snapshot_kind
+{
+	CDC_SNAPSHOT_NONE = 0,
+	CDC_SNAPSHOT_INITIAL = 1,
+	CDC_SNAPSHOT_INCREMENTAL = 2
+} cdc_snapshot_kind;
+
+/*
+ * Which fields cdc_encoder_encode() writes. An r event is encoded in two
+ * parts: its rows when the snapshot reads them, its source when it is
+ * published (the position is known only then). Envelope fields are written
+ * in field-number order and an r event has nothing after its source, so
+ * the bytes of CDC_ENCODE_NO_SOURCE followed by those of
+ * CDC_ENCODE_SOURCE_ONLY are exactly the bytes of CDC_ENCODE_ALL.
+ */
+typedef enum cdc_encode_parts
+{
+	CDC_ENCODE_ALL = 0,
+	CDC_ENCODE_NO_SOURCE,		/* op and rows (and what follows source, if any) */
+	CDC_ENCODE_SOURCE_ONLY		/* the source field alone */
+} cdc_encode_parts;
 
 /* Which member of cdc_value.u is meaningful. */
 typedef enum cdc_value_kind
@@ -148,7 +173,9 @@ typedef struct cdc_source
 	uint64_t	commit_lsn;
 	uint64_t	xid;
 	int64_t		commit_time_us;	/* Unix epoch (1970), as in the envelope; not a TimestampTz */
-	bool		snapshot;
+	bool		snapshot;		/* a snapshot event (r, snapshot_begin, snapshot_end) */
+	cdc_snapshot_kind snapshot_kind;
+	uint64_t	snapshot_id;
 } cdc_source;
 
 /* Per-table event count for a commit event. */
@@ -186,6 +213,13 @@ typedef struct cdc_event
 	uint64_t	event_count;
 	const cdc_table_count *table_counts;
 	size_t		ntable_counts;
+
+	/* op == CDC_OP_SNAPSHOT_BEGIN or CDC_OP_SNAPSHOT_END */
+	uint32_t	marker_partition;
+	uint32_t	marker_partitions;
+	uint64_t	marker_rows;
+
+	cdc_encode_parts parts;		/* default CDC_ENCODE_ALL */
 } cdc_event;
 
 /* ---- envelope encoder ---- */

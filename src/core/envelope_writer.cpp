@@ -77,11 +77,15 @@ write_varint(char *p, uint64_t v)
 namespace f {
 	/* Envelope */
 	constexpr uint32_t kOp = 1, kBefore = 2, kAfter = 3, kKey = 4, kSource = 5,
-				kTransaction = 6, kTruncate = 7, kMessage = 8, kSummary = 9;
+				kTransaction = 6, kTruncate = 7, kMessage = 8, kSummary = 9,
+				kSnapshotMarker = 10;
 	/* Source */
 	constexpr uint32_t kConnector = 1, kVersion = 2, kDatabase = 3, kSchema = 4,
 				kTable = 5, kLsn = 6, kCommitLsn = 7, kXid = 8,
-				kCommitTimeUs = 9, kSnapshot = 10;
+				kCommitTimeUs = 9, kSnapshot = 10, kSnapshotKind = 11,
+				kSnapshotId = 12;
+	/* SnapshotMarker */
+	constexpr uint32_t kMarkerPartition = 1, kMarkerPartitions = 2, kMarkerRows = 3;
 	/* Transaction */
 	constexpr uint32_t kTxnId = 1, kTotalOrder = 2, kDataCollectionOrder = 3;
 	/* TransactionSummary / TableCount */
@@ -358,8 +362,19 @@ EnvelopeWriter::encode(const cdc_event &ev)
 
 	long		op = raw_enum(ev.op);
 
-	if (op < CDC_OP_CREATE || op > CDC_OP_COMMIT)
-		fail("invalid op " + std::to_string(op) + " (expected 1..8)");
+	if (op < CDC_OP_CREATE || op > CDC_OP_SNAPSHOT_END)
+		fail("invalid op " + std::to_string(op) + " (expected 1..10)");
+
+	long		parts = raw_enum(ev.parts);
+
+	if (parts < CDC_ENCODE_ALL || parts > CDC_ENCODE_SOURCE_ONLY)
+		fail("invalid parts " + std::to_string(parts));
+	if (parts == CDC_ENCODE_SOURCE_ONLY)
+	{
+		write_source(ev.source);
+		check_result_size();
+		return std::string_view(buf_.data(), len_);
+	}
 
 	reserve(2);
 	buf_[len_++] = static_cast<char>(tag(f::kOp, kVarint));
@@ -396,7 +411,8 @@ EnvelopeWriter::encode(const cdc_event &ev)
 		}
 	}
 
-	write_source(ev.source);
+	if (parts == CDC_ENCODE_ALL)
+		write_source(ev.source);
 
 	if (ev.has_transaction)
 	{
@@ -496,6 +512,29 @@ EnvelopeWriter::encode(const cdc_event &ev)
 						put_varint(tc.event_count);
 					}
 					close_message(tat);
+				}
+				close_message(at);
+				break;
+			}
+		case CDC_OP_SNAPSHOT_BEGIN:
+		case CDC_OP_SNAPSHOT_END:
+			{
+				size_t		at = open_message(f::kSnapshotMarker, 1);
+
+				if (ev.marker_partition)
+				{
+					put_varint(tag(f::kMarkerPartition, kVarint));
+					put_varint(ev.marker_partition);
+				}
+				if (ev.marker_partitions)
+				{
+					put_varint(tag(f::kMarkerPartitions, kVarint));
+					put_varint(ev.marker_partitions);
+				}
+				if (ev.marker_rows)
+				{
+					put_varint(tag(f::kMarkerRows, kVarint));
+					put_varint(ev.marker_rows);
 				}
 				close_message(at);
 				break;
@@ -608,6 +647,20 @@ EnvelopeWriter::write_source(const cdc_source &src)
 	{
 		put_varint(tag(f::kSnapshot, kVarint));
 		put_varint(1);
+	}
+	if (src.snapshot_kind != CDC_SNAPSHOT_NONE)
+	{
+		long		kind = raw_enum(src.snapshot_kind);
+
+		if (kind < CDC_SNAPSHOT_INITIAL || kind > CDC_SNAPSHOT_INCREMENTAL)
+			fail("invalid snapshot kind " + std::to_string(kind));
+		put_varint(tag(f::kSnapshotKind, kVarint));
+		put_varint(static_cast<uint64_t>(kind));
+	}
+	if (src.snapshot_id)
+	{
+		put_varint(tag(f::kSnapshotId, kVarint));
+		put_varint(src.snapshot_id);
 	}
 	close_message(at);
 }
