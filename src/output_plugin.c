@@ -418,6 +418,7 @@ cdc_output_attach_sink(LogicalDecodingContext *ctx, CdcOutputCommitCallback comm
 	st->sink = MemoryContextAllocZero(ctx->context, sizeof(CdcOutputSink));
 	st->sink->commit = commit;
 	st->sink->arg = arg;
+	st->sink->route.partition = -1;
 	return st->sink;
 }
 
@@ -494,7 +495,8 @@ cdc_rel_entry_build(CdcDecodingState *st, CdcRelEntry *entry, Relation rel)
 
 	schema = get_namespace_name(nspoid);
 	/* patterns come in the server encoding, like the names they match */
-	entry->included = cdc_options_table_included(st->options, schema, table);
+	entry->included = strcmp(schema, CDC_EXTENSION_SCHEMA) != 0 &&
+		cdc_options_table_included(st->options, schema, table);
 	entry->schema = MemoryContextStrdup(entry->cxt, cdc_server_cstring(schema));
 	entry->table = MemoryContextStrdup(entry->cxt, cdc_server_cstring(table));
 	entry->namespace_hash = GetSysCacheHashValue1(NAMESPACEOID, ObjectIdGetDatum(nspoid));
@@ -575,9 +577,14 @@ cdc_out_shrink(StringInfo out)
 	resetStringInfo(out);
 }
 
-/* Writes one envelope as one output message. */
+/*
+ * Writes one envelope as one output message. relid and old_key are for
+ * the worker's route: the table, and the old key of an UPDATE that changed
+ * it (NULL otherwise).
+ */
 static void
-cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_write)
+cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_write,
+				Oid relid, const cdc_row *old_key)
 {
 	CdcDecodingState *st = ctx->output_plugin_private;
 	const char *data;
@@ -594,11 +601,27 @@ cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_w
 		CdcOutputRoute *route = &st->sink->route;
 
 		route->op = event->op;
+		route->relid = relid;
 		route->schema = event->source.schema;
 		route->table = event->source.table;
 		route->key = NULL;
 		route->keylen = 0;
+		route->old_key = NULL;
+		route->old_keylen = 0;
+		route->partition = -1;
 		/* after the envelope is copied out: both share the encoder's buffer */
+		if (old_key != NULL)
+		{
+			const char *k;
+			size_t		klen;
+
+			if (cdc_encoder_encode_key(st->encoder, old_key, &k, &klen,
+									   errbuf, sizeof(errbuf)) != 0)
+				cdc_core_failed("encode a change key", errbuf);
+			/* the next encoding reuses the encoder's buffer */
+			route->old_key = pnstrdup(k, klen);
+			route->old_keylen = klen;
+		}
 		if (event->key != NULL &&
 			cdc_encoder_encode_key(st->encoder, event->key, &route->key, &route->keylen,
 								   errbuf, sizeof(errbuf)) != 0)
@@ -638,7 +661,7 @@ cdc_send_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	cdc_fill_source(st, txn, txn->first_lsn, &event.source);
 	event.has_transaction = true;
 	event.txn_id = txn->xid;
-	cdc_write_event(ctx, &event, false);
+	cdc_write_event(ctx, &event, false, InvalidOid, NULL);
 	st->txn_begin_sent = true;
 }
 
@@ -712,7 +735,7 @@ cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr c
 	}
 	event.table_counts = counts;
 	event.ntable_counts = n;
-	cdc_write_event(ctx, &event, true);
+	cdc_write_event(ctx, &event, true, InvalidOid, NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);
 }
@@ -786,7 +809,8 @@ cdc_build_source_header(CdcDecodingState *st, CdcRelEntry *entry)
 /* Completes an event of one table (source, ordering) and writes it. */
 static void
 cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
-					  CdcRelEntry *entry, XLogRecPtr lsn, cdc_event *event)
+					  CdcRelEntry *entry, XLogRecPtr lsn, cdc_event *event,
+					  const cdc_row *old_key)
 {
 	CdcDecodingState *st = ctx->output_plugin_private;
 
@@ -798,7 +822,7 @@ cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	event->source.header = entry->source_header;
 	cdc_count_event(st, txn, entry, event);
 	cdc_send_begin(ctx, txn);
-	cdc_write_event(ctx, event, true);
+	cdc_write_event(ctx, event, true, entry->relid, old_key);
 }
 
 /*
@@ -846,6 +870,7 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	cdc_event	event;
 	CdcImageColumns before_columns;
 	cdc_row   **keyp;
+	cdc_row    *old_key = NULL;
 
 	if (CDC_SINK_STOPPED(st))
 		return;
@@ -895,7 +920,8 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 		event.after = cdc_row_from_tuple(entry->desc, tupdesc, newtuple, CDC_IMAGE_ALL, keyp);
 	if (oldtuple != NULL)
 		event.before = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, before_columns,
-										  event.op == CDC_OP_DELETE ? keyp : NULL);
+										  event.op == CDC_OP_DELETE ? keyp :
+										  (keyp != NULL && st->sink != NULL ? &old_key : NULL));
 	if (event.op == CDC_OP_UPDATE && event.before != NULL)
 	{
 		cdc_fill_unchanged_toast((cdc_row *) event.after, event.before);
@@ -903,7 +929,12 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 			cdc_fill_unchanged_toast((cdc_row *) event.key, event.before);
 	}
 
-	cdc_write_table_event(ctx, txn, entry, change->lsn, &event);
+	/*
+	 * The worker is told the old key of an UPDATE that has an old image
+	 * (the key changed, or REPLICA IDENTITY FULL): a snapshot chunk holding
+	 * that key must drop it too.
+	 */
+	cdc_write_table_event(ctx, txn, entry, change->lsn, &event, old_key);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);
@@ -934,7 +965,7 @@ cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 		event.op = CDC_OP_TRUNCATE;
 		event.truncate_cascade = change->data.truncate.cascade;
 		event.truncate_restart_identity = change->data.truncate.restart_seqs;
-		cdc_write_table_event(ctx, txn, entry, change->lsn, &event);
+		cdc_write_table_event(ctx, txn, entry, change->lsn, &event, NULL);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);
@@ -953,6 +984,15 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 
 	if (CDC_SINK_STOPPED(st))
 		return;
+	if (strcmp(prefix, CDC_WATERMARK_PREFIX) == 0)
+	{
+		/* the worker's own snapshot bookkeeping: never an event */
+		if (st->sink != NULL && st->sink->watermark != NULL && transactional)
+			st->sink->watermark(st->sink->arg, txn, lsn, message, sz);
+		else
+			cdc_skipped(ctx);
+		return;
+	}
 	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix))
 	{
 		cdc_skipped(ctx);
@@ -979,7 +1019,7 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 		if (txn != NULL)
 			event.source.xid = txn->xid;
 	}
-	cdc_write_event(ctx, &event, true);
+	cdc_write_event(ctx, &event, true, InvalidOid, NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->change_cxt);
 }

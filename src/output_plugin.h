@@ -9,7 +9,8 @@
  * hung on the plugin's per-slot state, so it lives exactly as long as the
  * context and no other decoding context in the process ever sees it. The
  * plugin fills the sink's route before every write and calls commit() at
- * every commit it decodes.
+ * every commit it decodes. Tables of the extension's own schema
+ * (cdc_plugin: the snapshot queue) are never published, to any consumer.
  */
 #ifndef CDC_OUTPUT_PLUGIN_H
 #define CDC_OUTPUT_PLUGIN_H
@@ -21,18 +22,36 @@
 typedef struct CdcOutputRoute
 {
 	int			op;				/* cdc_op */
+	Oid			relid;			/* the table; InvalidOid for events without one */
 	const char *schema;			/* UTF-8; NULL for events without a table */
 	const char *table;
 	const char *key;			/* encoded cdc.v1.Row, NULL if the table has no key */
 	size_t		keylen;
+	const char *old_key;		/* an UPDATE that changed the key: the old one */
+	size_t		old_keylen;
+	int			partition;		/* -1: by key (the producer's partitioner) */
 } CdcOutputRoute;
 
 typedef void (*CdcOutputCommitCallback) (void *arg, ReorderBufferTXN *txn);
+
+/*
+ * Logical messages with this prefix are the worker's snapshot watermarks:
+ * they are never written as events (for any consumer); a sink receives
+ * the transactional ones through its watermark callback, in commit order.
+ */
+#define CDC_WATERMARK_PREFIX "cdc_plugin.watermark"
+
+/* The extension's schema: its tables are never published. */
+#define CDC_EXTENSION_SCHEMA "cdc_plugin"
+
+typedef void (*CdcOutputWatermarkCallback) (void *arg, ReorderBufferTXN *txn, XLogRecPtr lsn,
+											const char *content, Size size);
 
 typedef struct CdcOutputSink
 {
 	/* Called at every decoded commit, after the transaction's writes. */
 	CdcOutputCommitCallback commit;
+	CdcOutputWatermarkCallback watermark;	/* NULL: ignore watermarks */
 	void	   *arg;
 	CdcOutputRoute route;		/* filled by the plugin before each write */
 

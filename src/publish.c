@@ -361,7 +361,7 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 		char		why[CDC_ERRBUF_SIZE * 2];
 		cdc_send_result r;
 
-		r = cdc_producer_send(P.producer, topic, route->key, route->keylen,
+		r = cdc_producer_send(P.producer, topic, route->partition, route->key, route->keylen,
 							  tombstone ? NULL : value, tombstone ? 0 : valuelen,
 							  why, sizeof(why));
 		if (r == CDC_SEND_FAILED)

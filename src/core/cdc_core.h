@@ -329,6 +329,39 @@ int			cdc_render_json(const char *data, size_t len,
  */
 void		cdc_render_json_release(void);
 
+/* ---- snapshot chunks ---- */
+
+/*
+ * The rows of one snapshot chunk while its watermark window is open: per
+ * row its encoded key Row and its envelope without source, in read order.
+ * Streamed changes drop their keys; what is left is published at the high
+ * watermark. Memory: the rows' bytes, freed by clear() or destroy().
+ */
+typedef struct cdc_chunk cdc_chunk;
+
+cdc_chunk  *cdc_chunk_create(char *errbuf, size_t errlen);
+void		cdc_chunk_destroy(cdc_chunk *c);	/* NULL is allowed */
+
+/* Adds a row (both copied); a key already held is replaced. 0, or -1 with a message. */
+int			cdc_chunk_add(cdc_chunk *c, const char *key, size_t keylen,
+						  const char *part, size_t partlen, char *errbuf, size_t errlen);
+
+/* Drops the row of this key; true if the chunk held it. Never fails. */
+bool		cdc_chunk_drop(cdc_chunk *c, const char *key, size_t keylen);
+
+/* Drops every row (a TRUNCATE of the table in the window). Never fails. */
+void		cdc_chunk_drop_all(cdc_chunk *c);
+
+/* Forgets every row. Never fails. */
+void		cdc_chunk_clear(cdc_chunk *c);
+
+size_t		cdc_chunk_added(const cdc_chunk *c);	/* rows added, dropped ones included */
+size_t		cdc_chunk_left(const cdc_chunk *c); /* rows not dropped */
+size_t		cdc_chunk_bytes(const cdc_chunk *c);	/* bytes of the rows not dropped */
+
+/* Row i (0 .. added-1) in read order: false when it was dropped. */
+bool		cdc_chunk_get(const cdc_chunk *c, size_t i, cdc_bytes *key, cdc_bytes *part);
+
 /* ---- decoding options ---- */
 
 typedef struct cdc_options cdc_options;

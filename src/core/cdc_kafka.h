@@ -89,16 +89,26 @@ typedef enum cdc_send_result
 } cdc_send_result;
 
 /*
- * Queues one message of the open transaction (opened by the first send).
+ * Queues one message of the open transaction (opened by the first send),
+ * to partition (>= 0), or to the one the partitioner picks (-1) by key.
  * key may be NULL (no key: the partitioner picks a random partition);
  * value NULL with len 0 is a tombstone. Both are copied. A message that
  * could never fit in the producer's queue (queue.buffering.max.kbytes) is
  * refused (CDC_SEND_FAILED) instead of being reported full forever.
  */
-cdc_send_result cdc_producer_send(cdc_producer *p, const char *topic,
+cdc_send_result cdc_producer_send(cdc_producer *p, const char *topic, int32_t partition,
 								  const void *key, size_t keylen,
 								  const void *value, size_t valuelen,
 								  char *errbuf, size_t errlen);
+
+/*
+ * The partition count of a topic (a metadata request, which also makes a
+ * broker that auto-creates topics create it), waiting at most timeout_ms:
+ * > 0 the count, 0 not known yet (no broker answered, or the topic is
+ * being created: ask again), -1 with a message for other errors.
+ */
+int			cdc_producer_partition_count(cdc_producer *p, const char *topic, int timeout_ms,
+										 char *errbuf, size_t errlen);
 
 /*
  * Closes the open transaction at its end LSN (no-op when none is open).

@@ -622,7 +622,7 @@ KafkaProducer::topic_handle(const char *topic)
 }
 
 int
-KafkaProducer::send(const char *topic, const void *key, size_t keylen,
+KafkaProducer::send(const char *topic, int32_t partition, const void *key, size_t keylen,
 					const void *value, size_t valuelen)
 {
 	rd_kafka_topic_t *rkt = topic_handle(topic);
@@ -636,6 +636,7 @@ KafkaProducer::send(const char *topic, const void *key, size_t keylen,
 
 	err = rd_kafka_producev(rk_,
 							RD_KAFKA_V_RKT(rkt),
+							RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
 							RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 							RD_KAFKA_V_KEY(const_cast<void *>(key), key ? keylen : 0),
 							RD_KAFKA_V_VALUE(const_cast<void *>(value), value ? valuelen : 0),
@@ -669,6 +670,42 @@ KafkaProducer::send(const char *topic, const void *key, size_t keylen,
 	}
 	tracker_.add_message(keylen + valuelen);
 	return 0;
+}
+
+int
+KafkaProducer::partition_count(const char *topic, int timeout_ms)
+{
+	rd_kafka_topic_t *rkt = topic_handle(topic);
+	const struct rd_kafka_metadata *md = nullptr;
+	rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, rkt, &md, timeout_ms);
+	int			count = 0;
+
+	if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+		return 0;				/* no broker answered in time: ask again */
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		fail(std::string("could not read the metadata of topic \"") + topic + "\": "
+			 + rd_kafka_err2str(err));
+	for (int i = 0; i < md->topic_cnt; i++)
+	{
+		const rd_kafka_metadata_topic &t = md->topics[i];
+
+		if (std::strcmp(t.topic, topic) != 0)
+			continue;
+		/* a topic being auto-created is unknown (or leaderless) for a moment */
+		if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			count = t.partition_cnt;
+		else if (t.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+				 t.err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)
+		{
+			std::string why = std::string("topic \"") + topic + "\" is not usable: "
+				+ rd_kafka_err2str(t.err);
+
+			rd_kafka_metadata_destroy(md);
+			fail(why);
+		}
+	}
+	rd_kafka_metadata_destroy(md);
+	return count;
 }
 
 void
@@ -859,18 +896,34 @@ cdc_producer_destroy(cdc_producer *p)
 }
 
 extern "C" cdc_send_result
-cdc_producer_send(cdc_producer *p, const char *topic, const void *key, size_t keylen,
+cdc_producer_send(cdc_producer *p, const char *topic, int32_t partition,
+				  const void *key, size_t keylen,
 				  const void *value, size_t valuelen, char *errbuf, size_t errlen)
 {
 	try
 	{
-		return p->impl.send(topic, key, keylen, value, valuelen) == 0 ?
+		return p->impl.send(topic, partition, key, keylen, value, valuelen) == 0 ?
 			CDC_SEND_QUEUED : CDC_SEND_QUEUE_FULL;
 	}
 	catch (...)
 	{
 		report_current_exception(errbuf, errlen);
 		return CDC_SEND_FAILED;
+	}
+}
+
+extern "C" int
+cdc_producer_partition_count(cdc_producer *p, const char *topic, int timeout_ms,
+							 char *errbuf, size_t errlen)
+{
+	try
+	{
+		return p->impl.partition_count(topic, timeout_ms);
+	}
+	catch (...)
+	{
+		report_current_exception(errbuf, errlen);
+		return -1;
 	}
 }
 

@@ -89,8 +89,15 @@ public:
 	 * 0 queued, 1 queue full (poll and send again); throws on other
 	 * errors, and for a message the queue could never hold.
 	 */
-	int send(const char *topic, const void *key, size_t keylen,
+	int send(const char *topic, int32_t partition, const void *key, size_t keylen,
 			 const void *value, size_t valuelen);
+
+	/*
+	 * The topic's partition count from a metadata request waiting at most
+	 * timeout_ms: > 0 known, 0 not known yet (ask again); throws on errors
+	 * that asking again cannot fix.
+	 */
+	int partition_count(const char *topic, int timeout_ms);
 	void poll(int timeout_ms);
 
 	AckTracker &tracker() { return tracker_; }

@@ -398,8 +398,8 @@ TEST(KafkaProducer, RefusesAMessageLargerThanItsQueue)
 	cdc_producer_progress pr;
 
 	ASSERT_NE(p, nullptr) << err;
-	EXPECT_EQ(cdc_producer_send(p, "t", "k", 1, "small", 5, err, sizeof(err)), CDC_SEND_QUEUED) << err;
-	EXPECT_EQ(cdc_producer_send(p, "t", "k", 1, value.data(), value.size(), err, sizeof(err)),
+	EXPECT_EQ(cdc_producer_send(p, "t", -1, "k", 1, "small", 5, err, sizeof(err)), CDC_SEND_QUEUED) << err;
+	EXPECT_EQ(cdc_producer_send(p, "t", -1, "k", 1, value.data(), value.size(), err, sizeof(err)),
 			  CDC_SEND_FAILED);
 	std::string e = err;
 
