@@ -115,7 +115,11 @@ CREATE FUNCTION cdc_plugin.status(
     OUT broker pg_catalog.text,
     OUT last_error pg_catalog.text,
     OUT last_error_time pg_catalog.timestamptz,
-    OUT state_since pg_catalog.timestamptz)
+    OUT state_since pg_catalog.timestamptz,
+    OUT snapshot_id bigint,
+    OUT snapshot_table pg_catalog.text,
+    OUT snapshot_rows bigint,
+    OUT snapshot_rows_estimated bigint)
 RETURNS pg_catalog.record
 AS 'MODULE_PATHNAME', 'cdc_plugin_status'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
@@ -134,3 +138,87 @@ REVOKE ALL ON FUNCTION cdc_plugin.status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cdc_plugin.status() TO pg_monitor;
 REVOKE ALL ON cdc_plugin.worker_status FROM PUBLIC;
 GRANT SELECT ON cdc_plugin.worker_status TO pg_monitor;
+
+-- ---------------------------------------------------------------------
+-- Snapshots
+-- ---------------------------------------------------------------------
+
+-- Members of this role may request and cancel snapshots (of tables they
+-- may SELECT). Roles are cluster-wide: it is created by the first CREATE
+-- EXTENSION in the cluster and kept by DROP EXTENSION.
+DO $role$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles
+                  WHERE rolname OPERATOR(pg_catalog.=) 'cdc_plugin_snapshot'::pg_catalog.name) THEN
+    CREATE ROLE cdc_plugin_snapshot NOLOGIN;
+  END IF;
+END
+$role$;
+
+-- One row per table snapshot: what the worker reads, and how far Kafka has
+-- acknowledged it. Written by snapshot(), cancel_snapshot() and the worker
+-- only; its changes are never published.
+CREATE TABLE cdc_plugin.snapshot_queue (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request bigint,                    -- what snapshot() returned when it queued several
+                                       -- leaves of a partitioned table; NULL: the id itself
+    relid pg_catalog.oid NOT NULL,
+    schema_name pg_catalog.text NOT NULL,
+    table_name pg_catalog.text NOT NULL,
+    kind pg_catalog.text NOT NULL
+      CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['initial', 'incremental']::pg_catalog.text[])),
+    state pg_catalog.text NOT NULL DEFAULT 'queued'
+      CHECK (state OPERATOR(pg_catalog.=)
+             ANY (ARRAY['queued', 'running', 'done', 'failed', 'cancelled']::pg_catalog.text[])),
+    rows_done bigint NOT NULL DEFAULT 0,       -- r events Kafka acknowledged
+    rows_estimated bigint,
+    chunks_done bigint NOT NULL DEFAULT 0,     -- chunks Kafka acknowledged
+    last_key pg_catalog.text[],                -- key of the last acknowledged row (resume point)
+    requested_by pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
+    requested pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started pg_catalog.timestamptz,
+    finished pg_catalog.timestamptz,
+    error pg_catalog.text
+);
+
+CREATE INDEX snapshot_queue_pending ON cdc_plugin.snapshot_queue (id)
+  WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']::pg_catalog.text[]);
+
+COMMENT ON TABLE cdc_plugin.snapshot_queue IS
+'table snapshots requested from the cdc_plugin worker and their progress (see cdc_plugin.snapshots)';
+
+CREATE VIEW cdc_plugin.snapshots AS
+  SELECT id, coalesce(request, id) AS request,
+         pg_catalog.format('%I.%I', schema_name, table_name) AS "table",
+         kind, state, rows_done, rows_estimated, chunks_done,
+         requested_by, requested, started, finished, error
+    FROM cdc_plugin.snapshot_queue;
+
+COMMENT ON VIEW cdc_plugin.snapshots IS
+'one row per table snapshot of the cdc_plugin worker: state and progress';
+
+CREATE FUNCTION cdc_plugin.snapshot(table_name pg_catalog.regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'cdc_plugin_snapshot'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION cdc_plugin.snapshot(pg_catalog.regclass) IS
+'queues a snapshot of a captured table (each leaf of a partitioned one) for the worker; returns its request id';
+
+CREATE FUNCTION cdc_plugin.cancel_snapshot(id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'cdc_plugin_cancel_snapshot'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION cdc_plugin.cancel_snapshot(bigint) IS
+'cancels a queued or running snapshot (a snapshot id or a request id); true if one was cancelled';
+
+-- Only superusers and members of cdc_plugin_snapshot may call these (the
+-- functions check it too); the queue itself is written through them.
+REVOKE ALL ON cdc_plugin.snapshot_queue FROM PUBLIC;
+REVOKE ALL ON cdc_plugin.snapshots FROM PUBLIC;
+GRANT SELECT ON cdc_plugin.snapshots TO pg_monitor, cdc_plugin_snapshot;
+REVOKE ALL ON FUNCTION cdc_plugin.snapshot(pg_catalog.regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cdc_plugin.cancel_snapshot(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cdc_plugin.snapshot(pg_catalog.regclass) TO cdc_plugin_snapshot;
+GRANT EXECUTE ON FUNCTION cdc_plugin.cancel_snapshot(bigint) TO cdc_plugin_snapshot;

@@ -30,6 +30,14 @@ char	   *cdc_topic_prefix = NULL;
 char	   *cdc_include_tables = NULL;
 char	   *cdc_exclude_tables = NULL;
 bool		cdc_tombstones_on_delete = false;
+int			cdc_snapshot_mode = CDC_SNAPSHOT_MODE_INITIAL;
+int			cdc_snapshot_chunk_rows = 8192;
+
+static const struct config_enum_entry cdc_snapshot_mode_options[] = {
+	{"initial", CDC_SNAPSHOT_MODE_INITIAL, false},
+	{"never", CDC_SNAPSHOT_MODE_NEVER, false},
+	{NULL, 0, false}
+};
 
 /* Slot names must be valid replication slot names (checked at reload too). */
 static bool
@@ -150,6 +158,17 @@ cdc_config_init(void)
 							 "Send a tombstone (the key with a null value) after every delete.",
 							 "Lets compacted topics drop deleted rows.",
 							 &cdc_tombstones_on_delete, false, PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("cdc_plugin.snapshot_mode",
+							 "Whether the worker snapshots every captured table when it creates its slot.",
+							 "initial: existing rows are published as r events, then (and interleaved with) changes; never: changes only. Tables can be snapshotted at any time with cdc_plugin.snapshot().",
+							 &cdc_snapshot_mode, CDC_SNAPSHOT_MODE_INITIAL, cdc_snapshot_mode_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("cdc_plugin.snapshot_chunk_rows",
+							"Rows the worker reads per snapshot chunk (one short transaction each).",
+							"Larger chunks snapshot faster; each chunk delays streaming by the time it takes to read it.",
+							&cdc_snapshot_chunk_rows, 8192, 1, 1000000, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cdc_plugin");
 }

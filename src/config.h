@@ -14,6 +14,16 @@ extern char *cdc_include_tables;
 extern char *cdc_exclude_tables;
 extern bool cdc_tombstones_on_delete;
 
+/* cdc_plugin.snapshot_mode */
+typedef enum CdcSnapshotMode
+{
+	CDC_SNAPSHOT_MODE_INITIAL,	/* snapshot every captured table when the slot is created */
+	CDC_SNAPSHOT_MODE_NEVER		/* stream only */
+} CdcSnapshotMode;
+
+extern int	cdc_snapshot_mode;
+extern int	cdc_snapshot_chunk_rows;
+
 /*
  * Why the configuration file's cdc_plugin.kafka_properties was refused (it
  * names a secret-bearing property), or NULL: describes the last time this

@@ -45,6 +45,8 @@ typedef struct CdcSharedStatus
 	char		last_error[CDC_ERROR_LEN];
 	TimestampTz last_error_time;
 	bool		last_error_is_configuration;	/* set with "configuration error" */
+	uint64		snapshot_requests;	/* bumped when a request or cancel commits */
+	CdcSnapshotProgress snapshot;	/* the running snapshot; id 0: none */
 } CdcSharedStatus;
 
 static CdcSharedStatus *cdc_status = NULL;
@@ -103,6 +105,37 @@ cdc_set_state_locked(const char *state)
 	}
 }
 
+/* A snapshot request or cancellation committed: the worker looks at the queue. */
+void
+cdc_monitor_snapshot_requested(void)
+{
+	if (cdc_status == NULL)
+		return;
+	SpinLockAcquire(&cdc_status->mutex);
+	cdc_status->snapshot_requests++;
+	SpinLockRelease(&cdc_status->mutex);
+}
+
+uint64
+cdc_monitor_snapshot_requests(void)
+{
+	uint64		n;
+
+	SpinLockAcquire(&cdc_status->mutex);
+	n = cdc_status->snapshot_requests;
+	SpinLockRelease(&cdc_status->mutex);
+	return n;
+}
+
+/* The running snapshot for status(); id 0 when none runs. */
+void
+cdc_monitor_set_snapshot(const CdcSnapshotProgress *progress)
+{
+	SpinLockAcquire(&cdc_status->mutex);
+	cdc_status->snapshot = *progress;
+	SpinLockRelease(&cdc_status->mutex);
+}
+
 void
 cdc_monitor_worker_started(int pid, Latch *latch, Oid dboid, const char *database,
 						   const char *slot_name)
@@ -126,6 +159,7 @@ cdc_monitor_worker_stopped(void)
 	cdc_status->counters.in_flight = 0;
 	cdc_status->counters.oldest_unacked_commit_time = 0;
 	cdc_status->counters.broker_state = -1;
+	memset(&cdc_status->snapshot, 0, sizeof(cdc_status->snapshot));
 	cdc_set_state_locked("stopped");
 	SpinLockRelease(&cdc_status->mutex);
 }
@@ -246,7 +280,7 @@ cdc_lsn_distance(XLogRecPtr to, XLogRecPtr from, Datum *value, bool *isnull)
 	*isnull = false;
 }
 
-#define CDC_STATUS_COLS 19
+#define CDC_STATUS_COLS 23
 
 /*
  * cdc_plugin.status(): one row describing the worker, its slot and what it
@@ -351,6 +385,14 @@ cdc_plugin_status(PG_FUNCTION_ARGS)
 	nulls[i++] = snap.last_error_time == 0;
 	values[i] = TimestampTzGetDatum(snap.state_since);
 	nulls[i++] = snap.state_since == 0;
+	values[i] = Int64GetDatum(snap.snapshot.id);
+	nulls[i++] = snap.snapshot.id == 0;
+	values[i] = CStringGetTextDatum(snap.snapshot.table);
+	nulls[i++] = snap.snapshot.id == 0;
+	values[i] = Int64GetDatum((int64) snap.snapshot.rows);
+	nulls[i++] = snap.snapshot.id == 0;
+	values[i] = Int64GetDatum(snap.snapshot.rows_estimated);
+	nulls[i++] = snap.snapshot.id == 0 || snap.snapshot.rows_estimated < 0;
 	Assert(i == CDC_STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -23,7 +23,21 @@ typedef struct CdcWorkerCounters
 	int			broker_state;	/* 1 up, 0 down, -1 unknown */
 } CdcWorkerCounters;
 
+/* The running table snapshot, for status(). */
+typedef struct CdcSnapshotProgress
+{
+	int64		id;				/* 0: none runs */
+	char		table[2 * NAMEDATALEN + 8]; /* schema.table, quoted as needed */
+	uint64		rows;			/* r events published so far */
+	int64		rows_estimated; /* -1: unknown */
+} CdcSnapshotProgress;
+
 extern void cdc_monitor_init(void);
+
+/* snapshots */
+extern void cdc_monitor_snapshot_requested(void);
+extern uint64 cdc_monitor_snapshot_requests(void);
+extern void cdc_monitor_set_snapshot(const CdcSnapshotProgress *progress);
 
 /* launcher / worker lifecycle */
 extern void cdc_monitor_worker_started(int pid, Latch *latch, Oid dboid,

@@ -374,6 +374,31 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 	return CDC_SEND_QUEUED;
 }
 
+/*
+ * The partition count of a table's topic, waiting at most timeout_ms: > 0,
+ * 0 not known yet (ask again), -1 with errbuf saying why.
+ */
+int
+cdc_publish_partition_count(const char *schema, const char *table, int timeout_ms,
+							char *errbuf, size_t errlen)
+{
+	const char *topic;
+	char		why[CDC_ERRBUF_SIZE * 2];
+	int			n;
+
+	topic = cdc_topic_of(schema, table, why, sizeof(why));
+	if (topic == NULL)
+	{
+		snprintf(errbuf, errlen, "could not name the topic of table \"%s.%s\": %s",
+				 schema, table, why);
+		return -1;
+	}
+	n = cdc_producer_partition_count(P.producer, topic, timeout_ms, why, sizeof(why));
+	if (n < 0)
+		snprintf(errbuf, errlen, "%s", why);
+	return n;
+}
+
 /* Closes the transaction in the producer's acknowledgement bookkeeping. */
 void
 cdc_publish_txn_end(XLogRecPtr end_lsn, TimestampTz commit_time)

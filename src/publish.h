@@ -41,6 +41,14 @@ extern cdc_send_result cdc_publish_envelope(const CdcOutputRoute *route,
 											const char *value, size_t valuelen,
 											int *parts_sent, char *errbuf, size_t errlen);
 
+/*
+ * The partition count of the topic of schema.table (names as UTF-8),
+ * waiting at most timeout_ms: > 0, 0 not known yet (ask again), -1 with
+ * errbuf saying why.
+ */
+extern int	cdc_publish_partition_count(const char *schema, const char *table, int timeout_ms,
+										char *errbuf, size_t errlen);
+
 /* The plugin decoded a commit: every message of the transaction is queued. */
 extern void cdc_publish_txn_end(XLogRecPtr end_lsn, TimestampTz commit_time);
 

@@ -39,6 +39,7 @@
 #include "replication/decode.h"
 #include "replication/logical.h"
 #include "replication/slot.h"
+#include "replication/snapbuild.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
@@ -46,6 +47,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "cdc_core.h"
@@ -53,6 +55,7 @@
 #include "monitor.h"
 #include "output_plugin.h"
 #include "publish.h"
+#include "snapshot.h"
 #include "stream.h"
 
 #define CDC_BACKOFF_MIN_MS 1000
@@ -63,6 +66,7 @@
 #define CDC_ROOM_WAIT_MS 100		/* one round of waiting for room in the queue */
 #define CDC_DRAIN_MS 5000			/* how long SIGTERM or a reload waits for Kafka */
 #define CDC_LOOK_AGAIN_MS 10000		/* bad settings or a lost slot: look again this often */
+#define CDC_EXTENSION_WAIT_MS 1000	/* no extension yet: look again this often */
 #define CDC_RECORDS_PER_ROUND 1000	/* WAL records between polls of the producer */
 #define CDC_SENDS_PER_POLL 1000
 
@@ -79,6 +83,7 @@ typedef enum CdcSessionEnd
 typedef enum CdcSlotState
 {
 	CDC_SLOT_READY,
+	CDC_SLOT_MISSING,			/* not created yet */
 	CDC_SLOT_LOST				/* invalidated by max_slot_wal_keep_size */
 } CdcSlotState;
 
@@ -331,15 +336,14 @@ cdc_stream_stop_producer(void)
  */
 
 /*
- * Creates the worker's slot if it does not exist; checks it if it does.
- * A slot that PostgreSQL invalidated (max_slot_wal_keep_size) is reported
- * as lost: the WAL it needed is gone, and reading from it cannot work.
+ * Checks the worker's slot. A slot that PostgreSQL invalidated
+ * (max_slot_wal_keep_size) is reported as lost: the WAL it needed is gone,
+ * and reading from it cannot work.
  */
 static CdcSlotState
 cdc_prepare_slot(void)
 {
 	ReplicationSlot *slot;
-	LogicalDecodingContext *ctx;
 	bool		exists = false;
 	Oid			slot_db = InvalidOid;
 	char		plugin[NAMEDATALEN] = "";
@@ -373,26 +377,110 @@ cdc_prepare_slot(void)
 		return CDC_SLOT_READY;
 	}
 
+	return CDC_SLOT_MISSING;
+}
+
+/*
+ * Waits until Kafka acknowledged everything queued, in bounded rounds that
+ * look at the signals; no deadline (nothing streams meanwhile). False when
+ * the session ended instead.
+ */
+static bool
+cdc_wait_acknowledged(void)
+{
+	for (;;)
+	{
+		cdc_producer_progress pr;
+
+		cdc_publish_read_progress(&pr);
+		if (pr.failed)
+		{
+			cdc_session_abandon(CDC_END_FAILED, NULL);
+			return false;
+		}
+		if (pr.messages_in_flight == 0)
+			return true;
+		if (!cdc_stream_serve(CDC_ROOM_WAIT_MS))
+			return false;
+	}
+}
+
+/*
+ * Creates the worker's slot. With cdc_plugin.snapshot_mode = 'initial' it
+ * is created the way a walsender's CREATE_REPLICATION_SLOT ... USE_SNAPSHOT
+ * does it, inside a REPEATABLE READ transaction that then uses the slot's
+ * own snapshot: every captured table is queued for a snapshot there, and
+ * tables without a key are read at once and published at the slot's start
+ * (snapshot.c). The slot stays ephemeral (dropped by any failure, a crash
+ * included) until that is done and acknowledged, so a slot that exists
+ * always has its initial snapshot queued. False when Kafka failed or
+ * SIGTERM came meanwhile: no slot was kept.
+ */
+static bool
+cdc_create_slot(void)
+{
+	LogicalDecodingContext *ctx;
+	bool		initial = cdc_snapshot_mode == CDC_SNAPSHOT_MODE_INITIAL;
+	XLogRecPtr	start;
+	bool		ok = true;
+
 	/* blocked inside PostgreSQL until running transactions end: die on SIGTERM */
 	cdc_die_on_sigterm = true;
 	if (cdc_shutdown_requested)
 		proc_exit(0);
 	CheckLogicalDecodingRequirements();
+	StartTransactionCommand();
+	if (initial)
+		XactIsoLevel = XACT_REPEATABLE_READ;
 	ReplicationSlotCreate(cdc_slot_name, true, RS_EPHEMERAL, false);
-	ctx = CreateInitDecodingContext("cdc_plugin", NIL, false, InvalidXLogRecPtr,
+	ctx = CreateInitDecodingContext("cdc_plugin", NIL, initial, InvalidXLogRecPtr,
 									XL_ROUTINE(.page_read = read_local_xlog_page,
 											   .segment_open = wal_segment_open,
 											   .segment_close = wal_segment_close),
 									NULL, NULL, NULL);
 	DecodingContextFindStartpoint(ctx);
+	cdc_die_on_sigterm = false;
+	start = MyReplicationSlot->data.confirmed_flush;
+	if (initial)
+	{
+		Snapshot	snap = SnapBuildInitialSnapshot(ctx->snapshot_builder);
+
+		RestoreTransactionSnapshot(snap, MyProc);
+	}
 	FreeDecodingContext(ctx);
+
+	if (initial)
+	{
+		W.end = CDC_END_NONE;
+		W.failure[0] = '\0';
+		W.confirmed = start;
+		cdc_monitor_set_state("initial snapshot");
+		ok = cdc_snapshot_initial(start);
+	}
+	CommitTransactionCommand();
+	if (initial && ok)
+	{
+		/* what was published belongs to no decoded transaction: close it at the start */
+		cdc_publish_txn_end(start, 0);
+		ok = cdc_wait_acknowledged();
+		if (ok)
+			cdc_snapshot_initial_done();
+	}
+	if (!ok)
+	{
+		if (W.end == CDC_END_FAILED && W.failure[0] == '\0')
+			cdc_publish_failure(W.failure, sizeof(W.failure));
+		ReplicationSlotRelease();	/* still ephemeral: this drops it */
+		ereport(LOG,
+				(errmsg("cdc_plugin dropped the replication slot it was creating: its initial snapshot could not be published")));
+		return false;
+	}
 	ReplicationSlotPersist();
 	ereport(LOG,
 			(errmsg("cdc_plugin created replication slot \"%s\" at %X/%X",
-					cdc_slot_name, LSN_FORMAT_ARGS(MyReplicationSlot->data.confirmed_flush))));
+					cdc_slot_name, LSN_FORMAT_ARGS(start))));
 	ReplicationSlotRelease();
-	cdc_die_on_sigterm = false;
-	return CDC_SLOT_READY;
+	return true;
 }
 
 /*
@@ -415,7 +503,7 @@ cdc_wait_while_slot_lost(void)
 	while (!cdc_shutdown_requested)
 	{
 		cdc_sleep(CDC_LOOK_AGAIN_MS);
-		if (cdc_shutdown_requested || cdc_prepare_slot() == CDC_SLOT_READY)
+		if (cdc_shutdown_requested || cdc_prepare_slot() != CDC_SLOT_LOST)
 			return;
 	}
 }
@@ -471,51 +559,88 @@ cdc_prepare_write(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid
 }
 
 /*
- * One envelope from the plugin: hands it to the publisher, waiting while
- * the producer's queue is full. Every round of that wait is bounded and
- * looks at SIGTERM, reload, postmaster death and Kafka failures; any of
- * them abandons the session, and the next session resends from the
- * confirmed position.
+ * One round of serving while the session waits for something: waits up to
+ * wait_ms for acknowledgements (or signals), serves the producer, confirms,
+ * and looks at SIGTERM, reload, postmaster death and Kafka failures; any of
+ * them abandons the session. False when the session ended.
  */
-static void
-cdc_write(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid, bool last_write)
+bool
+cdc_stream_serve(long wait_ms)
+{
+	CdcSessionEnd end;
+
+	if (W.end != CDC_END_NONE)
+		return false;
+	if (wait_ms > 0)
+		cdc_wait(wait_ms);
+	cdc_publish_poll(0);
+	cdc_stream_confirm();
+	end = cdc_session_should_end();
+	if (end != CDC_END_NONE)
+		cdc_session_abandon(end, NULL);
+	return W.end == CDC_END_NONE;
+}
+
+/*
+ * Hands one envelope to the publisher, waiting while the producer's queue
+ * is full. Every round of that wait is bounded (cdc_stream_serve); when
+ * the session ends meanwhile, nothing is sent and the next session resends
+ * from the confirmed position. False when the session ended.
+ */
+bool
+cdc_stream_send(const CdcOutputRoute *route, const char *data, size_t len)
 {
 	int			parts_sent = 0;
 	char		errbuf[CDC_ERRBUF_SIZE * 3];
 
 	if (W.end != CDC_END_NONE)
-		return;
+		return false;
 	for (;;)
 	{
-		cdc_send_result r = cdc_publish_envelope(&W.sink->route, ctx->out->data, ctx->out->len,
-												 &parts_sent, errbuf, sizeof(errbuf));
-		CdcSessionEnd end;
+		cdc_send_result r = cdc_publish_envelope(route, data, len, &parts_sent,
+												 errbuf, sizeof(errbuf));
 
 		if (r == CDC_SEND_QUEUED)
 			break;
 		if (r == CDC_SEND_FAILED)
 		{
 			cdc_session_abandon(CDC_END_FAILED, errbuf);
-			return;
+			return false;
 		}
-
 		/* backpressure: wait for acknowledgements to make room */
 		cdc_monitor_set_state("waiting for Kafka");
-		cdc_wait(CDC_ROOM_WAIT_MS);
-		cdc_publish_poll(0);
-		cdc_stream_confirm();
-		end = cdc_session_should_end();
-		if (end != CDC_END_NONE)
-		{
-			cdc_session_abandon(end, NULL);
-			return;
-		}
+		if (!cdc_stream_serve(CDC_ROOM_WAIT_MS))
+			return false;
 	}
 	if (++W.sends_since_poll >= CDC_SENDS_PER_POLL)
 	{
 		cdc_publish_poll(0);
 		W.sends_since_poll = 0;
 	}
+	return true;
+}
+
+/*
+ * One envelope from the plugin. A change of the table being snapshotted
+ * first drops its key from the open chunk (the change is newer).
+ */
+static void
+cdc_write(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid, bool last_write)
+{
+	if (W.end != CDC_END_NONE)
+		return;
+	if (OidIsValid(W.sink->route.relid))
+		cdc_snapshot_on_change(&W.sink->route);
+	(void) cdc_stream_send(&W.sink->route, ctx->out->data, ctx->out->len);
+}
+
+/* A snapshot watermark decoded (the worker wrote it between two rounds). */
+static void
+cdc_on_watermark(void *arg, ReorderBufferTXN *txn, XLogRecPtr lsn, const char *content, Size size)
+{
+	if (W.end != CDC_END_NONE)
+		return;
+	cdc_snapshot_on_watermark(txn, lsn, content, size);
 }
 
 /*
@@ -633,12 +758,14 @@ cdc_stream(void)
 											 .segment_close = wal_segment_close),
 								  cdc_prepare_write, cdc_write, NULL);
 	W.sink = cdc_output_attach_sink(W.ctx, cdc_on_commit, NULL);
+	W.sink->watermark = cdc_on_watermark;
 	W.confirmed = MyReplicationSlot->data.confirmed_flush;
 	XLogBeginRead(W.ctx->reader, MyReplicationSlot->data.restart_lsn);
 	cdc_monitor_set_state("streaming");
 	ereport(LOG,
 			(errmsg("cdc_plugin worker streaming slot \"%s\" from %X/%X to Kafka",
 					cdc_slot_name, LSN_FORMAT_ARGS(W.confirmed))));
+	cdc_snapshot_session_start();
 
 	while (W.end == CDC_END_NONE)
 	{
@@ -652,13 +779,17 @@ cdc_stream(void)
 		if (W.end != CDC_END_NONE)
 			break;
 		cdc_monitor_set_state("streaming");
+		/* between rounds, outside any transaction: snapshot chunks */
+		cdc_snapshot_step(W.confirmed);
+		if (W.end != CDC_END_NONE)
+			break;
 
 		/*
 		 * Nothing more to read. WAL inserted but not yet flushed (an
 		 * asynchronous commit) gets no wake-up when the WAL writer flushes
 		 * it, so look again soon; otherwise commits wake us.
 		 */
-		if (n == 0)
+		if (n == 0 && !cdc_snapshot_wants_step())
 			cdc_wait(GetXLogInsertRecPtr() > flushed ? CDC_UNFLUSHED_WAIT_MS : CDC_IDLE_WAIT_MS);
 	}
 	end = W.end;
@@ -677,6 +808,8 @@ cdc_stream(void)
 	}
 	if (end == CDC_END_FAILED && W.failure[0] == '\0')
 		cdc_publish_failure(W.failure, sizeof(W.failure));
+	/* what Kafka acknowledged of a snapshot is kept; the rest is read again */
+	cdc_snapshot_session_end(W.confirmed);
 
 	FreeDecodingContext(W.ctx);
 	W.ctx = NULL;
@@ -722,13 +855,16 @@ static void
 cdc_worker_run(void)
 {
 	int			backoff_ms = 0;
+	bool		waiting_for_extension = false;
 
 	while (!cdc_shutdown_requested)
 	{
 		TimestampTz started;
 		CdcSessionEnd end;
 
-		if (cdc_prepare_slot() == CDC_SLOT_LOST)
+		CdcSlotState slot = cdc_prepare_slot();
+
+		if (slot == CDC_SLOT_LOST)
 		{
 			cdc_stream_stop_producer();
 			cdc_wait_while_slot_lost();
@@ -739,8 +875,26 @@ cdc_worker_run(void)
 			cdc_wait_for_reload();
 			continue;
 		}
+		if (slot == CDC_SLOT_MISSING && cdc_snapshot_mode == CDC_SNAPSHOT_MODE_INITIAL &&
+			!cdc_snapshot_queue_exists())
+		{
+			/* the initial snapshot is queued in the extension's table */
+			if (!waiting_for_extension)
+				ereport(LOG,
+						(errmsg("cdc_plugin worker waits for CREATE EXTENSION cdc_plugin in its database before it creates its slot and takes the initial snapshot"),
+						 errhint("Run CREATE EXTENSION cdc_plugin, or set cdc_plugin.snapshot_mode = 'never' to stream without an initial snapshot.")));
+			waiting_for_extension = true;
+			cdc_monitor_set_state("waiting for extension");
+			cdc_sleep(CDC_EXTENSION_WAIT_MS);
+			continue;
+		}
+		waiting_for_extension = false;
 		started = GetCurrentTimestamp();
-		end = cdc_stream();
+		/* an initial snapshot publishes while the slot is created */
+		if (slot == CDC_SLOT_MISSING && !cdc_create_slot())
+			end = W.end == CDC_END_NONE ? CDC_END_FAILED : W.end;
+		else
+			end = cdc_stream();
 		if (end == CDC_END_SHUTDOWN)
 			break;
 		if (end == CDC_END_RELOAD)
@@ -793,6 +947,8 @@ cdc_worker_main(Datum main_arg)
 	AddWaitEventToSet(W.wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(W.wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(W.wait_set, WL_SOCKET_READABLE, W.wake_read_fd, NULL, NULL);
+
+	cdc_snapshot_worker_init();
 
 	/* counters go on from where the previous worker left them */
 	cdc_monitor_read_counters(&W.totals);

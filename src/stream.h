@@ -7,9 +7,25 @@
 
 #include "fmgr.h"
 
+#include "output_plugin.h"
+
 /* Registers the commit wake-up of the worker (preloaded only). */
 extern void cdc_stream_init(void);
 
 extern PGDLLEXPORT void cdc_worker_main(Datum main_arg);
+
+/*
+ * For snapshot.c, inside the worker: sends one envelope, waiting (bounded
+ * rounds that look at SIGTERM, reload, postmaster death and Kafka) while
+ * the producer's queue is full. False when the session ended instead:
+ * nothing more may be sent.
+ */
+extern bool cdc_stream_send(const CdcOutputRoute *route, const char *data, size_t len);
+
+/*
+ * One round of serving Kafka and the signals: waits up to wait_ms, polls,
+ * confirms. False when the session ended.
+ */
+extern bool cdc_stream_serve(long wait_ms);
 
 #endif							/* CDC_STREAM_H */
