@@ -123,6 +123,8 @@ check_envelope(const pb::Envelope &env)
 		for (const auto &tc : env.summary().tables())
 			check_known(tc, "cdc.v1.TableCount");
 	}
+	if (env.has_snapshot())
+		check_known(env.snapshot(), "cdc.v1.SnapshotMarker");
 }
 
 /* ---------------------------------------------------------------------
@@ -1221,8 +1223,35 @@ Renderer::source(const pb::Source &s)
 		o_.append("null");
 	else
 		append_timestamp(o_, s.commit_time_us(), true);
+
+	/*
+	 * A streamed change keeps "snapshot": false, as it always rendered. A
+	 * snapshot event says which snapshot read it: its kind in place of the
+	 * boolean (a string is truthy for a consumer testing the field), then
+	 * the id, so that its rows and markers can be told apart from another
+	 * snapshot's of the same table.
+	 */
 	key("snapshot", first);
-	o_.append(s.snapshot() ? "true" : "false");
+	switch (s.snapshot_kind())
+	{
+		case pb::SNAPSHOT_KIND_UNSPECIFIED:
+			o_.append(s.snapshot() ? "true" : "false");
+			break;
+		case pb::SNAPSHOT_INITIAL:
+			o_.append("\"initial\"");
+			break;
+		case pb::SNAPSHOT_INCREMENTAL:
+			o_.append("\"incremental\"");
+			break;
+		default:
+			/* proto3 keeps an unknown enum number; like an unknown op, refuse it */
+			invalid("unknown snapshot kind " + std::to_string(s.snapshot_kind()));
+	}
+	if (s.snapshot_id() != 0)
+	{
+		key("snapshot_id", first);
+		append_int(o_, s.snapshot_id());
+	}
 	o_.push_back('}');
 }
 
@@ -1247,6 +1276,10 @@ op_name(int op)
 			return "begin";
 		case pb::OP_COMMIT:
 			return "commit";
+		case pb::OP_SNAPSHOT_BEGIN:
+			return "snapshot_begin";
+		case pb::OP_SNAPSHOT_END:
+			return "snapshot_end";
 		default:
 			return nullptr;
 	}
@@ -1408,6 +1441,25 @@ Renderer::envelope(const pb::Envelope &env)
 			append_int(o_, tc.event_count());
 		}
 		o_.push_back('}');
+		o_.push_back('}');
+	}
+	else if (op == pb::OP_SNAPSHOT_BEGIN || op == pb::OP_SNAPSHOT_END)
+	{
+		/* rows is the count of the finished snapshot: only an end knows it */
+		const auto &m = env.snapshot();
+		bool		mfirst = true;
+
+		key("snapshot", first);
+		o_.push_back('{');
+		key("partition", mfirst);
+		append_int(o_, m.partition());
+		key("partitions", mfirst);
+		append_int(o_, m.partitions());
+		if (op == pb::OP_SNAPSHOT_END)
+		{
+			key("rows", mfirst);
+			append_int(o_, m.rows());
+		}
 		o_.push_back('}');
 	}
 	o_.push_back('}');

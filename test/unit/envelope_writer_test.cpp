@@ -159,6 +159,8 @@ ref_envelope(const cdc_event &ev, const std::string &version)
 	src->set_xid(ev.source.xid);
 	src->set_commit_time_us(ev.source.commit_time_us);
 	src->set_snapshot(ev.source.snapshot);
+	src->set_snapshot_kind(static_cast<pb::SnapshotKind>(ev.source.snapshot_kind));
+	src->set_snapshot_id(ev.source.snapshot_id);
 	if (ev.has_transaction)
 	{
 		e.mutable_transaction()->set_id(ev.txn_id);
@@ -177,6 +179,14 @@ ref_envelope(const cdc_event &ev, const std::string &version)
 													 ? ev.message_content.data : "",
 													 ev.message_content.len));
 		e.mutable_message()->set_transactional(ev.message_transactional);
+	}
+	if (ev.op == CDC_OP_SNAPSHOT_BEGIN || ev.op == CDC_OP_SNAPSHOT_END)
+	{
+		pb::SnapshotMarker *m = e.mutable_snapshot();
+
+		m->set_partition(ev.marker_partition);
+		m->set_partitions(ev.marker_partitions);
+		m->set_rows(ev.marker_rows);
 	}
 	if (ev.op == CDC_OP_COMMIT)
 	{
@@ -743,6 +753,118 @@ TEST_F(EnvelopeWriter, TruncateMessageAndCommitWriteOnlyTheirSection)
 	EXPECT_FALSE(eb.has_transaction());
 }
 
+/* An r event as the worker builds it: rows when read, source when published. */
+TEST_F(EnvelopeWriter, ReadEventInTwoPartsConcatenatesToTheWholeEnvelope)
+{
+	std::string big(200, 'q');	/* a row past 128 bytes: two-byte length prefix */
+	std::vector<cdc_column> after_cols = {
+		column("id", "bigint", 20, int_value(42)),
+		column("note", "text", 25, str_value(CDC_VALUE_TEXT, big)),
+		column("gone", "text", 25, null_value()),
+	};
+	std::vector<cdc_column> key_cols = {column("id", "bigint", 20, int_value(42))};
+	cdc_row		after = row_of(after_cols), key = row_of(key_cols);
+
+	for (bool keyed : {true, false})
+	{
+		cdc_event	ev = insert_of(&after);
+
+		ev.op = CDC_OP_READ;
+		ev.key = keyed ? &key : nullptr;
+		ev.source.xid = 0;
+		ev.source.commit_time_us = 0;
+		ev.source.snapshot = true;
+		ev.source.snapshot_kind = keyed ? CDC_SNAPSHOT_INCREMENTAL : CDC_SNAPSHOT_INITIAL;
+		ev.source.snapshot_id = 0x123456789ULL;
+
+		std::string all = encode_matching_reference(ev);
+
+		ev.parts = CDC_ENCODE_NO_SOURCE;
+		std::string rows = encode(ev);
+
+		ev.parts = CDC_ENCODE_SOURCE_ONLY;
+		std::string source = encode(ev);
+
+		EXPECT_EQ(hex(rows + source), hex(all)) << "keyed " << keyed;
+		EXPECT_EQ(all.compare(0, rows.size(), rows), 0);
+
+		pb::Envelope e = parse(rows + source);
+
+		EXPECT_EQ(e.op(), pb::OP_READ);
+		EXPECT_EQ(e.has_key(), keyed);
+		EXPECT_FALSE(e.has_transaction());
+		EXPECT_TRUE(e.source().snapshot());
+		EXPECT_EQ(e.source().snapshot_kind(),
+				  keyed ? pb::SNAPSHOT_INCREMENTAL : pb::SNAPSHOT_INITIAL);
+		EXPECT_EQ(e.source().snapshot_id(), 0x123456789ULL);
+		EXPECT_EQ(e.after().columns(1).value().text_value(), big);
+
+		/* each part alone: the rows without a source, the source alone */
+		pb::Envelope r = parse(rows);
+
+		EXPECT_FALSE(r.has_source());
+		EXPECT_EQ(r.after().columns_size(), 3);
+		pb::Envelope s = parse(source);
+
+		EXPECT_EQ(s.op(), pb::OP_UNSPECIFIED);
+		EXPECT_FALSE(s.has_after());
+		EXPECT_EQ(s.source().snapshot_id(), 0x123456789ULL);
+	}
+}
+
+TEST_F(EnvelopeWriter, SnapshotMarkersWritePartitionPartitionsAndRows)
+{
+	cdc_event	b = event_of(CDC_OP_SNAPSHOT_BEGIN);
+
+	b.source.schema = "public";
+	b.source.table = "t";
+	b.source.lsn = 0x16B3748;
+	b.source.commit_lsn = 0x16B3748;
+	b.source.snapshot = true;
+	b.source.snapshot_kind = CDC_SNAPSHOT_INITIAL;
+	b.source.snapshot_id = 9;
+	b.marker_partition = 2;
+	b.marker_partitions = 5;
+	pb::Envelope eb = parse(encode_matching_reference(b));
+
+	EXPECT_EQ(eb.op(), pb::OP_SNAPSHOT_BEGIN);
+	ASSERT_TRUE(eb.has_snapshot());
+	EXPECT_EQ(eb.snapshot().partition(), 2u);
+	EXPECT_EQ(eb.snapshot().partitions(), 5u);
+	EXPECT_EQ(eb.snapshot().rows(), 0u);
+	EXPECT_EQ(eb.source().snapshot_kind(), pb::SNAPSHOT_INITIAL);
+	EXPECT_EQ(eb.source().snapshot_id(), 9u);
+	EXPECT_FALSE(eb.has_after());
+	EXPECT_FALSE(eb.has_key());
+
+	cdc_event	e = b;
+
+	e.op = CDC_OP_SNAPSHOT_END;
+	e.marker_partition = 0;		/* zero: omitted, the section is still there */
+	e.marker_rows = 1ULL << 40;
+	pb::Envelope ee = parse(encode_matching_reference(e));
+
+	EXPECT_EQ(ee.op(), pb::OP_SNAPSHOT_END);
+	ASSERT_TRUE(ee.has_snapshot());
+	EXPECT_EQ(ee.snapshot().partition(), 0u);
+	EXPECT_EQ(ee.snapshot().partitions(), 5u);
+	EXPECT_EQ(ee.snapshot().rows(), 1ULL << 40);
+
+	/* by hand: op 10, then the source, then 52 00 for an all-zero marker */
+	cdc_event	z = event_of(CDC_OP_SNAPSHOT_END);
+	std::string bytes = encode(z);
+
+	EXPECT_EQ(hex(bytes.substr(0, 2)), "08 0a");
+	EXPECT_EQ(hex(bytes.substr(bytes.size() - 2)), "52 00");
+	EXPECT_TRUE(parse(bytes).has_snapshot());
+
+	/* marker fields are not written for other ops */
+	cdc_event	t = event_of(CDC_OP_TRUNCATE);
+
+	t.marker_partitions = 3;
+	EXPECT_FALSE(parse(encode_matching_reference(t)).has_snapshot());
+}
+
 TEST_F(EnvelopeWriter, NullSourceStringsAndEmptyVersionAreOmitted)
 {
 	cdc_encoder *e2 = cdc_encoder_create(nullptr, err, sizeof(err));
@@ -862,9 +984,43 @@ TEST_F(EnvelopeWriter, RejectsOpOutsideTheEnum)
 {
 	cdc_event	ev = event_of(static_cast<cdc_op>(0));
 
-	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..8)");
-	ev.op = static_cast<cdc_op>(9);
-	EXPECT_EQ(encode_error(ev), "invalid op 9 (expected 1..8)");
+	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..10)");
+	ev.op = static_cast<cdc_op>(11);
+	EXPECT_EQ(encode_error(ev), "invalid op 11 (expected 1..10)");
+	ev.op = CDC_OP_SNAPSHOT_END;
+	encode(ev);
+}
+
+TEST_F(EnvelopeWriter, RejectsPartsOutsideTheEnum)
+{
+	cdc_event	ev = event_of(CDC_OP_READ);
+	cdc_row		empty{};
+
+	ev.after = &empty;
+	ev.parts = static_cast<cdc_encode_parts>(3);
+	EXPECT_EQ(encode_error(ev), "invalid parts 3");
+	ev.parts = static_cast<cdc_encode_parts>(1000);
+	EXPECT_EQ(encode_error(ev), "invalid parts 1000");
+}
+
+TEST_F(EnvelopeWriter, RejectsSnapshotKindOutsideTheEnum)
+{
+	cdc_event	ev = event_of(CDC_OP_SNAPSHOT_BEGIN);
+
+	ev.source.snapshot = true;
+	ev.source.snapshot_id = 1;
+	ev.source.snapshot_kind = static_cast<cdc_snapshot_kind>(3);
+	EXPECT_EQ(encode_error(ev), "invalid snapshot kind 3");
+
+	/* also when only the source is written, the part that carries it */
+	cdc_row		empty{};
+
+	ev.op = CDC_OP_READ;
+	ev.after = &empty;
+	ev.parts = CDC_ENCODE_SOURCE_ONLY;
+	EXPECT_EQ(encode_error(ev), "invalid snapshot kind 3");
+	ev.parts = CDC_ENCODE_NO_SOURCE;
+	encode(ev);					/* no source, nothing to refuse */
 }
 
 TEST_F(EnvelopeWriter, RejectsUuidThatIsNot16Bytes)

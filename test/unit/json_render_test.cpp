@@ -1100,6 +1100,184 @@ TEST_F(JsonRenderOp, ReadFromSnapshot)
 			  "\"commit_time\":null,\"snapshot\":true}}");
 }
 
+/* Snapshot events as the worker publishes them: no transaction block, xid 0. */
+TEST_F(JsonRenderOp, SnapshotReadWithKeyNamesItsKindAndId)
+{
+	std::vector<cdc_column> after_cols = {
+		column("id", "bigint", 20, int_value(7)),
+		column("name", "text", 25, str_value(CDC_VALUE_TEXT, "widget")),
+	};
+	std::vector<cdc_column> key_cols = {column("id", "bigint", 20, int_value(7))};
+	cdc_row		after = row_of(after_cols), key = row_of(key_cols);
+	cdc_event	ev = base(CDC_OP_READ, true);
+
+	ev.has_transaction = false;
+	ev.after = &after;
+	ev.key = &key;
+	ev.source.xid = 0;
+	ev.source.commit_time_us = 0;
+	ev.source.snapshot = true;
+	ev.source.snapshot_kind = CDC_SNAPSHOT_INITIAL;
+	ev.source.snapshot_id = 3;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"r\",\"before\":null,\"after\":{\"id\":7,\"name\":\"widget\"},"
+			  "\"key\":{\"id\":7},"
+			  "\"source\":{\"connector\":\"cdc_plugin\",\"version\":\"1.2.3\",\"db\":\"shop\","
+			  "\"schema\":\"public\",\"table\":\"orders\",\"lsn\":\"0/16B3748\","
+			  "\"commit_lsn\":\"1/16B3800\",\"xid\":0,\"commit_time\":null,"
+			  "\"snapshot\":\"initial\",\"snapshot_id\":3}}");
+
+	/* the same event encoded in two parts renders the same */
+	const char *bytes;
+	size_t		n;
+	std::string two;
+
+	ev.parts = CDC_ENCODE_NO_SOURCE;
+	ASSERT_EQ(cdc_encoder_encode(enc, &ev, &bytes, &n, err, sizeof(err)), 0) << err;
+	two.assign(bytes, n);
+	ev.parts = CDC_ENCODE_SOURCE_ONLY;
+	ASSERT_EQ(cdc_encoder_encode(enc, &ev, &bytes, &n, err, sizeof(err)), 0) << err;
+	two.append(bytes, n);
+	ev.parts = CDC_ENCODE_ALL;
+	EXPECT_EQ(render_bytes(two).json, render(ev));
+}
+
+TEST_F(JsonRenderOp, SnapshotReadOfKeylessTableHasNullKey)
+{
+	std::vector<cdc_column> after_cols = {column("what", "text", 25, str_value(CDC_VALUE_TEXT, "x"))};
+	cdc_row		after = row_of(after_cols);
+	cdc_event	ev = base(CDC_OP_READ, true);
+
+	ev.has_transaction = false;
+	ev.after = &after;
+	ev.source.xid = 0;
+	ev.source.commit_time_us = 0;
+	ev.source.lsn = ev.source.commit_lsn;	/* the slot's start, as for the initial snapshot */
+	ev.source.snapshot = true;
+	ev.source.snapshot_kind = CDC_SNAPSHOT_INCREMENTAL;
+	ev.source.snapshot_id = 12345678901ULL;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"r\",\"before\":null,\"after\":{\"what\":\"x\"},\"key\":null,"
+			  "\"source\":{\"connector\":\"cdc_plugin\",\"version\":\"1.2.3\",\"db\":\"shop\","
+			  "\"schema\":\"public\",\"table\":\"orders\",\"lsn\":\"1/16B3800\","
+			  "\"commit_lsn\":\"1/16B3800\",\"xid\":0,\"commit_time\":null,"
+			  "\"snapshot\":\"incremental\",\"snapshot_id\":12345678901}}");
+}
+
+TEST_F(JsonRenderOp, SnapshotMarkersHavePartitionsAndEndHasRows)
+{
+	const std::string msrc =
+		"\"source\":{\"connector\":\"cdc_plugin\",\"version\":\"1.2.3\",\"db\":\"shop\","
+		"\"schema\":\"public\",\"table\":\"orders\",\"lsn\":\"0/16B3748\","
+		"\"commit_lsn\":\"1/16B3800\",\"xid\":0,\"commit_time\":null,"
+		"\"snapshot\":\"initial\",\"snapshot_id\":2}";
+	cdc_event	ev = base(CDC_OP_SNAPSHOT_BEGIN, true);
+
+	ev.has_transaction = false;
+	ev.source.xid = 0;
+	ev.source.commit_time_us = 0;
+	ev.source.snapshot = true;
+	ev.source.snapshot_kind = CDC_SNAPSHOT_INITIAL;
+	ev.source.snapshot_id = 2;
+	ev.marker_partition = 0;
+	ev.marker_partitions = 4;
+	ev.marker_rows = 99;		/* not rendered for a begin */
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"snapshot_begin\"," + msrc + ","
+			  "\"snapshot\":{\"partition\":0,\"partitions\":4}}");
+
+	ev.op = CDC_OP_SNAPSHOT_END;
+	ev.marker_partition = 3;
+	ev.marker_rows = 0;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"snapshot_end\"," + msrc + ","
+			  "\"snapshot\":{\"partition\":3,\"partitions\":4,\"rows\":0}}");
+	ev.marker_rows = 1000000;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"snapshot_end\"," + msrc + ","
+			  "\"snapshot\":{\"partition\":3,\"partitions\":4,\"rows\":1000000}}");
+}
+
+TEST_F(JsonRenderOp, StreamedEventsRenderAsBeforeSnapshots)
+{
+	/* every field the snapshot work added left at zero: not a byte changes */
+	std::vector<cdc_column> cols = {column("id", "bigint", 20, int_value(1))};
+	cdc_row		r = row_of(cols);
+	cdc_event	ev = base(CDC_OP_CREATE, true);
+
+	ev.after = &r;
+	ev.key = &r;
+	std::string json = render(ev);
+
+	EXPECT_EQ(json,
+			  "{\"op\":\"c\",\"before\":null,\"after\":{\"id\":1},\"key\":{\"id\":1},"
+			  + src_json + ","
+			  "\"transaction\":{\"id\":742,\"total_order\":1,\"data_collection_order\":1}}");
+	EXPECT_EQ(json.find("snapshot_id"), std::string::npos);
+}
+
+TEST(JsonRenderLayout, SnapshotFlagWithoutKindRendersAsBoolean)
+{
+	pb::Envelope e = insert_with(Int(1));
+	const std::string head =
+		"{\"op\":\"r\",\"before\":null,\"after\":{\"v\":1},\"key\":null,"
+		"\"source\":{\"connector\":\"\",\"version\":\"\",\"db\":\"\",\"lsn\":\"0/0\","
+		"\"commit_lsn\":\"0/0\",\"xid\":0,\"commit_time\":null,";
+
+	e.set_op(pb::OP_READ);
+	e.mutable_source()->set_snapshot(true);
+	EXPECT_EQ(render_ok(e), head + "\"snapshot\":true}}");
+	e.mutable_source()->set_snapshot_id(5);
+	EXPECT_EQ(render_ok(e), head + "\"snapshot\":true,\"snapshot_id\":5}}");
+	/* the kind decides, whatever the flag says */
+	e.mutable_source()->set_snapshot(false);
+	e.mutable_source()->set_snapshot_kind(pb::SNAPSHOT_INCREMENTAL);
+	EXPECT_EQ(render_ok(e), head + "\"snapshot\":\"incremental\",\"snapshot_id\":5}}");
+}
+
+TEST(JsonRenderLayout, MarkerWithoutSnapshotSectionRendersDefaults)
+{
+	pb::Envelope b;
+
+	b.set_op(pb::OP_SNAPSHOT_END);
+	EXPECT_EQ(render_ok(b),
+			  "{\"op\":\"snapshot_end\","
+			  "\"source\":{\"connector\":\"\",\"version\":\"\",\"db\":\"\",\"lsn\":\"0/0\","
+			  "\"commit_lsn\":\"0/0\",\"xid\":0,\"commit_time\":null,\"snapshot\":false},"
+			  "\"snapshot\":{\"partition\":0,\"partitions\":0,\"rows\":0}}");
+}
+
+TEST(JsonRenderErrors, SnapshotKindMustBeKnown)
+{
+	pb::Envelope e;
+
+	e.set_op(pb::OP_SNAPSHOT_BEGIN);
+	e.mutable_source()->set_snapshot(true);
+	e.mutable_source()->set_snapshot_kind(static_cast<pb::SnapshotKind>(3));
+	EXPECT_EQ(render_error(e), "invalid envelope: unknown snapshot kind 3");
+	e.mutable_source()->set_snapshot_kind(static_cast<pb::SnapshotKind>(-1));
+	EXPECT_EQ(render_error(e), "invalid envelope: unknown snapshot kind -1");
+
+	pb::Envelope r = insert_with(Int(1));
+
+	r.set_op(pb::OP_READ);
+	r.mutable_source()->set_snapshot_kind(static_cast<pb::SnapshotKind>(99));
+	EXPECT_EQ(render_error(r), "invalid envelope: unknown snapshot kind 99");
+}
+
+TEST(JsonRenderErrors, UnknownFieldInSnapshotMarkerIsCorrupt)
+{
+	pb::Envelope e;
+
+	e.set_op(pb::OP_SNAPSHOT_BEGIN);
+	e.mutable_snapshot()->set_partitions(2);
+	e.mutable_snapshot()->GetReflection()->MutableUnknownFields(e.mutable_snapshot())
+		->AddVarint(4, 1);
+	EXPECT_EQ(render_error(e),
+			  std::string("invalid envelope: not a valid cdc.v1.Envelope (corrupt or truncated)")
+			  + ": unknown field 4 in cdc.v1.SnapshotMarker");
+}
+
 TEST_F(JsonRenderOp, TruncateHasFlagsAndNoRows)
 {
 	cdc_event	ev = base(CDC_OP_TRUNCATE, true);
@@ -1265,6 +1443,8 @@ TEST(JsonRenderErrors, OpMustBeKnown)
 	EXPECT_EQ(render_error(e), "invalid envelope: op is unspecified");
 	e.set_op(static_cast<pb::Op>(42));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 42");
+	e.set_op(static_cast<pb::Op>(11));
+	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 11");
 	e.set_op(static_cast<pb::Op>(-3));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op -3");
 }
@@ -1449,6 +1629,21 @@ protected:
 
 		t.truncate_cascade = true;
 		add(t);
+		cdc_event	r = event_of(CDC_OP_READ);
+
+		r.after = &row;
+		r.key = &row;
+		r.source.snapshot = true;
+		r.source.snapshot_kind = CDC_SNAPSHOT_INCREMENTAL;
+		r.source.snapshot_id = 77;
+		add(r);
+		cdc_event	b = event_of(CDC_OP_SNAPSHOT_END);
+
+		b.source = r.source;
+		b.marker_partition = 2;
+		b.marker_partitions = 3;
+		b.marker_rows = 300;
+		add(b);
 		cdc_encoder_destroy(enc);
 	}
 

@@ -118,7 +118,7 @@ wait "$clean_consumer"
 check "consumer picked up topics created after it started" [ $? -eq 0 ]
 wait "$clean_verifier"
 check "verify --wait on a growing file passes the clean run" [ $? -eq 0 ]
-check "clean run summary" grep -q 'reference=10 consumed=11 unique=10 duplicates=0 tombstones=1 missing=0 mismatched=0 phantom=0 misrouted=0 out_of_order=0 -> OK' "$work/st_clean.verify"
+check "clean run summary" grep -q 'reference=10 consumed=11 unique=10 duplicates=0 tombstones=1 missing=0 mismatched=0 phantom=0 misrouted=0 out_of_order=0 snapshot_rows=0 markers=0 bad_markers=0 -> OK$' "$work/st_clean.verify"
 check "final state: id 1, 30 and 4, nothing else" cmp -s <(sort "$work/st_clean.final") <(sort "$work/data/st_clean.final")
 wait "$json_consumer"
 
@@ -152,23 +152,48 @@ while read -r line; do
 	opts=${rest%% -- *}
 	counters=${rest#* -- }
 	[ "$name" = st_clean ] && continue
+	# a scenario with a .final file also checks the final state verify writes
+	final=()
+	[ -e "$work/data/$name.final" ] && final=(--final-state "$work/$name.final")
 	# shellcheck disable=SC2086
 	out=$("$tool" verify --consumed "$work/$name.tsv" --reference "$work/data/$name.ref" \
-		--topic-prefix "$name" $opts 2>"$work/$name.verify.err")
+		--topic-prefix "$name" $opts "${final[@]}" 2>"$work/$name.verify.err")
 	got_exit=$?
 	ok=1
 	[ "$got_exit" = "$want_exit" ] || ok=0
 	for kv in $counters; do
 		[[ " $out " == *" $kv "* ]] || ok=0
 	done
+	[[ "$out" == *" -> OK" || "$out" == *" -> FAIL" ]] || ok=0
+	if [ ${#final[@]} -gt 0 ] && ! cmp -s <(sort "$work/$name.final") <(sort "$work/data/$name.final"); then
+		ok=0
+		out+=" (final state differs: $work/$name.final)"
+	fi
 	if [ $ok = 1 ]; then
-		pass "verify $name: exit $want_exit, $counters"
+		pass "verify $name: exit $want_exit, $counters${final:+, final state}"
 	else
 		fail "verify $name: want exit $want_exit and $counters; got exit $got_exit: $out"
 		sed 's/^/    /' "$work/$name.verify.err"
 	fi
 done <"$work/data/expect"
 check "failure examples are printed on stderr" grep -q '^verify: out_of_order: .*does not follow a delete' "$work/st_tomb.verify.err"
+check "snapshot examples are printed on stderr" \
+	grep -q '^verify: bad_markers: .*no snapshot_begin on partition 2 of 3' "$work/st_snap_nobegin.verify.err"
+check "an r event out of order is explained" \
+	grep -q '^verify: out_of_order: .*op=r .*(an r event is at (commit_lsn, 0))' "$work/st_snap_order.verify.err"
+
+# --wait with --snapshots-complete: a complete snapshot ends the wait at
+# once, a running one waits for its ends until the time is up
+start=$(date +%s%N)
+"$tool" verify --consumed "$work/st_snap.tsv" --reference "$work/data/st_snap.ref" \
+	--topic-prefix st_snap --snapshots-complete --wait 20 >/dev/null 2>&1
+check "--snapshots-complete --wait: a complete snapshot passes without waiting" \
+	bash -c '[ $1 -eq 0 ] && [ $(( ($(date +%s%N) - $2) / 1000000 )) -lt 10000 ]' _ $? "$start"
+start=$(date +%s%N)
+"$tool" verify --consumed "$work/st_snap_running.tsv" --reference "$work/data/st_snap_running.ref" \
+	--topic-prefix st_snap_running --snapshots-complete --wait 2 >/dev/null 2>&1
+check "--snapshots-complete --wait: a running snapshot is waited for, then fails" \
+	bash -c '[ $1 -eq 1 ] && [ $(( ($(date +%s%N) - $2) / 1000000 )) -ge 1900 ]' _ $? "$start"
 
 # A half-written last line is ignored; usage and I/O errors exit 2.
 head -c -7 "$work/st_clean.tsv" >"$work/partial.tsv"

@@ -10,7 +10,9 @@ writes, for every scenario S (its topic prefix is S):
   OUT_DIR/S.ref       the reference, one envelope per line as COPY prints it
 and OUT_DIR/expect: one line per scenario, "S EXIT [VERIFY-OPTION...] --
 counter=value ...", which selftest.sh checks against verify's summary.
-OUT_DIR/st_clean.final is the final state verify must write for st_clean.
+OUT_DIR/st_clean.final is the final state verify must write for st_clean;
+OUT_DIR/S.final, where present, the one verify --final-state must write
+for S (selftest.sh then checks it).
 """
 import hashlib
 import re
@@ -57,7 +59,11 @@ class Ev:
     """One event: envelope bytes, the Kafka key, and where it goes."""
 
     def __init__(self, op, table, lsn, commit=None, order=None, key=None,
-                 before=None, after=None, schema="public", message=None):
+                 before=None, after=None, schema="public", message=None,
+                 snapshot=None, marker=None):
+        """snapshot=(kind, id[, flag]): a snapshot event as the worker sends
+        it (commit is the high watermark's commit, no transaction block, xid
+        0); marker=(partition, partitions[, rows]) for snapshot_begin/end."""
         e = pb.Envelope()
         e.op = op
         e.source.connector = "cdc_plugin"
@@ -67,7 +73,17 @@ class Ev:
         if table is not None:
             e.source.schema = schema
             e.source.table = table
-        if commit is not None:
+        if snapshot is not None:
+            e.source.commit_lsn = commit
+            e.source.snapshot = snapshot[2] if len(snapshot) > 2 else True
+            e.source.snapshot_kind = snapshot[0]
+            e.source.snapshot_id = snapshot[1]
+            if marker is not None:
+                e.snapshot.partition = marker[0]
+                e.snapshot.partitions = marker[1]
+                if len(marker) > 2:
+                    e.snapshot.rows = marker[2]
+        elif commit is not None:
             e.source.commit_lsn = commit
             e.source.xid = commit >> 8
             e.source.commit_time_us = 1700000000000000 + commit
@@ -76,6 +92,7 @@ class Ev:
             e.transaction.data_collection_order = order
         if key is not None:
             e.key.CopyFrom(key)
+            e.key.SetInParent()  # an empty key Row is present too
         if before is not None:
             e.before.CopyFrom(before)
         if after is not None:
@@ -147,8 +164,12 @@ def produce_lines(prefix, items):
 scenarios = []
 
 
-def scenario(name, items, reference, exit_code, counters, verify_opts=()):
+def scenario(name, items, reference, exit_code, counters, verify_opts=(), final=None):
+    """final: the envelopes verify --final-state must write (any order)."""
     scenarios.append(name)
+    if final is not None:
+        with open("%s/%s.final" % (OUT, name), "w") as f:
+            f.write("".join(copy_hex(e.bytes) + "\n" for e in final))
     with open("%s/%s.produce" % (OUT, name), "w") as f:
         f.write("".join(line + "\n" for line in produce_lines(name, items)))
     with open("%s/%s.ref" % (OUT, name), "w") as f:
@@ -166,7 +187,7 @@ def modified(ev, **after):
 
 n = len(REFERENCE)
 expect = []
-ZERO = dict(missing=0, mismatched=0, phantom=0, misrouted=0, out_of_order=0)
+ZERO = dict(missing=0, mismatched=0, phantom=0, misrouted=0, out_of_order=0, bad_markers=0)
 
 
 def counts(**kw):
@@ -236,6 +257,124 @@ scenario("st_names_unescaped",
          [(e, {"topic": "st_names_unescaped.%s.%s" % tuple(
              re.sub(r"[^A-Za-z0-9._-]", "_", n) for n in (e.schema, e.table))}) for e in odd],
          odd, 1, counts(misrouted=5))
+
+# ---- snapshots ----
+# Table items (keyed, key id; each key's events on partition id % 2, so
+# partition 2 holds only markers) gets incremental snapshot 7 while it is
+# streamed; keyless table logs gets initial snapshot 6 (lsn = commit_lsn =
+# the slot's start, 0x100). Markers go to every partition (3) with a NULL
+# key; r events carry no transaction block. None of these are in the
+# reference.
+R, SB, SE = pb.OP_READ, pb.OP_SNAPSHOT_BEGIN, pb.OP_SNAPSHOT_END
+INC, INI = pb.SNAPSHOT_INCREMENTAL, pb.SNAPSHOT_INITIAL
+NP = 3
+
+
+def item(ev, id_):
+    return (ev, {"partition": id_ % 2})
+
+
+def markers(op, table, lsn, kind, sid, rows=None, skip=()):
+    return [(Ev(op, table, lsn, lsn, snapshot=(kind, sid),
+                marker=(p, NP) if rows is None else (p, NP, rows)),
+             {"partition": p, "key": None}) for p in range(NP) if p not in skip]
+
+
+def rd(table, lsn, commit, sid, kind=INC, key=None, flag=True, **after):
+    return Ev(R, table, lsn, commit, key=key, after=row(**after), snapshot=(kind, sid, flag))
+
+
+s_c1 = Ev(C, "items", 0x1100, 0x1000, 1, key=row(id=1), after=row(id=1, note="a"))
+s_c2 = Ev(C, "items", 0x1100, 0x1000, 2, key=row(id=2), after=row(id=2, note="b"))
+s_lz = Ev(C, "logs", 0x1200, 0x1000, 3, after=row(what="z"))
+s_r1 = rd("items", 0x1f00, 0x2000, 7, key=row(id=1), id=1, note="a")
+s_r2 = rd("items", 0x1f00, 0x2000, 7, key=row(id=2), id=2, note="b")
+s_r3 = rd("items", 0x1f00, 0x2000, 7, key=row(id=3), id=3, note="c")   # never streamed
+s_r3b = rd("items", 0x2700, 0x2800, 7, key=row(id=3), id=3, note="c")  # chunk read again
+s_u2 = Ev(U, "items", 0x3100, 0x3000, 1, key=row(id=2), after=row(id=2, note="b2"))
+s_ly = Ev(U, "logs", 0x3200, 0x3000, 2, before=row(what="y"), after=row(what="y2"))
+s_c4 = Ev(C, "items", 0x4100, 0x4000, 1, key=row(id=4), after=row(id=4, note="d"))
+s_lx = Ev(D, "logs", 0x4200, 0x4000, 2, before=row(what="x"))
+# keyless rows of the initial snapshot: x twice (identical rows), y with an
+# empty (present) key field; all with a NULL Kafka key
+l_rx = rd("logs", 0x100, 0x100, 6, kind=INI, what="x")
+l_ry = rd("logs", 0x100, 0x100, 6, kind=INI, key=row(), what="y")
+
+
+def logs_row(ev, p):
+    return (ev, {"partition": p, "key": None})
+
+
+LOGS_SNAPSHOT = (markers(SB, "logs", 0x100, INI, 6)
+                 + [logs_row(l_rx, 0), logs_row(l_rx, 1), logs_row(l_ry, 2)]
+                 + markers(SE, "logs", 0x100, INI, 6, rows=3))
+SNAP_BEGIN = markers(SB, "items", 0x1500, INC, 7)
+SNAP_END = markers(SE, "items", 0x2900, INC, 7, rows=4)
+SNAP_REF = [s_c1, s_c2, s_lz, s_u2, s_ly, s_c4, s_lx]
+
+
+def snap_workload(begin=SNAP_BEGIN, rows=None, end=SNAP_END, after_end=(), u2=True):
+    rows = rows if rows is not None else [item(s_r1, 1), item(s_r2, 2), item(s_r3, 3),
+                                          item(s_r3b, 3)]
+    return (LOGS_SNAPSHOT + [item(s_c1, 1), item(s_c2, 2), logs_row(s_lz, 1)]
+            + begin + rows + end + list(after_end)
+            + ([item(s_u2, 2)] if u2 else [])
+            + [logs_row(s_ly, 2), item(s_c4, 4), logs_row(s_lx, 0)])
+
+
+m = len(SNAP_REF)
+SNAP_OK = dict(reference=m, snapshot_rows=7, markers=12)
+
+# rows and markers accepted; per key the latest of changes and r events, the
+# keyless table as a multiset (x once of twice, y updated, z inserted)
+scenario("st_snap", snap_workload(), SNAP_REF, 0,
+         counts(consumed=m + 7 + 12, unique=m + 7, duplicates=0, **SNAP_OK),
+         final=[s_r1, s_u2, s_r3b, s_c4, l_rx, s_ly, s_lz])
+# re-sent after a crash: a begin again, r id=1 again (same position) -> duplicate
+scenario("st_snap_dup", snap_workload(rows=[item(s_r1, 1), item(s_r2, 2), item(s_r3, 3)]
+                                      + markers(SB, "items", 0x1500, INC, 7, skip=(0, 2))
+                                      + [item(s_r1, 1), item(s_r3b, 3)]),
+         SNAP_REF, 1, counts(duplicates=1, snapshot_rows=7, markers=13))
+# r id=2 published after id=2's update (newer) in its partition
+scenario("st_snap_order", snap_workload(rows=[item(s_r1, 1), item(s_r3, 3), item(s_r3b, 3)],
+                                        end=[], after_end=[item(s_u2, 2), item(s_r2, 2)] + SNAP_END,
+                                        u2=False),
+         SNAP_REF, 1, counts(out_of_order=1, duplicates=0, snapshot_rows=7))
+# a change of id=3 older than the r event before it
+s_c3 = Ev(C, "items", 0x1800, 0x1800, 1, key=row(id=3), after=row(id=3, note="c"))
+scenario("st_snap_order2", snap_workload(rows=[item(s_r1, 1), item(s_r2, 2), item(s_r3, 3),
+                                               item(s_c3, 3), item(s_r3b, 3)]),
+         SNAP_REF + [s_c3], 1, counts(out_of_order=1, reference=m + 1))
+# no snapshot_begin on partition 2 (which holds no rows of it)
+scenario("st_snap_nobegin", snap_workload(begin=markers(SB, "items", 0x1500, INC, 7, skip=(2,))),
+         SNAP_REF, 1, counts(bad_markers=1, markers=11))
+# an end on partitions 0 and 2 only
+scenario("st_snap_noend", snap_workload(end=markers(SE, "items", 0x2900, INC, 7, 4, skip=(1,))),
+         SNAP_REF, 1, counts(bad_markers=1, markers=11))
+# still running: no end at all is fine, unless the snapshots must be complete
+running = snap_workload(end=[])
+scenario("st_snap_running", running, SNAP_REF, 0, counts(bad_markers=0, markers=9))
+scenario("st_snap_incomplete", running, SNAP_REF, 1, counts(bad_markers=3, markers=9),
+         verify_opts=("--snapshots-complete",))
+# the re-read id=3 after the end marker of its partition
+scenario("st_snap_late", snap_workload(rows=[item(s_r1, 1), item(s_r2, 2), item(s_r3, 3)],
+                                       after_end=[item(s_r3b, 3)]),
+         SNAP_REF, 1, counts(bad_markers=1, snapshot_rows=7))
+# a marker copy naming another partition
+scenario("st_snap_badpart", snap_workload(
+    begin=SNAP_BEGIN + [(Ev(SB, "items", 0x1500, 0x1500, snapshot=(INC, 7), marker=(1, NP)),
+                         {"partition": 0, "key": None})]),
+         SNAP_REF, 1, counts(bad_markers=1, markers=13))
+# r events that are not valid snapshot events: snapshot false, snapshot_id 0
+scenario("st_snap_phantom", snap_workload(
+    after_end=[item(rd("items", 0x2f00, 0x3000, 7, key=row(id=5), flag=False, id=5), 5),
+               item(rd("items", 0x2f00, 0x3000, 0, key=row(id=6), id=6), 6)]),
+         SNAP_REF, 1, counts(phantom=2, snapshot_rows=7))
+# a marker on the wrong table's topic, an r event with a NULL Kafka key
+scenario("st_snap_route", snap_workload(
+    rows=[item(s_r1, 1), (s_r2, {"partition": 0, "key": None}), item(s_r3, 3), item(s_r3b, 3)],
+    after_end=[(SNAP_END[0][0], {"partition": 0, "key": None, "topic": "st_snap_route.public.logs"})]),
+         SNAP_REF, 1, counts(misrouted=2, markers=13))
 
 with open(OUT + "/expect", "w") as f:
     f.write("".join(line + "\n" for line in expect))

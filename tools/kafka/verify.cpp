@@ -2,13 +2,20 @@
  * verify.cpp — cdc_kafka_consume verify: checks what the Kafka worker
  * published (a tsv file written by `consume`) against the truth (the
  * envelopes the decoder produces for the same WAL, one per line as COPY
- * prints a bytea), and optionally writes the final state per key.
+ * prints a bytea), and optionally writes the final state: per key, and
+ * for keyless tables as a multiset of rows.
  *
  * A change is identified by (commit_lsn, total_order) when it carries a
  * transaction block, else by (lsn, op); op is part of every identity so
  * that begin and commit events (total_order 0) stay apart. Duplicates are
  * allowed up to a limit (at-least-once); everything else must match byte
  * for byte. This is a test tool: it reads files and never touches Kafka.
+ *
+ * Snapshot events (r rows and the snapshot_begin/snapshot_end markers) are
+ * never in the reference, which is a peek of the WAL: they are checked for
+ * what can be checked without it — routing, per-key order against the
+ * streamed changes, duplicates, and that every partition has its markers
+ * and its rows between them.
  */
 #include "kafka_tools.hpp"
 
@@ -44,7 +51,7 @@ namespace pb = cdc::v1;
 const char kVerifyUsage[] =
 	"usage: cdc_kafka_consume verify --consumed FILE --reference FILE --topic-prefix P\n"
 	"         [--max-duplicates N] [--wait SECONDS] [--final-state FILE]\n"
-	"         [--message-topic TOPIC]\n"
+	"         [--message-topic TOPIC] [--snapshots-complete]\n"
 	"--consumed: tsv written by `consume --format tsv` (a half-written last\n"
 	"  line is ignored; repeated topic/partition/offset lines, from a consumer\n"
 	"  that re-read, count once).\n"
@@ -53,16 +60,29 @@ const char kVerifyUsage[] =
 	"--wait S: while changes are missing, re-read the consumed file every 200 ms\n"
 	"  for up to S seconds.\n"
 	"--final-state FILE: for every (schema, table, key), the envelope of its last\n"
-	"  change unless that is a delete (or older than the table's last truncate),\n"
-	"  one per line as \\\\x<hex>, loadable with psql's \\copy t(data) from FILE.\n"
+	"  change (r events included) unless that is a delete (or older than the\n"
+	"  table's last truncate); a keyless table's rows as a multiset, replaying its\n"
+	"  events (deletes and updates need REPLICA IDENTITY FULL). One per line as\n"
+	"  \\\\x<hex>, loadable with psql's \\copy t(data) from FILE.\n"
 	"--message-topic TOPIC: the topic events without schema and table (logical\n"
 	"  messages, begin, commit) must be on; by default any P.* topic is accepted.\n"
+	"--snapshots-complete: every snapshot seen must have ended (snapshot_end on\n"
+	"  every partition); without it a snapshot without any end is still running.\n"
+	"  With --wait, also wait for those ends.\n"
 	"Routing: table events must be on P.<schema>.<table>, named as the worker\n"
 	"names them (escaped, shortened beyond 249 characters); the Kafka key must be\n"
 	"the envelope's key bytes, NULL when the envelope has none. A tombstone must\n"
 	"follow a delete of its key in its partition. A key's messages must share\n"
 	"one partition, in increasing (commit_lsn, total_order); a tombstone out of\n"
 	"place counts as out_of_order too.\n"
+	"Snapshots: r events and markers are not in the reference. An r event is\n"
+	"identified by (topic, snapshot_id, commit_lsn, key), a keyless one by its\n"
+	"topic/partition/offset, and is ordered with its key's changes at\n"
+	"(commit_lsn, 0). Per (topic, snapshot_id), every partition needs a\n"
+	"snapshot_begin (the first begin's partitions field says how many) and, once\n"
+	"any end was seen, a snapshot_end; each copy must name the partition it is\n"
+	"in, and the snapshot's rows must come between its partition's first begin\n"
+	"and first end (bad_markers otherwise).\n"
 	"Exit: 0 OK, 1 FAIL, 2 usage or I/O error.\n";
 
 /* What identifies a change across re-sends. */
@@ -95,17 +115,39 @@ struct IdentityHash
 	}
 };
 
+/* Position used to order changes: (commit_lsn, total_order) or (lsn, 0). */
+using Position = std::pair<uint64_t, uint64_t>;
+
 /* What verify needs from one envelope, parsed once. */
 struct EnvInfo
 {
 	bool		ok = false;
 	std::string error;			/* why it did not parse */
 	Identity	id;
+	Position	pos;			/* where it sorts among its key's events */
 	std::string schema;
 	std::string table;
 	bool		has_key = false;	/* field 4 present */
 	std::string key;			/* raw bytes of field 4 */
+
+	/* snapshot events (r, snapshot_begin, snapshot_end) */
+	bool		snapshot_event = false;
+	std::string snapshot_problem;	/* why it is not a valid one */
+	int			snapshot_kind = 0;
+	uint64_t	snapshot_id = 0;
+	uint64_t	commit_lsn = 0;
+	uint32_t	marker_partition = 0;
+	uint32_t	marker_partitions = 0;
 };
+
+bool
+is_marker(int op)
+{
+	return op == pb::OP_SNAPSHOT_BEGIN || op == pb::OP_SNAPSHOT_END;
+}
+
+/* A keyed r event: the same row read by the same snapshot at the same position. */
+using SnapshotRowId = std::tuple<std::string, uint64_t, uint64_t, std::string>;
 
 /* One consumed Kafka message. */
 struct Msg
@@ -125,9 +167,10 @@ struct Msg
 const char *
 op_name(int op)
 {
-	static const char *const names[] = {"?", "c", "u", "d", "r", "t", "m", "begin", "commit"};
+	static const char *const names[] = {"?", "c", "u", "d", "r", "t", "m", "begin", "commit",
+		"snapshot_begin", "snapshot_end"};
 
-	return op >= 0 && op <= 8 ? names[op] : "?";
+	return op >= 0 && op <= 10 ? names[op] : "?";
 }
 
 /* An LSN as pg_lsn prints it. */
@@ -252,6 +295,42 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 	}
 	else
 		info.id.pos = env.source().lsn();
+	info.pos = Position(info.id.pos, info.id.order);
+
+	int			op = env.op();
+
+	if (op == pb::OP_READ || is_marker(op))
+	{
+		const pb::Source &src = env.source();
+
+		info.snapshot_event = true;
+		info.snapshot_kind = src.snapshot_kind();
+		info.snapshot_id = src.snapshot_id();
+		info.commit_lsn = src.commit_lsn();
+		info.marker_partition = env.snapshot().partition();
+		info.marker_partitions = env.snapshot().partitions();
+
+		/*
+		 * A snapshot row is read at the high watermark: it sorts before
+		 * everything committed after it, after everything committed before.
+		 */
+		if (op == pb::OP_READ)
+			info.pos = Position(info.commit_lsn, 0);
+
+		if (!src.snapshot())
+			info.snapshot_problem = "source.snapshot is false";
+		else if (info.snapshot_id == 0)
+			info.snapshot_problem = "source.snapshot_id is 0";
+		else if (info.snapshot_kind != pb::SNAPSHOT_INITIAL &&
+				 info.snapshot_kind != pb::SNAPSHOT_INCREMENTAL)
+			info.snapshot_problem = "source.snapshot_kind is " + std::to_string(info.snapshot_kind);
+		else if (env.has_transaction())
+			info.snapshot_problem = "it has a transaction block";
+		else if (op == pb::OP_READ && !env.has_after())
+			info.snapshot_problem = "it has no after row";
+		else if (is_marker(op) && !env.has_snapshot())
+			info.snapshot_problem = "it has no snapshot section";
+	}
 	return info;
 }
 
@@ -282,6 +361,10 @@ std::string
 env_text(const EnvInfo &e)
 {
 	std::string t = identity_text(e.id);
+
+	if (e.snapshot_event)
+		t += " commit_lsn=" + lsn_text(e.commit_lsn) + " snapshot_id=" +
+			std::to_string(e.snapshot_id);
 
 	if (!e.schema.empty() || !e.table.empty())
 		t += " table=" + e.schema + "." + e.table;
@@ -541,9 +624,6 @@ canonical_columns(const pb::Row &row, const std::vector<std::string> *only, bool
 	return out;
 }
 
-/* Position used to order changes: (commit_lsn, total_order) or (lsn, 0). */
-using Position = std::pair<uint64_t, uint64_t>;
-
 struct KeyState
 {
 	Position	pos;
@@ -551,13 +631,35 @@ struct KeyState
 	const std::string *envelope = nullptr;
 };
 
-/* Writes the final state; false with err on I/O errors. */
+/* One row event of a keyless table, for its rebuild as a multiset. */
+struct KeylessEvent
+{
+	Position	pos;
+	int			op;
+	bool		has_before;
+	std::string before;			/* Row bytes */
+	bool		has_after;
+	std::string after;			/* Row bytes */
+	const std::string *envelope;
+	size_t		lineno;
+};
+
+/*
+ * Writes the final state; false with err on I/O errors. Warnings (a keyless
+ * delete or update whose old row is not in the rebuilt table) go to
+ * `warnings`: the file is still written, and the comparison with the
+ * table shows the difference.
+ */
 bool
-write_final_state(const std::string &path, const std::vector<Msg> &msgs, std::string &err)
+write_final_state(const std::string &path, const std::vector<Msg> &msgs, Examples &warnings,
+				  std::string &err)
 {
 	using Table = std::pair<std::string, std::string>;
 	std::map<Table, std::map<std::string, KeyState>> keys;
 	std::map<Table, Position> truncated;
+	std::set<Table> keyed;
+	std::map<Table, std::vector<KeylessEvent>> keyless;
+	std::map<Table, std::unordered_set<Identity, IdentityHash>> keyless_seen;
 
 	auto		update = [&keys](const Table &t, const std::string &k, Position pos,
 								 bool deleted, const std::string *env) {
@@ -582,8 +684,17 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, std::st
 		if (!env.ParseFromString(m.value))
 			continue;
 		Table		t(env.source().schema(), env.source().table());
-		Position	pos(m.env.id.pos, m.env.id.order);
+		Position	pos = m.env.pos;
 		int			op = env.op();
+
+		/*
+		 * Keyless tables replay their distinct events, so a re-sent change
+		 * must be seen once; a keyless r event has no identity but its
+		 * message (identical rows are legitimate).
+		 */
+		auto		keyless_first = [&]() {
+			return op == pb::OP_READ || keyless_seen[t].insert(m.env.id).second;
+		};
 
 		if (op == pb::OP_TRUNCATE)
 		{
@@ -591,13 +702,27 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, std::st
 
 			if (!ins.second && pos > ins.first->second)
 				ins.first->second = pos;
+			if (keyless_first())
+				keyless[t].push_back({pos, op, false, {}, false, {}, &m.value, m.lineno});
 			continue;
 		}
 		if (op != pb::OP_CREATE && op != pb::OP_UPDATE && op != pb::OP_DELETE &&
 			op != pb::OP_READ)
 			continue;
 		if (!env.has_key() || env.key().columns_size() == 0)
-			continue;			/* keyless tables have no final state per key */
+		{
+			if (keyless_first())
+			{
+				KeylessEvent ke{pos, op, false, {}, false, {}, &m.value, m.lineno};
+				bool		ok = raw_field(m.value, 2, ke.has_before, ke.before) &&
+					raw_field(m.value, 3, ke.has_after, ke.after);
+
+				if (ok)
+					keyless[t].push_back(std::move(ke));
+			}
+			continue;
+		}
+		keyed.insert(t);
 
 		bool		complete;
 		std::string key = canonical_columns(env.key(), nullptr, complete);
@@ -607,6 +732,7 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, std::st
 			update(t, key, pos, true, nullptr);
 			continue;
 		}
+		/* an r event is a row state like c and u, at its position */
 		update(t, key, pos, false, &m.value);
 
 		/* an update that changed the key removes the row under the old key */
@@ -644,8 +770,53 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, std::st
 			rows.push_back({tk.first, kv.second.pos, kv.second.envelope});
 		}
 	}
+
+	/*
+	 * A keyless table is a multiset of row images: replay its events in
+	 * position order, matching old rows by their Row bytes (so updates and
+	 * deletes need REPLICA IDENTITY FULL). A table that has keyed events
+	 * was rebuilt per key above; its keyless events (from before it got a
+	 * key) are left out.
+	 */
+	for (auto &tk : keyless)
+	{
+		if (keyed.count(tk.first))
+			continue;
+		std::vector<KeylessEvent> &evs = tk.second;
+		std::unordered_map<std::string, std::vector<const KeylessEvent *>> live;
+		std::string name = tk.first.first + "." + tk.first.second;
+
+		std::stable_sort(evs.begin(), evs.end(), [](const KeylessEvent &a, const KeylessEvent &b) {
+			return a.pos < b.pos;
+		});
+		for (const KeylessEvent &ke : evs)
+		{
+			if (ke.op == pb::OP_TRUNCATE)
+			{
+				live.clear();
+				continue;
+			}
+			if (ke.op == pb::OP_UPDATE || ke.op == pb::OP_DELETE)
+			{
+				auto		it = ke.has_before ? live.find(ke.before) : live.end();
+
+				if (it == live.end() || it->second.empty())
+					warnings.add("final_state", name + ": " + op_name(ke.op) + " at line " +
+								 std::to_string(ke.lineno) +
+								 (ke.has_before ? " removes a row that is not in the rebuilt table"
+								  : " has no before row (REPLICA IDENTITY FULL needed)"));
+				else
+					it->second.pop_back();
+			}
+			if (ke.op != pb::OP_DELETE && ke.has_after)
+				live[ke.after].push_back(&ke);
+		}
+		for (const auto &kv : live)
+			for (const KeylessEvent *ke : kv.second)
+				rows.push_back({tk.first, ke->pos, ke->envelope});
+	}
 	std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) {
-		return std::tie(a.table, a.pos) < std::tie(b.table, b.pos);
+		return std::tie(a.table, a.pos, *a.envelope) < std::tie(b.table, b.pos, *b.envelope);
 	});
 
 	FILE	   *f = std::fopen(path.c_str(), "w");
@@ -692,6 +863,7 @@ run_verify(int argc, char **argv)
 	std::string message_topic;
 	long long	max_duplicates = 0;
 	double		wait_seconds = 0;
+	bool		snapshots_complete = false;
 
 	for (int i = 2; i < argc; i++)
 	{
@@ -704,6 +876,11 @@ run_verify(int argc, char **argv)
 		{
 			std::fputs(kVerifyUsage, stdout);
 			return 0;
+		}
+		if (opt == "--snapshots-complete")
+		{
+			snapshots_complete = true;
+			continue;
 		}
 		if (!ok)
 			;
@@ -754,10 +931,20 @@ run_verify(int argc, char **argv)
 		return 2;
 	}
 
-	/* read, and while anything is missing and time is left, read again */
+	/*
+	 * Read, and while anything is missing and time is left, read again.
+	 * With --snapshots-complete, a snapshot that has not yet ended on every
+	 * partition counts as missing too (its end markers are still coming).
+	 */
 	ConsumedFile consumed(consumed_path);
 	std::vector<Msg> msgs;
 	std::unordered_set<Identity, IdentityHash> matched;
+	struct Ending
+	{
+		uint32_t	partitions = 0;	/* of the first begin read */
+		std::set<int32_t> ended;
+	};
+	std::map<std::pair<std::string, uint64_t>, Ending> endings;
 	size_t		scanned = 0;
 	int64_t		deadline = now_ms() + static_cast<int64_t>(wait_seconds * 1000);
 	bool		exists = false;
@@ -774,10 +961,33 @@ run_verify(int argc, char **argv)
 		{
 			const Msg  &m = msgs[scanned];
 
-			if (m.env.ok && ref.by_id.count(m.env.id))
+			if (m.env.ok && !m.env.snapshot_event && ref.by_id.count(m.env.id))
 				matched.insert(m.env.id);
+			if (snapshots_complete && m.env.ok && m.env.snapshot_event &&
+				m.env.snapshot_problem.empty())
+			{
+				Ending	   &en = endings[std::make_pair(m.topic, m.env.snapshot_id)];
+
+				if (m.env.id.op == pb::OP_SNAPSHOT_BEGIN && en.partitions == 0)
+					en.partitions = m.env.marker_partitions;
+				else if (m.env.id.op == pb::OP_SNAPSHOT_END)
+					en.ended.insert(m.partition);
+			}
 		}
-		if (matched.size() == ref.by_id.size() || now_ms() >= deadline || g_stop)
+		bool		running = false;
+
+		for (const auto &kv : endings)
+		{
+			const Ending &en = kv.second;
+			uint32_t	ended = 0;
+
+			for (int32_t p : en.ended)
+				if (p >= 0 && static_cast<uint32_t>(p) < en.partitions)
+					ended++;
+			if (en.partitions == 0 || ended < en.partitions)
+				running = true;
+		}
+		if ((matched.size() == ref.by_id.size() && !running) || now_ms() >= deadline || g_stop)
 			break;
 		std::this_thread::sleep_for(std::chrono::milliseconds(200));
 	}
@@ -805,9 +1015,35 @@ run_verify(int argc, char **argv)
 				mismatched = 0,
 				phantom = 0,
 				misrouted = 0,
-				out_of_order = 0;
+				out_of_order = 0,
+				snapshot_rows = 0,
+				markers = 0,
+				bad_markers = 0;
 	std::unordered_set<Identity, IdentityHash> seen;
+	std::set<SnapshotRowId> seen_rows;
 	const std::string topic_prefix = prefix + ".";
+
+	/*
+	 * Per (topic, snapshot_id): what the markers and rows of one snapshot
+	 * showed, per partition. Messages are analysed in offset order, so a
+	 * row is between its partition's markers iff, when it is reached, the
+	 * first begin was and the first end was not.
+	 */
+	struct SnapshotPartition
+	{
+		bool		begun = false;
+		int64_t		begin_offset = 0;
+		bool		ended = false;
+		int64_t		end_offset = 0;
+	};
+	struct Snapshot
+	{
+		const Msg  *first_begin = nullptr;	/* its partitions field counts */
+		bool		any_end = false;
+		int			kind = 0;
+		std::map<int32_t, SnapshotPartition> parts;
+	};
+	std::map<std::pair<std::string, uint64_t>, Snapshot> snapshots;
 
 	/* per (topic, partition, Kafka key): op of the last non-tombstone */
 	std::map<std::tuple<std::string, int32_t, std::string>, int> last_op;
@@ -867,6 +1103,9 @@ run_verify(int argc, char **argv)
 		else if (!message_topic.empty() ? m.topic != message_topic
 				 : m.topic.compare(0, topic_prefix.size(), topic_prefix) != 0)
 			problem = "topic should be " + (message_topic.empty() ? topic_prefix + "*" : message_topic);
+
+		bool		snapshot_topic_ok = problem.empty();
+
 		if (e.has_key && !e.key.empty())
 		{
 			if (m.key_null)
@@ -883,24 +1122,113 @@ run_verify(int argc, char **argv)
 		}
 
 		/* identity */
-		bool		first = seen.insert(e.id).second;
+		bool		first = true;
 
-		if (!first)
+		if (e.snapshot_event)
 		{
-			duplicates++;
-			ex.add("duplicates", env_text(e) + " again at " + where(m));
-		}
-		auto		r = ref.by_id.find(e.id);
+			if (!e.snapshot_problem.empty())
+			{
+				phantom++;
+				ex.add("phantom", env_text(e) + " at " + where(m) +
+					   " is not a valid snapshot event: " + e.snapshot_problem);
+				continue;
+			}
 
-		if (r == ref.by_id.end())
-		{
-			phantom++;
-			ex.add("phantom", env_text(e) + " at " + where(m) + " is not in the reference");
+			bool		marker = is_marker(e.id.op);
+
+			/*
+			 * An r event: a keyed one is the same row when the same snapshot
+			 * read it at the same position (a chunk read again after a crash
+			 * comes at a later one); in a keyless table identical rows are
+			 * legitimate, so each message is its own.
+			 */
+			if (marker)
+				markers++;
+			else if (e.has_key && !e.key.empty())
+				first = seen_rows.emplace(m.topic, e.snapshot_id, e.commit_lsn, e.key).second;
+			if (!marker && !first)
+			{
+				duplicates++;
+				ex.add("duplicates", env_text(e) + " again at " + where(m));
+			}
+			else if (!marker)
+				snapshot_rows++;
+
+			/*
+			 * The snapshot's structure. A snapshot event on another table's
+			 * topic is misrouted already; it would only confuse that topic's
+			 * snapshots, so it is left out of them.
+			 */
+			if (snapshot_topic_ok)
+			{
+				Snapshot   &snap = snapshots[std::make_pair(m.topic, e.snapshot_id)];
+				SnapshotPartition &part = snap.parts[m.partition];
+
+				if (snap.kind == 0)
+					snap.kind = e.snapshot_kind;
+				else if (e.snapshot_kind != snap.kind)
+				{
+					bad_markers++;
+					ex.add("bad_markers", env_text(e) + " at " + where(m) + ": snapshot_kind " +
+						   std::to_string(e.snapshot_kind) + ", other events of the snapshot have " +
+						   std::to_string(snap.kind));
+				}
+				if (marker && e.marker_partition != static_cast<uint32_t>(m.partition))
+				{
+					bad_markers++;
+					ex.add("bad_markers", env_text(e) + " at " + where(m) + " says partition " +
+						   std::to_string(e.marker_partition));
+				}
+				if (e.id.op == pb::OP_SNAPSHOT_BEGIN)
+				{
+					if (snap.first_begin == nullptr)
+						snap.first_begin = &m;
+					if (!part.begun)
+					{
+						part.begun = true;
+						part.begin_offset = m.offset;
+					}
+				}
+				else if (e.id.op == pb::OP_SNAPSHOT_END)
+				{
+					snap.any_end = true;
+					if (!part.ended)
+					{
+						part.ended = true;
+						part.end_offset = m.offset;
+					}
+				}
+				else if (first && (!part.begun || part.ended))
+				{
+					bad_markers++;
+					ex.add("bad_markers", env_text(e) + " at " + where(m) + " is " +
+						   (part.begun ? "after the snapshot_end" : "not after a snapshot_begin") +
+						   " of its snapshot in its partition");
+				}
+			}
+			if (marker)
+				continue;		/* no key, no order of their own */
 		}
-		else if (r->second != m.value)
+		else
 		{
-			mismatched++;
-			ex.add("mismatched", env_text(e) + " at " + where(m) + " differs from the reference");
+			first = seen.insert(e.id).second;
+			if (!first)
+			{
+				duplicates++;
+				ex.add("duplicates", env_text(e) + " again at " + where(m));
+			}
+			auto		r = ref.by_id.find(e.id);
+
+			if (r == ref.by_id.end())
+			{
+				phantom++;
+				ex.add("phantom", env_text(e) + " at " + where(m) + " is not in the reference");
+			}
+			else if (r->second != m.value)
+			{
+				mismatched++;
+				ex.add("mismatched", env_text(e) + " at " + where(m) + " differs from the reference");
+			}
 		}
 
 		/* per-key order */
@@ -909,7 +1237,7 @@ run_verify(int argc, char **argv)
 		if (!m.key_null && !m.key.empty())
 		{
 			KeyOrder   &ko = key_order[std::make_pair(m.topic, m.key)];
-			Position	pos(e.id.pos, e.id.order);
+			const Position &pos = e.pos;
 
 			ko.partitions.insert(m.partition);
 			if (first)
@@ -918,7 +1246,8 @@ run_verify(int argc, char **argv)
 				{
 					out_of_order++;
 					ex.add("out_of_order", env_text(e) + " at " + where(m) +
-						   " comes after a later change of the same key");
+						   " comes after a later change of the same key" +
+						   (e.id.op == pb::OP_READ ? " (an r event is at (commit_lsn, 0))" : ""));
 				}
 				if (!ko.any || pos > ko.last)
 					ko.last = pos;
@@ -943,6 +1272,57 @@ run_verify(int argc, char **argv)
 		}
 	}
 
+	/* every partition: a begin, and an end once the snapshot ended */
+	for (const auto &kv : snapshots)
+	{
+		const Snapshot &snap = kv.second;
+		std::string name = kv.first.first + " snapshot_id=" + std::to_string(kv.first.second);
+
+		if (snap.first_begin == nullptr)
+		{
+			bad_markers++;
+			ex.add("bad_markers", name + ": no snapshot_begin on any partition");
+			continue;
+		}
+		uint32_t	n = snap.first_begin->env.marker_partitions;
+
+		if (n == 0)
+		{
+			bad_markers++;
+			ex.add("bad_markers", name + ": snapshot_begin at " + where(*snap.first_begin) +
+				   " says 0 partitions");
+			continue;
+		}
+		for (uint32_t p = 0; p < n; p++)
+		{
+			auto		it = snap.parts.find(static_cast<int32_t>(p));
+			bool		begun = it != snap.parts.end() && it->second.begun;
+			bool		ended = it != snap.parts.end() && it->second.ended;
+
+			if (!begun)
+			{
+				bad_markers++;
+				ex.add("bad_markers", name + ": no snapshot_begin on partition " +
+					   std::to_string(p) + " of " + std::to_string(n));
+			}
+			if (!ended && (snap.any_end || snapshots_complete))
+			{
+				bad_markers++;
+				ex.add("bad_markers", name + ": no snapshot_end on partition " +
+					   std::to_string(p) + " of " + std::to_string(n) +
+					   (snap.any_end ? "" : " (--snapshots-complete)"));
+			}
+			if (begun && ended && it->second.end_offset < it->second.begin_offset)
+			{
+				bad_markers++;
+				ex.add("bad_markers", name + ": on partition " + std::to_string(p) +
+					   " the first snapshot_end (@" + std::to_string(it->second.end_offset) +
+					   ") comes before the first snapshot_begin (@" +
+					   std::to_string(it->second.begin_offset) + ")");
+			}
+		}
+	}
+
 	std::vector<Identity> missing;
 
 	for (const Identity &id : ref.order)
@@ -956,15 +1336,16 @@ run_verify(int argc, char **argv)
 	}
 
 	bool		ok = missing.empty() && mismatched == 0 && phantom == 0 && misrouted == 0 &&
-		out_of_order == 0 && duplicates <= max_duplicates;
+		out_of_order == 0 && bad_markers == 0 && duplicates <= max_duplicates;
 
-	if (!final_state_path.empty() && !write_final_state(final_state_path, msgs, err))
+	if (!final_state_path.empty() && !write_final_state(final_state_path, msgs, ex, err))
 	{
 		std::fprintf(stderr, "cdc_kafka_consume verify: %s\n", err.c_str());
 		return 2;
 	}
 
-	for (const auto &kind : {"missing", "mismatched", "phantom", "misrouted", "duplicates", "out_of_order"})
+	for (const auto &kind : {"missing", "mismatched", "phantom", "misrouted", "duplicates", "out_of_order",
+			 "bad_markers", "final_state"})
 	{
 		auto		it = ex.by_kind.find(kind);
 
@@ -976,9 +1357,11 @@ run_verify(int argc, char **argv)
 			std::fprintf(stderr, "verify: %s: %s\n", kind, line.c_str());
 	}
 	std::printf("verify: reference=%zu consumed=%zu unique=%zu duplicates=%lld tombstones=%lld "
-				"missing=%zu mismatched=%lld phantom=%lld misrouted=%lld out_of_order=%lld -> %s\n",
-				ref.by_id.size(), msgs.size(), seen.size(), duplicates, tombstones,
-				missing.size(), mismatched, phantom, misrouted, out_of_order, ok ? "OK" : "FAIL");
+				"missing=%zu mismatched=%lld phantom=%lld misrouted=%lld out_of_order=%lld "
+				"snapshot_rows=%lld markers=%lld bad_markers=%lld -> %s\n",
+				ref.by_id.size(), msgs.size(), seen.size() + static_cast<size_t>(snapshot_rows),
+				duplicates, tombstones, missing.size(), mismatched, phantom, misrouted,
+				out_of_order, snapshot_rows, markers, bad_markers, ok ? "OK" : "FAIL");
 	std::fflush(stdout);
 	return ok ? 0 : 1;
 }
