@@ -22,7 +22,7 @@ EXTRA_CLEAN = src/gen results regression.diffs regression.out tmp_check tmp_chec
 
 # pg_regress suites, one feature each (sql/<name>.sql <-> expected/<name>.out);
 # run on a temporary instance configured by test/regress.conf.
-REGRESS    = setup sql_api privileges basic_dml replica_identity no_primary_key types round_trip \
+REGRESS    = setup sql_api privileges snapshot_api basic_dml replica_identity no_primary_key types round_trip \
              toast truncate messages savepoints spill ddl relation_cache table_filters options \
              transaction_events corrupt_input memory
 REGRESS_OPTS = --temp-config=test/regress.conf --temp-instance=tmp_check

@@ -110,10 +110,14 @@ SELECT results_eq($$
            LATERAL aclexplode(o.acl) a
      WHERE a.grantee <> o.owner) g(object, grantee, privilege)
    ORDER BY object COLLATE "C", grantee COLLATE "C", privilege COLLATE "C"$$,
-  $$VALUES ('function cdc_plugin.status()', 'pg_monitor', 'EXECUTE'),
+  $$VALUES ('function cdc_plugin.cancel_snapshot(bigint)', 'cdc_plugin_snapshot', 'EXECUTE'),
+           ('function cdc_plugin.snapshot(regclass)', 'cdc_plugin_snapshot', 'EXECUTE'),
+           ('function cdc_plugin.status()', 'pg_monitor', 'EXECUTE'),
            ('function cdc_plugin.to_json(bytea)', 'PUBLIC', 'EXECUTE'),
            ('function cdc_plugin.version()', 'PUBLIC', 'EXECUTE'),
            ('schema cdc_plugin', 'PUBLIC', 'USAGE'),
+           ('view cdc_plugin.snapshots', 'cdc_plugin_snapshot', 'SELECT'),
+           ('view cdc_plugin.snapshots', 'pg_monitor', 'SELECT'),
            ('view cdc_plugin.worker_status', 'pg_monitor', 'SELECT')$$,
   'the extension grants these privileges to roles other than its owner, and no others');
 

@@ -1755,7 +1755,6 @@ cdc_plugin_snapshot(PG_FUNCTION_ARGS)
 	AclResult	acl;
 
 	cdc_check_snapshot_privilege("request a cdc_plugin snapshot");
-	cdc_check_worker_configured();
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
@@ -1841,6 +1840,7 @@ cdc_plugin_snapshot(PG_FUNCTION_ARGS)
 					 errhint("Add a primary key, or use ALTER TABLE ... REPLICA IDENTITY USING INDEX with a unique index on NOT NULL columns.")));
 	}
 
+	cdc_check_worker_configured();
 	cdc_become_queue_owner(&who);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
