@@ -170,6 +170,9 @@ static struct
 	TimestampTz last_look;
 	bool		queue_empty;
 	TimestampTz retry_at;		/* a read that must wait: not before this */
+	TransactionId *commits;		/* commits decoded since the last read */
+	int			ncommits;
+	int			maxcommits;
 	List	   *initial_done;	/* keyless initial snapshots read at slot creation */
 	StringInfoData buf;			/* an r envelope being published */
 } S;
@@ -711,17 +714,47 @@ cdc_row_alias(Relation rel)
 }
 
 /*
- * True when a transaction the read's snapshot sees as running has already
- * committed (its commit may be decoded already, before the read): the
- * read could miss a change the worker published before it.
+ * A transaction whose commit the worker decoded (and published) before a
+ * read may still be invisible to the read's snapshot: its commit record is
+ * written and flushed before it leaves the proc array (synchronous
+ * replication waits in between). The read would then hold an older row
+ * than the one already published, and the change, decoded before the read,
+ * would never drop it. So the commits decoded while a snapshot runs are
+ * remembered, and a read whose snapshot does not see all of them is
+ * retried a moment later; once one sees them all, so will every later one.
  */
-static bool
-cdc_snapshot_sees_committing(Snapshot snap)
+static void
+cdc_snapshot_forget_commits(void)
 {
-	uint32		i;
+	S.ncommits = 0;
+}
 
-	for (i = 0; i < snap->xcnt; i++)
-		if (TransactionIdDidCommit(snap->xip[i]))
+/* The worker decoded a commit (cdc_on_commit). */
+void
+cdc_snapshot_on_commit(TransactionId xid)
+{
+	if (S.run == NULL || !TransactionIdIsNormal(xid))
+		return;
+	if (S.ncommits == S.maxcommits)
+	{
+		int			n = Max(S.maxcommits * 2, 1024);
+
+		S.commits = S.commits == NULL ?
+			MemoryContextAlloc(S.cxt, sizeof(TransactionId) * n) :
+			repalloc(S.commits, sizeof(TransactionId) * n);
+		S.maxcommits = n;
+	}
+	S.commits[S.ncommits++] = xid;
+}
+
+/* True when the snapshot does not yet see a commit the worker decoded. */
+static bool
+cdc_snapshot_misses_commits(Snapshot snap)
+{
+	int			i;
+
+	for (i = 0; i < S.ncommits; i++)
+		if (XidInMVCCSnapshot(S.commits[i], snap))
 			return true;
 	return false;
 }
@@ -766,10 +799,14 @@ cdc_snapshot_query(CdcReadArgs *a)
 	int			i,
 				ret;
 
-	if (!a->in_slot_snapshot && cdc_snapshot_sees_committing(GetActiveSnapshot()))
+	if (!a->in_slot_snapshot)
 	{
-		a->result = CDC_READ_RETRY;
-		return;
+		if (cdc_snapshot_misses_commits(GetActiveSnapshot()))
+		{
+			a->result = CDC_READ_RETRY;
+			return;
+		}
+		cdc_snapshot_forget_commits();
 	}
 	rel = try_table_open(run->relid, AccessShareLock);
 	if (rel == NULL)

@@ -50,6 +50,9 @@ extern void cdc_snapshot_step(XLogRecPtr confirmed);
 /* True when a step has work to do now (the worker should not sleep). */
 extern bool cdc_snapshot_wants_step(void);
 
+/* A commit decoded: the next read must see it (see snapshot.c). */
+extern void cdc_snapshot_on_commit(TransactionId xid);
+
 /* A streamed change of a table: drops its keys from the open chunk. */
 extern void cdc_snapshot_on_change(const CdcOutputRoute *route);
 

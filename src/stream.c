@@ -651,6 +651,7 @@ cdc_on_watermark(void *arg, ReorderBufferTXN *txn, XLogRecPtr lsn, const char *c
 static void
 cdc_on_commit(void *arg, ReorderBufferTXN *txn)
 {
+	cdc_snapshot_on_commit(txn->xid);
 	if (W.end != CDC_END_NONE)
 		return;
 	cdc_publish_txn_end(txn->end_lsn, txn->xact_time.commit_time);

@@ -88,7 +88,9 @@ package CdcKafka;
 
 # A node whose worker publishes database "postgres" to $broker (undef: a
 # port nothing listens on). Extra postgresql.conf lines may be given in
-# conf. Started, with the extension created.
+# conf. Started, with the extension created unless no_extension (the
+# worker creates its slot, and takes its initial snapshot, only once the
+# extension exists).
 sub start_node
 {
 	my ($name, $broker, %opt) = @_;
@@ -108,7 +110,7 @@ sub start_node
 	$conf .= $opt{conf} if $opt{conf};
 	$node->append_conf('postgresql.conf', $conf);
 	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION cdc_plugin');
+	$node->safe_psql('postgres', 'CREATE EXTENSION cdc_plugin') unless $opt{no_extension};
 	return $node;
 }
 
@@ -163,7 +165,8 @@ sub stop_consumer
 }
 
 # The check every test ends with. $tables: tables whose final state must
-# equal the topics'; opts: max_duplicates (default 0), wait (seconds).
+# equal the topics'; opts: max_duplicates (default 0), wait (seconds),
+# snapshots_complete (every snapshot seen must have ended on every partition).
 sub verify_stream
 {
 	my ($node, $consumer, %opt) = @_;
@@ -180,7 +183,8 @@ sub verify_stream
 		[ $CONSUME_BIN, 'verify', '--consumed', $consumer->{file},
 		  '--reference', $reference, '--topic-prefix', 'cdc',
 		  '--max-duplicates', $max_dup, '--wait', $opt{wait} // 120,
-		  '--final-state', $final ],
+		  '--final-state', $final,
+		  ($opt{snapshots_complete} ? ('--snapshots-complete') : ()) ],
 		'>', \$out, '2>', \$err);
 	chomp $out;
 	note $out;
@@ -204,6 +208,35 @@ sub verify_stream
 		is($diff, '0', "$opt{name}: rows rebuilt from the topic equal table $table");
 	}
 	return $out;
+}
+
+# Waits until no snapshot is queued or running; fails the test for any
+# snapshot that failed.
+sub wait_snapshots_done
+{
+	my ($node) = @_;
+	$node->poll_query_until('postgres', q{
+		SELECT count(*) = 0 FROM cdc_plugin.snapshots WHERE state IN ('queued', 'running')})
+	  or die "timed out waiting for snapshots:\n"
+	  . $node->safe_psql('postgres', 'SELECT * FROM cdc_plugin.snapshots', extra_params => ['-x']);
+	is($node->safe_psql('postgres', q{
+		SELECT string_agg(format('%s: %s', "table", error), '; ')
+		  FROM cdc_plugin.snapshots WHERE state = 'failed'}), '', 'no snapshot failed');
+}
+
+# The r events of one snapshot in a consumer's file, duplicates included
+# (each consumed offset counts once).
+sub count_snapshot_rows
+{
+	my ($node, $consumer, $snapshot_id) = @_;
+	my $file = $consumer->{file};
+	return $node->safe_psql('postgres', qq{
+		CREATE TEMP TABLE consumed (topic text, part int, off bigint, key bytea, value bytea);
+		COPY consumed FROM '$file';
+		SELECT count(*) FROM (SELECT DISTINCT topic, part, off, value FROM consumed) c
+		 WHERE value IS NOT NULL
+		   AND cdc_plugin.to_json(value)->>'op' = 'r'
+		   AND (cdc_plugin.to_json(value)->'source'->>'snapshot_id')::bigint = $snapshot_id});
 }
 
 # ---- workload ------------------------------------------------------------
