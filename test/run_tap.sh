@@ -21,7 +21,7 @@ files=("$@")
 ((${#files[@]})) || files=(t/*.pl)
 status=0
 as_pg_user env PATH="$PG_BINDIR:$PATH" TESTDIR="$work" PG_REGRESS="$PG_REGRESS" \
-  prove -I "$PG_TEST_PERL" -I "$work/t" "${files[@]}" || status=$?
+  prove ${PROVE_FLAGS:-} -I "$PG_TEST_PERL" -I "$work/t" "${files[@]}" || status=$?
 if ((status != 0)) && [[ -d "$work/tmp_check/log" ]]; then
   rm -rf "$REPO_ROOT/tmp_check_tap" && cp -r "$work/tmp_check/log" "$REPO_ROOT/tmp_check_tap"
   echo "run_tap: failed; server logs in $REPO_ROOT/tmp_check_tap" >&2
