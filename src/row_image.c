@@ -646,20 +646,19 @@ cdc_rel_desc_build(Relation rel, MemoryContext cxt)
 }
 
 /*
- * Builds a row image of a tuple and, when key_out is given, the image of
- * its key columns in the same pass (sharing the converted values). A value
- * still stored out of line in the tuple is one the WAL did not carry (an
- * unchanged TOAST value of an UPDATE): it is marked as such, never read and
- * never sent as null. Composite columns get their field descriptions built
- * into desc's memory at their first value.
+ * Builds a row image from a tuple's values (tupdesc's attributes, dropped
+ * ones included) and, when key_out is given, the image of its key columns
+ * in the same pass (sharing the converted values). A value still stored
+ * out of line is one the WAL did not carry (an unchanged TOAST value of an
+ * UPDATE): it is marked as such, never read and never sent as null.
+ * Composite columns get their field descriptions built into desc's memory
+ * at their first value.
  */
 cdc_row *
-cdc_row_from_tuple(CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
-				   CdcImageColumns which, cdc_row **key_out)
+cdc_row_from_values(CdcRelDesc *desc, TupleDesc tupdesc, const Datum *values,
+					const bool *nulls, CdcImageColumns which, cdc_row **key_out)
 {
 	int			natts = Min(desc->natts, tupdesc->natts);
-	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
-	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
 	cdc_column *columns = palloc(sizeof(cdc_column) * Max(natts, 1));
 	cdc_row    *row = palloc(sizeof(cdc_row));
 	cdc_column *keys = NULL;
@@ -669,7 +668,6 @@ cdc_row_from_tuple(CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
 
 	if (key_out != NULL)
 		keys = palloc(sizeof(cdc_column) * Max(desc->nkeys, 1));
-	heap_deform_tuple(tuple, tupdesc, values, nulls);
 	for (i = 0; i < natts; i++)
 	{
 		CdcColumnInfo *info = &desc->columns[i];
@@ -706,4 +704,16 @@ cdc_row_from_tuple(CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
 		*key_out = key;
 	}
 	return row;
+}
+
+/* The same for a heap tuple (decoded changes). */
+cdc_row *
+cdc_row_from_tuple(CdcRelDesc *desc, TupleDesc tupdesc, HeapTuple tuple,
+				   CdcImageColumns which, cdc_row **key_out)
+{
+	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+
+	heap_deform_tuple(tuple, tupdesc, values, nulls);
+	return cdc_row_from_values(desc, tupdesc, values, nulls, which, key_out);
 }

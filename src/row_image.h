@@ -102,6 +102,9 @@ extern char *cdc_server_cstring(const char *s);
 extern void cdc_type_info_init(CdcTypeInfo *info, Oid typid, MemoryContext cxt);
 extern CdcRelDesc *cdc_rel_desc_build(Relation rel, MemoryContext cxt);
 extern bool cdc_columns_match(const CdcColumnInfo *columns, int ncolumns, TupleDesc tupdesc);
+extern cdc_row *cdc_row_from_values(CdcRelDesc *desc, TupleDesc tupdesc,
+									const Datum *values, const bool *nulls,
+									CdcImageColumns which, cdc_row **key_out);
 extern cdc_row *cdc_row_from_tuple(CdcRelDesc *desc, TupleDesc tupdesc,
 								   HeapTuple tuple, CdcImageColumns which,
 								   cdc_row **key_out);

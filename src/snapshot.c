@@ -49,6 +49,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -73,6 +74,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -170,6 +172,7 @@ static struct
 	TimestampTz last_look;
 	bool		queue_empty;
 	TimestampTz retry_at;		/* a read that must wait: not before this */
+	SPIPlanPtr	update_plan;	/* cdc_queue_update's, kept */
 	TransactionId *commits;		/* commits decoded since the last read */
 	int			ncommits;
 	int			maxcommits;
@@ -279,6 +282,8 @@ cdc_in_transaction(void (*fn) (void *arg), void *arg)
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
+	/* so that now() is this transaction's time (a worker has no statements) */
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -328,9 +333,9 @@ cdc_queue_update(void *arg)
 {
 	CdcQueueUpdate *u = arg;
 	CdcSnapRun *run = S.run;
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	Oid			types[6] = {INT8OID, INT8OID, INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[7] = {INT8OID, INT8OID, INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID, BOOLOID};
 	int			ret;
 
 	values[0] = Int64GetDatum(run->id);
@@ -348,14 +353,24 @@ cdc_queue_update(void *arg)
 		values[5] = CStringGetTextDatum(u->error);
 	else
 		nulls[5] = 'n';
-	ret = SPI_execute_with_args(psprintf(
-		"UPDATE %s.%s SET rows_done = $2, chunks_done = $3, last_key = $4,"
-		" state = CASE WHEN state OPERATOR(pg_catalog.=) 'running' AND $5 IS NOT NULL THEN $5 ELSE state END,"
-		" error = coalesce($6, error)%s"
-		" WHERE id OPERATOR(pg_catalog.=) $1 RETURNING state",
-		CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE,
-		u->finished ? ", finished = CASE WHEN finished IS NULL THEN pg_catalog.now() ELSE finished END" : ""),
-								6, types, values, nulls, false, 0);
+	values[6] = BoolGetDatum(u->finished);
+	/* once per chunk: planned once per worker */
+	if (S.update_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(psprintf(
+			"UPDATE %s.%s SET rows_done = $2, chunks_done = $3, last_key = $4,"
+			" state = CASE WHEN state OPERATOR(pg_catalog.=) 'running' AND $5 IS NOT NULL THEN $5 ELSE state END,"
+			" error = coalesce($6, error),"
+			" finished = CASE WHEN $7 AND finished IS NULL THEN pg_catalog.now() ELSE finished END"
+			" WHERE id OPERATOR(pg_catalog.=) $1 RETURNING state",
+			CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE), 7, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "cdc_plugin could not plan the snapshot queue update: %s",
+				 SPI_result_code_string(SPI_result));
+		S.update_plan = plan;
+	}
+	ret = SPI_execute_plan(S.update_plan, values, nulls, false, 0);
 	if (ret != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "cdc_plugin could not update the snapshot queue: %s", SPI_result_code_string(ret));
 	u->state_out = NULL;
@@ -526,7 +541,10 @@ cdc_snapshot_load_next(void)
  * ---------------------------------------------------------------------
  */
 
-/* Receives the rows of a snapshot query (whole-row values of the table). */
+/*
+ * Receives the rows of a snapshot query: the table's columns that are not
+ * dropped, in attribute order (the query names them).
+ */
 typedef struct CdcSnapReceiver
 {
 	DestReceiver pub;
@@ -539,7 +557,15 @@ typedef struct CdcSnapReceiver
 	uint64		rows;
 	size_t		bytes;
 	bool		ended;			/* publish_now: the session ended */
-	HeapTuple	last;			/* copy of the last row, in chunk_cxt */
+	Datum	   *values;			/* per table attribute */
+	bool	   *nulls;
+	int		   *slot_column;	/* per table attribute: its query column, -1 dropped */
+	/* the key of the last row, for the next chunk to start after */
+	int			nkeys;
+	AttrNumber *keycols;
+	Datum	   *last_key;
+	MemoryContext key_cxt[2];	/* alternate: the last key stays while the next is copied */
+	int			key_turn;
 } CdcSnapReceiver;
 
 static void
@@ -575,11 +601,8 @@ static bool
 cdc_receiver_row(TupleTableSlot *slot, DestReceiver *self)
 {
 	CdcSnapReceiver *r = (CdcSnapReceiver *) self;
+	TupleDesc	reldesc = RelationGetDescr(r->rel);
 	MemoryContext old;
-	HeapTupleHeader th;
-	HeapTupleData tup;
-	bool		isnull;
-	Datum		d;
 	cdc_row    *key = NULL;
 	cdc_event	event;
 	const char *data;
@@ -587,21 +610,32 @@ cdc_receiver_row(TupleTableSlot *slot, DestReceiver *self)
 	char	   *keycopy = NULL;
 	size_t		keylen = 0;
 	char		errbuf[CDC_ERRBUF_SIZE];
+	int			i;
 
-	d = slot_getattr(slot, 1, &isnull);
-	if (isnull)
-		return true;
 	old = MemoryContextSwitchTo(r->row_cxt);
-	th = DatumGetHeapTupleHeader(d);
-	tup.t_len = HeapTupleHeaderGetDatumLength(th);
-	ItemPointerSetInvalid(&tup.t_self);
-	tup.t_tableOid = RelationGetRelid(r->rel);
-	tup.t_data = th;
+	slot_getallattrs(slot);
+	for (i = 0; i < reldesc->natts; i++)
+	{
+		int			c = r->slot_column[i];
+
+		if (c < 0 || slot->tts_isnull[c])
+		{
+			r->nulls[i] = true;
+			continue;
+		}
+		r->nulls[i] = false;
+		r->values[i] = slot->tts_values[c];
+		/* a value stored out of line is read here, like a streamed one is */
+		if (TupleDescAttr(reldesc, i)->attlen == -1 &&
+			VARATT_IS_EXTERNAL(DatumGetPointer(r->values[i])))
+			r->values[i] = PointerGetDatum(detoast_external_attr((struct varlena *)
+																 DatumGetPointer(r->values[i])));
+	}
 
 	memset(&event, 0, sizeof(event));
 	event.op = CDC_OP_READ;
-	event.after = cdc_row_from_tuple(r->desc, RelationGetDescr(r->rel), &tup, CDC_IMAGE_ALL,
-									 r->desc->nkeys > 0 ? (cdc_row **) &key : NULL);
+	event.after = cdc_row_from_values(r->desc, reldesc, r->values, r->nulls, CDC_IMAGE_ALL,
+									  r->desc->nkeys > 0 ? (cdc_row **) &key : NULL);
 	event.key = key;
 	if (key != NULL)
 	{
@@ -644,10 +678,21 @@ cdc_receiver_row(TupleTableSlot *slot, DestReceiver *self)
 	{
 		if (cdc_chunk_add(S.rows, keycopy, keylen, data, len, errbuf, sizeof(errbuf)) != 0)
 			cdc_snapshot_core_failed("keep a chunk row", errbuf);
-		MemoryContextSwitchTo(S.chunk_cxt);
-		if (r->last != NULL)
-			heap_freetuple(r->last);
-		r->last = heap_copytuple(&tup);
+		/* keep this row's key (the previous one's context is reused) */
+		r->key_turn ^= 1;
+		MemoryContextReset(r->key_cxt[r->key_turn]);
+		MemoryContextSwitchTo(r->key_cxt[r->key_turn]);
+		for (i = 0; i < r->nkeys; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(reldesc, r->keycols[i] - 1);
+
+			if (r->nulls[r->keycols[i] - 1])
+				ereport(ERROR,
+						(errcode(ERRCODE_NOT_NULL_VIOLATION),
+						 errmsg("a key column of table %s is null",
+								cdc_qualified(r->run->schema, r->run->table))));
+			r->last_key[i] = datumCopy(r->values[r->keycols[i] - 1], att->attbyval, att->attlen);
+		}
 	}
 	r->rows++;
 	r->bytes += len + keylen;
@@ -855,7 +900,38 @@ cdc_snapshot_query(CdcReadArgs *a)
 	qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										   RelationGetRelationName(rel));
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s FROM ONLY %s AS %s", alias, qualified, alias);
+	appendStringInfoString(&q, "SELECT ");
+	{
+		TupleDesc	td = RelationGetDescr(rel);
+		int			ncols = 0;
+
+		recv.values = palloc(sizeof(Datum) * Max(td->natts, 1));
+		recv.nulls = palloc(sizeof(bool) * Max(td->natts, 1));
+		recv.slot_column = palloc(sizeof(int) * Max(td->natts, 1));
+		for (i = 0; i < td->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, i);
+
+			if (att->attisdropped)
+			{
+				recv.slot_column[i] = -1;
+				continue;
+			}
+			appendStringInfo(&q, "%s%s.%s", ncols ? ", " : "", alias,
+							 quote_identifier(NameStr(att->attname)));
+			recv.slot_column[i] = ncols++;
+		}
+		if (ncols == 0)
+			appendStringInfoString(&q, "NULL");
+	}
+	recv.nkeys = nkeys;
+	recv.keycols = keycols;
+	recv.last_key = palloc0(sizeof(Datum) * Max(nkeys, 1));
+	recv.key_cxt[0] = AllocSetContextCreate(CurrentMemoryContext, "cdc_plugin snapshot key",
+											ALLOCSET_SMALL_SIZES);
+	recv.key_cxt[1] = AllocSetContextCreate(CurrentMemoryContext, "cdc_plugin snapshot key",
+											ALLOCSET_SMALL_SIZES);
+	appendStringInfo(&q, " FROM ONLY %s AS %s", qualified, alias);
 	if (!a->publish_now)
 	{
 		if (run->next_key != NULL)
@@ -911,24 +987,19 @@ cdc_snapshot_query(CdcReadArgs *a)
 	/* stopped early by the byte bound: not the end of the table */
 	a->last = a->publish_now || (a->limit > 0 && recv.rows < (uint64) a->limit &&
 								 recv.bytes < CDC_CHUNK_MAX_BYTES);
-	if (recv.last != NULL)
+	if (recv.rows > 0 && !a->publish_now)
 	{
 		char	  **key = MemoryContextAlloc(run->cxt, sizeof(char *) * Max(nkeys, 1));
 
 		for (i = 0; i < nkeys; i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), keycols[i] - 1);
-			bool		isnull;
-			Datum		v = heap_getattr(recv.last, keycols[i], RelationGetDescr(rel), &isnull);
 			Oid			typoutput;
 			bool		varlena;
 
-			if (isnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_NOT_NULL_VIOLATION),
-						 errmsg("a key column of table %s is null", cdc_qualified(run->schema, run->table))));
 			getTypeOutputInfo(att->atttypid, &typoutput, &varlena);
-			key[i] = MemoryContextStrdup(run->cxt, OidOutputFunctionCall(typoutput, v));
+			key[i] = MemoryContextStrdup(run->cxt,
+										 OidOutputFunctionCall(typoutput, recv.last_key[i]));
 		}
 		a->last_key = key;
 	}
@@ -949,7 +1020,10 @@ cdc_snapshot_read(CdcReadArgs *a)
 	bool		own = !a->in_slot_snapshot;
 
 	if (own)
+	{
+		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
+	}
 	PG_TRY();
 	{
 		if (own)

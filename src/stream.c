@@ -429,6 +429,7 @@ cdc_create_slot(void)
 	if (cdc_shutdown_requested)
 		proc_exit(0);
 	CheckLogicalDecodingRequirements();
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (initial)
 		XactIsoLevel = XACT_REPEATABLE_READ;

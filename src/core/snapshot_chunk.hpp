@@ -8,6 +8,10 @@
  * every streamed change of the table drops its key from the chunk; at the
  * high watermark what is left is published. No PostgreSQL, no Kafka: plain
  * bookkeeping, unit-tested on its own.
+ *
+ * Rows are appended to large blocks (no allocation per row) and found by
+ * an open-addressing index over their keys; a chunk is read, filtered and
+ * published tens of times a second, so this is on the snapshot's hot path.
  */
 #ifndef CDC_SNAPSHOT_CHUNK_HPP
 #define CDC_SNAPSHOT_CHUNK_HPP
@@ -15,10 +19,10 @@
 #include "core_only.hpp"
 
 #include <cstddef>
-#include <deque>
-#include <string>
+#include <cstdint>
+#include <memory>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 namespace cdc_core {
 
@@ -34,27 +38,44 @@ public:
 	/* Drops every row (a TRUNCATE in the window). */
 	void drop_all();
 
-	/* Forgets everything (a new chunk). */
+	/* Forgets everything (a new chunk); keeps one block for the next. */
 	void clear();
 
 	size_t added() const { return rows_.size(); }	/* dropped rows included */
-	size_t left() const { return index_.size(); }
+	size_t left() const { return left_; }
 	size_t bytes() const { return bytes_; }		/* of the rows left */
 
 	/* Row i in read order; false when it was dropped. */
 	bool get(size_t i, std::string_view *key, std::string_view *part) const;
 
 private:
+	static constexpr size_t kBlockSize = size_t{1} << 20;
+
 	struct Row
 	{
-		std::string key;
-		std::string part;
-		bool dropped = false;
+		const char *data;		/* key, then part, in a block */
+		uint32_t	keylen;
+		uint32_t	partlen;
+		bool		dropped;
+	};
+	struct Block
+	{
+		std::unique_ptr<char[]> data;
+		size_t		size;
+		size_t		used;
 	};
 
-	std::deque<Row> rows_;		/* stable addresses: index_ views their keys */
-	std::unordered_map<std::string_view, size_t> index_;	/* live rows */
-	size_t bytes_ = 0;
+	char	   *store(size_t n);
+	std::string_view key_of(const Row &r) const { return std::string_view(r.data, r.keylen); }
+	size_t		find_live(std::string_view key, size_t hash) const;	/* row index, or npos */
+	void		insert_index(size_t row, size_t hash);
+	void		grow_index();
+
+	std::vector<Block> blocks_;
+	std::vector<Row> rows_;
+	std::vector<uint32_t> index_;	/* 0: empty, else row index + 1; size a power of 2 */
+	size_t		left_ = 0;
+	size_t		bytes_ = 0;
 };
 
 }							/* namespace cdc_core */
