@@ -136,6 +136,7 @@ typedef struct CdcSnapRun
 
 	/* read and published */
 	char	  **next_key;		/* the next chunk starts after this key */
+	char	  **published_key;	/* last key of the newest published chunk */
 	uint64		rows_sent;
 	uint64		chunks_sent;
 	bool		begin_needed;	/* snapshot_begin markers still to send */
@@ -145,7 +146,12 @@ typedef struct CdcSnapRun
 	List	   *pending;		/* CdcSnapPending *, oldest first */
 } CdcSnapRun;
 
-/* The chunk between its read and its high watermark. */
+/*
+ * A chunk between its read and the decoding of its high watermark. The
+ * high watermark of one chunk and the low watermark of the next go in one
+ * transaction (one WAL flush per chunk), so while the first is still to be
+ * decoded the second is already read: two chunks can be open at once.
+ */
 typedef struct CdcSnapChunk
 {
 	bool		open;
@@ -153,6 +159,7 @@ typedef struct CdcSnapChunk
 	uint64		seq;
 	bool		last;			/* fewer rows than asked: the table ends here */
 	char	  **last_key;		/* key of its last row; NULL if it read none */
+	cdc_chunk  *rows;
 } CdcSnapChunk;
 
 /* Everything the worker keeps for snapshots. */
@@ -162,13 +169,15 @@ static struct
 	MemoryContext cxt;			/* worker lifetime */
 	MemoryContext chunk_cxt;	/* reset per chunk */
 	cdc_encoder *encoder;
-	cdc_chunk  *rows;			/* rows of the open chunk */
 	char	   *database_utf8;
 	uint64		nonce;			/* this session's: older watermarks are ignored */
 	uint64		seq;
 	CdcSnapRun *run;
-	CdcSnapChunk chunk;
+	CdcSnapChunk reading;		/* read; its high watermark not written yet */
+	CdcSnapChunk closing;		/* high watermark written, not decoded yet */
 	uint64		requests_seen;
+	uint64		cancels_seen;	/* requests counter when the state was last read */
+	TimestampTz progress_written;	/* when the queue last got the progress */
 	TimestampTz last_look;
 	bool		queue_empty;
 	TimestampTz retry_at;		/* a read that must wait: not before this */
@@ -391,8 +400,10 @@ cdc_snapshot_drop_run(void)
 	if (S.run != NULL)
 		MemoryContextDelete(S.run->cxt);
 	S.run = NULL;
-	S.chunk.open = false;
-	cdc_chunk_clear(S.rows);
+	S.reading.open = false;
+	S.closing.open = false;
+	cdc_chunk_clear(S.reading.rows);
+	cdc_chunk_clear(S.closing.rows);
 	cdc_snapshot_show();
 }
 
@@ -476,6 +487,7 @@ cdc_queue_load(void *arg)
 		for (i = 0; i < n; i++)
 			run->acked_key[i] = enulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
 		run->next_key = run->acked_key;
+		run->published_key = run->acked_key;
 	}
 	d = SPI_getbinval(tup, desc, 10, &isnull);
 	run->rows_estimated = isnull ? -1 : DatumGetInt64(d);
@@ -676,7 +688,7 @@ cdc_receiver_row(TupleTableSlot *slot, DestReceiver *self)
 	}
 	else
 	{
-		if (cdc_chunk_add(S.rows, keycopy, keylen, data, len, errbuf, sizeof(errbuf)) != 0)
+		if (cdc_chunk_add(S.reading.rows, keycopy, keylen, data, len, errbuf, sizeof(errbuf)) != 0)
 			cdc_snapshot_core_failed("keep a chunk row", errbuf);
 		/* keep this row's key (the previous one's context is reused) */
 		r->key_turn ^= 1;
@@ -1132,7 +1144,7 @@ cdc_snapshot_partitions(CdcSnapRun *run)
 
 /* Publishes what is left of the chunk at its high watermark. */
 static void
-cdc_snapshot_publish_chunk(ReorderBufferTXN *txn, XLogRecPtr lsn)
+cdc_snapshot_publish_chunk(CdcSnapChunk *c, ReorderBufferTXN *txn, XLogRecPtr lsn)
 {
 	CdcSnapRun *run = S.run;
 	cdc_source	src;
@@ -1142,7 +1154,7 @@ cdc_snapshot_publish_chunk(ReorderBufferTXN *txn, XLogRecPtr lsn)
 	char	   *srcbytes;
 	size_t		srclen;
 	size_t		i,
-				n = cdc_chunk_added(S.rows);
+				n = cdc_chunk_added(c->rows);
 	CdcOutputRoute route;
 	CdcSnapPending *pending;
 	MemoryContext old;
@@ -1175,7 +1187,7 @@ cdc_snapshot_publish_chunk(ReorderBufferTXN *txn, XLogRecPtr lsn)
 		cdc_bytes	key,
 					part;
 
-		if (!cdc_chunk_get(S.rows, i, &key, &part))
+		if (!cdc_chunk_get(c->rows, i, &key, &part))
 			continue;			/* a streamed change carried it */
 		resetStringInfo(&S.buf);
 		appendBinaryStringInfo(&S.buf, part.data, part.len);
@@ -1186,26 +1198,26 @@ cdc_snapshot_publish_chunk(ReorderBufferTXN *txn, XLogRecPtr lsn)
 			return;				/* the session ended: the chunk is read again */
 		run->rows_sent++;
 	}
-	if (S.chunk.last &&
+	if (c->last &&
 		!cdc_snapshot_markers(run, CDC_OP_SNAPSHOT_END, lsn, txn->final_lsn,
 							  txn->xact_time.commit_time, run->rows_sent))
 		return;
 
 	run->chunks_sent++;
-	if (S.chunk.last_key != NULL)
-		run->next_key = S.chunk.last_key;
+	if (c->last_key != NULL)
+		run->published_key = c->last_key;
 	old = MemoryContextSwitchTo(run->cxt);
 	pending = palloc0(sizeof(CdcSnapPending));
 	pending->commit_lsn = txn->final_lsn;
-	pending->key = run->next_key;
+	pending->key = run->published_key;
 	pending->rows = run->rows_sent;
 	pending->chunks = run->chunks_sent;
-	pending->end = S.chunk.last;
+	pending->end = c->last;
 	run->pending = lappend(run->pending, pending);
 	MemoryContextSwitchTo(old);
-	run->read_all = S.chunk.last;
-	S.chunk.open = false;
-	cdc_chunk_clear(S.rows);
+	run->read_all = c->last;
+	c->open = false;
+	cdc_chunk_clear(c->rows);
 	if (S.buf.maxlen > (1 << 20))
 	{
 		pfree(S.buf.data);
@@ -1233,43 +1245,51 @@ cdc_snapshot_on_watermark(ReorderBufferTXN *txn, XLogRecPtr lsn, const char *con
 	if (sscanf(text, "%c %llu %lld %llu", &kind, &nonce, &id, &seq) != 4)
 		return;
 	/* a watermark of an earlier session (decoded again) or of a chunk given up */
-	if (nonce != S.nonce || S.run == NULL || !S.chunk.open ||
-		id != S.run->id || seq != S.chunk.seq)
+	if (nonce != S.nonce || S.run == NULL || id != S.run->id)
 		return;
 	old = MemoryContextSwitchTo(S.cxt);
-	if (kind == 'L')
+	if (kind == 'L' && S.reading.open && seq == S.reading.seq)
 	{
-		S.chunk.lw_seen = true;
+		S.reading.lw_seen = true;
 		if (S.run->begin_needed &&
 			cdc_snapshot_markers(S.run, CDC_OP_SNAPSHOT_BEGIN, lsn, txn->final_lsn,
 								 txn->xact_time.commit_time, 0))
 			S.run->begin_needed = false;
 	}
-	else if (kind == 'H')
+	else if (kind == 'H' && S.closing.open && seq == S.closing.seq)
 	{
-		if (!S.chunk.lw_seen)
+		if (!S.closing.lw_seen)
 			elog(WARNING, "cdc_plugin decoded the high watermark of snapshot chunk " UINT64_FORMAT " before its low watermark",
 				 (uint64) seq);
-		cdc_snapshot_publish_chunk(txn, lsn);
+		cdc_snapshot_publish_chunk(&S.closing, txn, lsn);
 	}
 	MemoryContextSwitchTo(old);
 }
 
 /* A streamed change of the snapshot's table: its row is newer than the chunk's. */
-void
-cdc_snapshot_on_change(const CdcOutputRoute *route)
+static void
+cdc_chunk_forget(CdcSnapChunk *c, const CdcOutputRoute *route)
 {
-	if (!S.chunk.open || S.run == NULL || route->relid != S.run->relid)
+	if (!c->open)
 		return;
 	if (route->op == CDC_OP_TRUNCATE)
 	{
-		cdc_chunk_drop_all(S.rows);
+		cdc_chunk_drop_all(c->rows);
 		return;
 	}
 	if (route->key != NULL)
-		(void) cdc_chunk_drop(S.rows, route->key, route->keylen);
+		(void) cdc_chunk_drop(c->rows, route->key, route->keylen);
 	if (route->old_key != NULL)
-		(void) cdc_chunk_drop(S.rows, route->old_key, route->old_keylen);
+		(void) cdc_chunk_drop(c->rows, route->old_key, route->old_keylen);
+}
+
+void
+cdc_snapshot_on_change(const CdcOutputRoute *route)
+{
+	if (S.run == NULL || route->relid != S.run->relid)
+		return;
+	cdc_chunk_forget(&S.closing, route);
+	cdc_chunk_forget(&S.reading, route);
 }
 
 /* ---------------------------------------------------------------------
@@ -1301,37 +1321,54 @@ cdc_snapshot_take_acked(XLogRecPtr confirmed)
 	}
 }
 
-typedef struct CdcLowWatermark
+typedef struct CdcWatermarks
 {
-	uint64		seq;
+	uint64		high;			/* chunk whose high watermark to write; 0: none */
+	uint64		low;			/* chunk whose low watermark to write; 0: none */
 	bool		running;		/* out: the snapshot is still wanted */
-} CdcLowWatermark;
+} CdcWatermarks;
 
-/* The low watermark's transaction: progress, cancellation, the watermark. */
+/* How often the acknowledged progress is written to the queue at most. */
+#define CDC_PROGRESS_WRITE_MS 1000
+
+/*
+ * One transaction per chunk: the progress Kafka acknowledged (at most once
+ * a second, and whenever a request or cancellation came, to see a
+ * cancellation), then the high watermark of the chunk read last, then the
+ * low watermark of the next one.
+ */
 static void
-cdc_write_low_watermark(void *arg)
+cdc_write_watermarks(void *arg)
 {
-	CdcLowWatermark *lw = arg;
-	CdcQueueUpdate u = {NULL, NULL, false, NULL};
+	CdcWatermarks *wm = arg;
+	uint64		requests = cdc_monitor_snapshot_requests();
+	TimestampTz now = GetCurrentTimestamp();
 	char	   *msg;
 
-	cdc_queue_update(&u);
-	lw->running = u.state_out != NULL && strcmp(u.state_out, "running") == 0;
-	if (!lw->running)
-		return;
-	msg = psprintf("L " UINT64_FORMAT " %lld " UINT64_FORMAT, S.nonce, (long long) S.run->id, lw->seq);
-	(void) LogLogicalMessage(CDC_WATERMARK_PREFIX, msg, strlen(msg), true);
-}
+	wm->running = true;
+	if (requests != S.cancels_seen || S.progress_written == 0 ||
+		(S.run->acked_dirty &&
+		 TimestampDifferenceExceeds(S.progress_written, now, CDC_PROGRESS_WRITE_MS)))
+	{
+		CdcQueueUpdate u = {NULL, NULL, false, NULL};
 
-/* The high watermark's transaction. */
-static void
-cdc_write_high_watermark(void *arg)
-{
-	uint64		seq = *(uint64 *) arg;
-	char	   *msg = psprintf("H " UINT64_FORMAT " %lld " UINT64_FORMAT,
-							   S.nonce, (long long) S.run->id, seq);
-
-	(void) LogLogicalMessage(CDC_WATERMARK_PREFIX, msg, strlen(msg), true);
+		S.cancels_seen = requests;
+		S.progress_written = now;
+		cdc_queue_update(&u);
+		wm->running = u.state_out != NULL && strcmp(u.state_out, "running") == 0;
+		if (!wm->running)
+			return;
+	}
+	if (wm->high != 0)
+	{
+		msg = psprintf("H " UINT64_FORMAT " %lld " UINT64_FORMAT, S.nonce, (long long) S.run->id, wm->high);
+		(void) LogLogicalMessage(CDC_WATERMARK_PREFIX, msg, strlen(msg), true);
+	}
+	if (wm->low != 0)
+	{
+		msg = psprintf("L " UINT64_FORMAT " %lld " UINT64_FORMAT, S.nonce, (long long) S.run->id, wm->low);
+		(void) LogLogicalMessage(CDC_WATERMARK_PREFIX, msg, strlen(msg), true);
+	}
 }
 
 /* The snapshot ended (done, or cancelled): the queue says so. */
@@ -1350,18 +1387,23 @@ cdc_snapshot_finish(void)
 	S.queue_empty = false;
 }
 
-/* Reads the next chunk between its watermarks. */
+/*
+ * Closes the chunk read last (its high watermark) and reads the next one
+ * after its low watermark, both watermarks in one transaction.
+ */
 static void
 cdc_snapshot_next_chunk(void)
 {
 	CdcSnapRun *run = S.run;
-	CdcLowWatermark lw;
+	CdcWatermarks wm;
 	CdcReadArgs a;
+	bool		read_more = !(S.reading.open && S.reading.last);
 
-	lw.seq = ++S.seq;
-	lw.running = false;
-	cdc_in_transaction(cdc_write_low_watermark, &lw);
-	if (!lw.running)
+	wm.high = S.reading.open ? S.reading.seq : 0;
+	wm.low = read_more ? ++S.seq : 0;
+	wm.running = false;
+	cdc_in_transaction(cdc_write_watermarks, &wm);
+	if (!wm.running)
 	{
 		ereport(LOG,
 				(errmsg("cdc_plugin stopped snapshot %lld of table %s: it was cancelled",
@@ -1370,8 +1412,19 @@ cdc_snapshot_next_chunk(void)
 		S.queue_empty = false;
 		return;
 	}
+	if (S.reading.open)
+	{
+		/* the chunk read last waits for its high watermark to be decoded */
+		cdc_chunk  *rows = S.closing.rows;
 
-	cdc_chunk_clear(S.rows);
+		S.closing = S.reading;
+		S.reading.rows = rows;
+		S.reading.open = false;
+	}
+	if (!read_more)
+		return;
+
+	cdc_chunk_clear(S.reading.rows);
 	memset(&a, 0, sizeof(a));
 	a.run = run;
 	a.limit = cdc_snapshot_chunk_rows;
@@ -1380,23 +1433,40 @@ cdc_snapshot_next_chunk(void)
 		return;
 	if (a.result == CDC_READ_RETRY)
 	{
-		cdc_chunk_clear(S.rows);
+		cdc_chunk_clear(S.reading.rows);
 		S.retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CDC_RETRY_READ_MS);
 		return;					/* its low watermark is ignored when decoded */
 	}
-	S.chunk.open = true;
-	S.chunk.lw_seen = false;
-	S.chunk.seq = lw.seq;
-	S.chunk.last = a.last;
-	S.chunk.last_key = a.last_key;
-	cdc_in_transaction(cdc_write_high_watermark, &lw.seq);
+	S.reading.open = true;
+	S.reading.lw_seen = false;
+	S.reading.seq = wm.low;
+	S.reading.last = a.last;
+	S.reading.last_key = a.last_key;
+	if (a.last_key != NULL)
+		run->next_key = a.last_key;
+}
+
+/*
+ * True while more than a chunk's worth of messages waits for Kafka. The
+ * next chunk waits too: streamed changes are queued behind whatever the
+ * producer holds, so letting snapshot rows pile up there (its queue takes
+ * 64 MB) would delay every change by the time Kafka takes to drain them.
+ * One chunk in flight while the next is read keeps both busy.
+ */
+static bool
+cdc_snapshot_kafka_busy(void)
+{
+	cdc_producer_progress pr;
+
+	cdc_publish_read_progress(&pr);
+	return pr.messages_in_flight > (uint64) cdc_snapshot_chunk_rows;
 }
 
 /* Between decoding rounds: progress, then the next chunk. */
 void
 cdc_snapshot_step(XLogRecPtr confirmed)
 {
-	if (!S.ready || S.chunk.open || GetCurrentTimestamp() < S.retry_at)
+	if (!S.ready || S.closing.open || GetCurrentTimestamp() < S.retry_at)
 		return;
 	if (S.run == NULL && !cdc_snapshot_load_next())
 		return;
@@ -1409,6 +1479,8 @@ cdc_snapshot_step(XLogRecPtr confirmed)
 	}
 	if (S.run->partitions == 0 && !cdc_snapshot_partitions(S.run))
 		return;
+	if (cdc_snapshot_kafka_busy())
+		return;
 	cdc_snapshot_next_chunk();
 }
 
@@ -1416,10 +1488,10 @@ cdc_snapshot_step(XLogRecPtr confirmed)
 bool
 cdc_snapshot_wants_step(void)
 {
-	if (!S.ready || S.chunk.open || GetCurrentTimestamp() < S.retry_at)
+	if (!S.ready || S.closing.open || GetCurrentTimestamp() < S.retry_at)
 		return false;
 	if (S.run != NULL)
-		return !S.run->read_all;
+		return !S.run->read_all && !cdc_snapshot_kafka_busy();
 	return cdc_monitor_snapshot_requests() != S.requests_seen;
 }
 
@@ -1431,7 +1503,8 @@ cdc_snapshot_session_start(void)
 		return;
 	if (!pg_strong_random(&S.nonce, sizeof(S.nonce)))
 		S.nonce = (uint64) GetCurrentTimestamp() ^ ((uint64) MyProcPid << 32);
-	S.chunk.open = false;
+	S.reading.open = false;
+	S.closing.open = false;
 	S.queue_empty = false;
 }
 
@@ -1467,8 +1540,9 @@ cdc_snapshot_worker_init(void)
 	if (S.encoder == NULL)
 		cdc_snapshot_core_failed("create an encoder", errbuf);
 	cdc_encoder_trust_utf8(S.encoder, GetDatabaseEncoding() != PG_SQL_ASCII);
-	S.rows = cdc_chunk_create(errbuf, sizeof(errbuf));
-	if (S.rows == NULL)
+	S.reading.rows = cdc_chunk_create(errbuf, sizeof(errbuf));
+	S.closing.rows = cdc_chunk_create(errbuf, sizeof(errbuf));
+	if (S.reading.rows == NULL || S.closing.rows == NULL)
 		cdc_snapshot_core_failed("create a chunk", errbuf);
 	{
 		MemoryContext old = MemoryContextSwitchTo(S.cxt);
