@@ -31,7 +31,7 @@ char	   *cdc_include_tables = NULL;
 char	   *cdc_exclude_tables = NULL;
 bool		cdc_tombstones_on_delete = false;
 int			cdc_snapshot_mode = CDC_SNAPSHOT_MODE_INITIAL;
-int			cdc_snapshot_chunk_rows = 8192;
+int			cdc_snapshot_chunk_rows = 2048;
 
 static const struct config_enum_entry cdc_snapshot_mode_options[] = {
 	{"initial", CDC_SNAPSHOT_MODE_INITIAL, false},
@@ -167,7 +167,7 @@ cdc_config_init(void)
 	DefineCustomIntVariable("cdc_plugin.snapshot_chunk_rows",
 							"Rows the worker reads per snapshot chunk (one short transaction each).",
 							"Larger chunks snapshot faster; each chunk delays streaming by the time it takes to read it.",
-							&cdc_snapshot_chunk_rows, 8192, 1, 1000000, PGC_SIGHUP, 0,
+							&cdc_snapshot_chunk_rows, 2048, 1, 1000000, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cdc_plugin");

@@ -94,6 +94,15 @@
 #define CDC_CHUNK_MAX_BYTES ((size_t) 64 << 20)
 /* Longest wait for a topic's partition count in one call. */
 #define CDC_PARTITIONS_WAIT_MS 100
+/*
+ * Chunks' worth of messages the producer may hold before the next chunk
+ * waits: enough that reading goes on while Kafka acknowledges (linger.ms
+ * and a round trip per batch), few enough that streamed changes queued
+ * behind them are not held up for long.
+ */
+#ifndef CDC_CHUNKS_IN_FLIGHT
+#define CDC_CHUNKS_IN_FLIGHT 3
+#endif
 /* A read that met a committing transaction is tried again after this. */
 #define CDC_RETRY_READ_MS 20
 /* Without a request, look at the queue this often anyway. */
@@ -1447,11 +1456,10 @@ cdc_snapshot_next_chunk(void)
 }
 
 /*
- * True while more than a chunk's worth of messages waits for Kafka. The
- * next chunk waits too: streamed changes are queued behind whatever the
+ * True while more than CDC_CHUNKS_IN_FLIGHT chunks' worth of messages wait
+ * for Kafka. The next chunk waits then: streamed changes are queued behind whatever the
  * producer holds, so letting snapshot rows pile up there (its queue takes
  * 64 MB) would delay every change by the time Kafka takes to drain them.
- * One chunk in flight while the next is read keeps both busy.
  */
 static bool
 cdc_snapshot_kafka_busy(void)
@@ -1459,7 +1467,7 @@ cdc_snapshot_kafka_busy(void)
 	cdc_producer_progress pr;
 
 	cdc_publish_read_progress(&pr);
-	return pr.messages_in_flight > (uint64) cdc_snapshot_chunk_rows;
+	return pr.messages_in_flight > (uint64) cdc_snapshot_chunk_rows * CDC_CHUNKS_IN_FLIGHT;
 }
 
 /* Between decoding rounds: progress, then the next chunk. */

@@ -2,8 +2,10 @@
 # `make demo`: the main job on embedded defaults. A local Kafka-protocol
 # broker (librdkafka's mock cluster, in its own process), a throwaway
 # PostgreSQL cluster with cdc_plugin preloaded and its worker publishing
-# database "shop" to the broker, a small order-shop workload, and every
-# change shown as it is consumed from Kafka, decoded from its envelope.
+# database "shop" to the broker, rows that existed before the worker
+# (published by its initial snapshot as r events), a small order-shop
+# workload with an on-demand snapshot in the middle, and every event shown
+# as it is consumed from Kafka, decoded from its envelope.
 # Leaves nothing behind: everything lives in a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +59,9 @@ CREATE TABLE orders (
   placed_at timestamptz DEFAULT now(),
   items jsonb
 );
+-- rows that exist before the worker runs: the initial snapshot publishes them as r events
+INSERT INTO customers (name, email) VALUES ('Alan', 'alan@example.com'), ('Barbara', 'barbara@example.com');
+INSERT INTO orders (customer_id, total, items) VALUES (1, 120.00, '[{"sku": "lamp", "qty": 1}]');
 SQL
 
 echo "== enabling the worker: these lines go to postgresql.conf, then a restart"
@@ -86,6 +91,12 @@ v = m["value"]
 head = "%s/%d@%d" % (m["topic"], m["partition"], m["offset"])
 if v is None:
     print("[tombstone] %s key=%s" % (head, json.dumps(m["key"])), flush=True)
+elif v["op"] in ("snapshot_begin", "snapshot_end"):
+    sn = v["snapshot"]
+    print("[%9s] %s snapshot %d (%s), partition %d of %d%s" % (
+          v["op"].replace("snapshot_", "snap "), head, v["source"]["snapshot_id"],
+          v["source"]["snapshot"], sn.get("partition", 0), sn["partitions"],
+          (", %d rows" % sn.get("rows", 0)) if v["op"] == "snapshot_end" else ""), flush=True)
 else:
     print("[%9s] %s key=%s\n            %s" % (v["op"], head, json.dumps(m["key"]),
           json.dumps({k: v[k] for k in ("before", "after") if v.get(k) is not None})), flush=True)
@@ -94,9 +105,11 @@ else:
 pids+=($!)
 sleep 1
 
-echo "== running the workload"
+echo "== running the workload (and, in the middle of it, a snapshot of customers on demand)"
 psql_demo >/dev/null <<'SQL'
 INSERT INTO customers (name, email) VALUES ('Ada', 'ada@example.com'), ('Grace', 'grace@example.com');
+SELECT pg_sleep(0.3);
+SELECT cdc_plugin.snapshot('customers');
 SELECT pg_sleep(0.3);
 BEGIN;
 INSERT INTO orders (customer_id, total, items) VALUES (1, 42.50, '[{"sku": "book", "qty": 2}]');
@@ -105,7 +118,7 @@ COMMIT;
 SELECT pg_sleep(0.3);
 UPDATE orders SET status = 'paid' WHERE id = 1;
 SELECT pg_sleep(0.3);
-UPDATE customers SET email = 'grace@navy.example' WHERE id = 2;
+UPDATE customers SET email = 'grace@navy.example' WHERE id = 4;
 SELECT pg_sleep(0.3);
 DELETE FROM orders WHERE id = 2;
 SELECT pg_sleep(0.3);
@@ -123,4 +136,6 @@ echo "== cdc_plugin.status()"
 psql_demo -x -c "SELECT pid, state, slot_name, confirmed_lsn, wal_behind_bytes, events_published,
                         transactions_published, in_flight, broker, last_error
                  FROM cdc_plugin.status()"
+echo "== cdc_plugin.snapshots"
+psql_demo -c 'SELECT id, "table", kind, state, rows_done, chunks_done FROM cdc_plugin.snapshots ORDER BY id'
 echo "== done; the broker and the cluster are removed on exit"
