@@ -409,6 +409,7 @@ cdc_snapshot_drop_run(void)
 	if (S.run != NULL)
 		MemoryContextDelete(S.run->cxt);
 	S.run = NULL;
+	S.ncommits = 0;
 	S.reading.open = false;
 	S.closing.open = false;
 	cdc_chunk_clear(S.reading.rows);

@@ -42,6 +42,9 @@ my $writes = IPC::Run::start(
 	[ 'pgbench', '-n', '-c', 4, '-T', 5, '-R', 400, '-f', $script,
 	  '-h', $node->host, '-p', $node->port, 'postgres' ], '>', \my $out, '2>', \my $err);
 
+# slow acknowledgements (20 ms a response) make the snapshot take seconds:
+# at most a few chunks wait for Kafka at a time
+is($broker->command('rtt all 20'), 'ok', 'the broker answers slowly');
 my $id = $node->safe_psql('postgres', q{SELECT cdc_plugin.snapshot('items')});
 $node->poll_query_until('postgres',
 	"SELECT chunks_done >= 20 FROM cdc_plugin.snapshots WHERE id = $id AND state = 'running'")
@@ -51,6 +54,7 @@ my $pid = CdcKafka::worker_pid($node);
 ok(kill('KILL', $pid), "worker killed after $acked acknowledged rows of the snapshot");
 $node->stop('immediate');
 CdcKafka::finish_writes($writes);
+is($broker->command('rtt all 0'), 'ok', 'the broker answers at once again');
 $node->start;
 $writes = IPC::Run::start(
 	[ 'pgbench', '-n', '-c', 4, '-T', 3, '-R', 400, '-f', $script,
