@@ -14,6 +14,8 @@ cp tools/consume_slot.py "$work/tools/"
 # the mock broker and the consumer/verifier, for the worker's tests
 cp tools/kafka/cdc_mock_broker tools/kafka/cdc_kafka_consume "$work/tools/kafka/"
 cp -r src/proto "$work/src/proto"
+# the round-trip suite's table of every type, for 043_snapshot_types
+mkdir -p "$work/sql" && cp sql/round_trip.sql "$work/sql/"
 [[ $(id -u) -eq 0 ]] && chown -R postgres: "$work"
 cd "$work"
 # test files may be named (t/010_worker_stream.pl); default: all
