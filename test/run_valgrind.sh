@@ -2,8 +2,9 @@
 # Runs pg_regress suites against a server whose backends run under
 # valgrind (memcheck), then fails if valgrind reported any error in code
 # that passed through cdc_plugin. The server also runs the Kafka worker
-# (publishing database "postgres" to the mock broker), which gets a
-# workload, a reload and a graceful stop after the suites. Slow: for
+# (publishing database "postgres" to the mock broker), which gets an
+# initial snapshot (a keyed and a keyless table), a workload, an on-demand
+# snapshot while rows change, a reload and a graceful stop after the suites. Slow: for
 # developers, not part of `make test`. Usage: test/run_valgrind.sh
 # [suite ...] (default: a set that exercises every value type, TOAST, DDL,
 # the relation cache and corrupt input).
@@ -43,6 +44,7 @@ shared_preload_libraries = 'cdc_plugin'
 cdc_plugin.database = 'postgres'
 cdc_plugin.kafka_bootstrap_servers = '$(cat "$work/bootstrap")'
 cdc_plugin.tombstones_on_delete = on
+cdc_plugin.snapshot_chunk_rows = 300
 CONF
 echo "run_valgrind: starting the server under valgrind (logs in $work)"
 as_pg_user bash -c "cd '$work' && valgrind --quiet --trace-children=yes --track-origins=yes \
@@ -69,18 +71,41 @@ wait_published() {
   done
   echo "run_valgrind: the worker did not catch up" >&2; psql_pg -x -c "SELECT * FROM cdc_plugin.status()"; status=1
 }
+# rows that exist before the extension: the worker's initial snapshot reads
+# vg_items in chunks and vg_log (no key) whole with its slot's snapshot
 psql_pg <<'SQL' || status=1
-CREATE EXTENSION cdc_plugin;
 CREATE TABLE vg_items (id int PRIMARY KEY, n numeric, tags text[], doc jsonb, big text, at timestamptz);
 CREATE TABLE vg_log (line text);
 INSERT INTO vg_items SELECT g, g / 7.0, ARRAY['a', g::text], jsonb_build_object('g', g),
        CASE WHEN g % 50 = 0 THEN repeat(md5(g::text), 300) END, now() FROM generate_series(1, 2000) g;
+INSERT INTO vg_log SELECT 'old line ' || g FROM generate_series(1, 50) g;
+CREATE EXTENSION cdc_plugin;
+SQL
+wait_snapshots() {
+  for _ in $(seq 600); do
+    [[ $(psql_pg -At -c "SELECT count(*) FROM cdc_plugin.snapshots WHERE state IN ('queued', 'running')") == 0 ]] && return 0
+    sleep 0.5
+  done
+  echo "run_valgrind: snapshots did not finish" >&2; psql_pg -c "SELECT * FROM cdc_plugin.snapshots"; status=1
+}
+for _ in $(seq 600); do
+  [[ $(psql_pg -At -c "SELECT count(*) FROM cdc_plugin.snapshots") -gt 0 ]] && break
+  sleep 0.5
+done
+psql_pg <<'SQL' || status=1
 UPDATE vg_items SET n = n + 1, tags = tags || 'u'::text WHERE id % 3 = 0;
 DELETE FROM vg_items WHERE id % 10 = 0;
 INSERT INTO vg_log SELECT 'line ' || g FROM generate_series(1, 100) g;
 TRUNCATE vg_log;
 SQL
+wait_snapshots
 wait_published
+# an on-demand snapshot while rows change
+psql_pg -c "SELECT cdc_plugin.snapshot('vg_items')" >/dev/null || status=1
+psql_pg -c "UPDATE vg_items SET n = n * 2 WHERE id % 7 = 0; DELETE FROM vg_items WHERE id % 11 = 0" || status=1
+wait_snapshots
+psql_pg -c 'SELECT id, "table", kind, state, rows_done, chunks_done, error FROM cdc_plugin.snapshots ORDER BY id'
+[[ $(psql_pg -At -c "SELECT count(*) FROM cdc_plugin.snapshots WHERE state <> 'done'") == 0 ]] || status=1
 echo "cdc_plugin.kafka_properties = 'compression.type=lz4;linger.ms=10'" >>"$work/data/postgresql.conf"
 psql_pg -c "SELECT pg_reload_conf()" >/dev/null
 psql_pg -c "UPDATE vg_items SET big = repeat('z', 5000) WHERE id < 100" || status=1
