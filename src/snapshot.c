@@ -790,12 +790,6 @@ cdc_row_alias(Relation rel)
  * remembered, and a read whose snapshot does not see all of them is
  * retried a moment later; once one sees them all, so will every later one.
  */
-static void
-cdc_snapshot_forget_commits(void)
-{
-	S.ncommits = 0;
-}
-
 /* The worker decoded a commit (cdc_on_commit). */
 void
 cdc_snapshot_on_commit(TransactionId xid)
@@ -814,16 +808,23 @@ cdc_snapshot_on_commit(TransactionId xid)
 	S.commits[S.ncommits++] = xid;
 }
 
-/* True when the snapshot does not yet see a commit the worker decoded. */
+/*
+ * True when the snapshot does not yet see a commit the worker decoded.
+ * Only those are kept for the next try (a commit seen now is seen by every
+ * later snapshot), so a read retried for long (a synchronous standby that
+ * does not answer) keeps no more than the commits still in that state.
+ */
 static bool
 cdc_snapshot_misses_commits(Snapshot snap)
 {
-	int			i;
+	int			i,
+				kept = 0;
 
 	for (i = 0; i < S.ncommits; i++)
 		if (XidInMVCCSnapshot(S.commits[i], snap))
-			return true;
-	return false;
+			S.commits[kept++] = S.commits[i];
+	S.ncommits = kept;
+	return kept > 0;
 }
 
 /* What cdc_snapshot_read did. */
@@ -866,14 +867,10 @@ cdc_snapshot_query(CdcReadArgs *a)
 	int			i,
 				ret;
 
-	if (!a->in_slot_snapshot)
+	if (!a->in_slot_snapshot && cdc_snapshot_misses_commits(GetActiveSnapshot()))
 	{
-		if (cdc_snapshot_misses_commits(GetActiveSnapshot()))
-		{
-			a->result = CDC_READ_RETRY;
-			return;
-		}
-		cdc_snapshot_forget_commits();
+		a->result = CDC_READ_RETRY;
+		return;
 	}
 	rel = try_table_open(run->relid, AccessShareLock);
 	if (rel == NULL)
@@ -1707,8 +1704,7 @@ cdc_snapshot_initial(XLogRecPtr start_lsn)
 	if (!OidIsValid(cdc_queue_relid()))
 	{
 		ereport(WARNING,
-				(errmsg("cdc_plugin takes no initial snapshot: extension cdc_plugin is not installed in database \"%s\"",
-						get_database_name(MyDatabaseId)),
+				(errmsg("cdc_plugin takes no initial snapshot: extension cdc_plugin is not installed in the worker's database"),
 				 errhint("Run CREATE EXTENSION cdc_plugin there; then snapshot tables with SELECT cdc_plugin.snapshot('schema.table').")));
 		return true;
 	}
