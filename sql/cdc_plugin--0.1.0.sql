@@ -119,7 +119,11 @@ CREATE FUNCTION cdc_plugin.status(
     OUT snapshot_id bigint,
     OUT snapshot_table pg_catalog.text,
     OUT snapshot_rows bigint,
-    OUT snapshot_rows_estimated bigint)
+    OUT snapshot_rows_estimated bigint,
+    OUT wal_status pg_catalog.text,
+    OUT wal_budget_bytes bigint,
+    OUT safe_wal_bytes bigint,
+    OUT wal_budget_used double precision)
 RETURNS pg_catalog.record
 AS 'MODULE_PATHNAME', 'cdc_plugin_status'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;

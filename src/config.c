@@ -8,12 +8,16 @@
  * starting, so the worker validates them, logs one clear line and shows
  * the problem in cdc_plugin.status() instead.
  *
- * The one exception is a secret in cdc_plugin.kafka_properties: a check
+ * Two exceptions: cdc_plugin.wal_budget_warn is checked at once (a list of
+ * percentages is wrong or right whatever Kafka says), and so is a secret
+ * in cdc_plugin.kafka_properties: a check
  * hook refuses it, since once a reload has accepted the value PostgreSQL
  * has already logged it ('parameter ... changed to "..."'). Secrets go in
  * cdc_plugin.kafka_properties_file, which the worker reads itself.
  */
 #include "postgres.h"
+
+#include <limits.h>
 
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -32,6 +36,19 @@ char	   *cdc_exclude_tables = NULL;
 bool		cdc_tombstones_on_delete = false;
 int			cdc_snapshot_mode = CDC_SNAPSHOT_MODE_INITIAL;
 int			cdc_snapshot_chunk_rows = 2048;
+char	   *cdc_wal_budget_warn = NULL;
+int			cdc_wal_retained_warn_mb = 10240;
+
+/* cdc_plugin.wal_budget_warn, parsed by its check hook */
+int			cdc_wal_budget_levels[CDC_WAL_BUDGET_MAX_LEVELS];
+int			cdc_wal_budget_nlevels = 0;
+
+/* What the check hook of cdc_plugin.wal_budget_warn hands to its assign hook. */
+typedef struct CdcWalBudgetLevels
+{
+	int			n;
+	int			levels[CDC_WAL_BUDGET_MAX_LEVELS];
+} CdcWalBudgetLevels;
 
 static const struct config_enum_entry cdc_snapshot_mode_options[] = {
 	{"initial", CDC_SNAPSHOT_MODE_INITIAL, false},
@@ -59,6 +76,84 @@ cdc_check_slot_name(char **newval, void **extra, GucSource source)
 		}
 	}
 	return true;
+}
+
+/*
+ * Percentages of max_slot_wal_keep_size at which the worker warns: integers
+ * from 1 to 100, comma-separated, increasing; empty: none. The messages name
+ * the value's position, never the value, so a refused string is not logged.
+ */
+static bool
+cdc_check_wal_budget_warn(char **newval, void **extra, GucSource source)
+{
+	CdcWalBudgetLevels parsed = {0};
+	const char *p = *newval;
+	CdcWalBudgetLevels *result;
+
+	while (*p == ' ')
+		p++;
+	while (*p != '\0')
+	{
+		long		v = 0;
+		int			digits = 0;
+
+		while (*p >= '0' && *p <= '9' && digits < 4)
+			v = v * 10 + (*p++ - '0'), digits++;
+		while (*p == ' ')
+			p++;
+		if (digits == 0 || (*p != ',' && *p != '\0'))
+		{
+			GUC_check_errdetail("Give percentages as integers separated by commas, such as 50,80,95 (item %d is not one).",
+								parsed.n + 1);
+			return false;
+		}
+		if (v < 1 || v > 100)
+		{
+			GUC_check_errdetail("Each percentage must be between 1 and 100 (item %d is not).", parsed.n + 1);
+			return false;
+		}
+		if (parsed.n > 0 && v <= parsed.levels[parsed.n - 1])
+		{
+			GUC_check_errdetail("The percentages must increase (item %d does not).", parsed.n + 1);
+			return false;
+		}
+		if (parsed.n == CDC_WAL_BUDGET_MAX_LEVELS)
+		{
+			GUC_check_errdetail("At most %d percentages may be given.", CDC_WAL_BUDGET_MAX_LEVELS);
+			return false;
+		}
+		parsed.levels[parsed.n++] = (int) v;
+		if (*p == ',')
+		{
+			p++;
+			while (*p == ' ')
+				p++;
+			if (*p == '\0')
+			{
+				GUC_check_errdetail("A percentage is missing after the last comma.");
+				return false;
+			}
+		}
+	}
+	/* guc.c frees it with free() */
+	result = malloc(sizeof(CdcWalBudgetLevels));
+	if (result == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		return false;
+	}
+	*result = parsed;
+	*extra = result;
+	return true;
+}
+
+static void
+cdc_assign_wal_budget_warn(const char *newval, void *extra)
+{
+	const CdcWalBudgetLevels *parsed = extra;
+
+	cdc_wal_budget_nlevels = parsed->n;
+	memcpy(cdc_wal_budget_levels, parsed->levels, sizeof(cdc_wal_budget_levels));
 }
 
 /*
@@ -168,6 +263,17 @@ cdc_config_init(void)
 							"Rows the worker reads per snapshot chunk (one short transaction each).",
 							"Larger chunks snapshot faster; each chunk delays streaming by the time it takes to read it.",
 							&cdc_snapshot_chunk_rows, 2048, 1, 1000000, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("cdc_plugin.wal_budget_warn",
+							   "Percentages of max_slot_wal_keep_size at which the worker warns that its slot retains WAL, comma-separated and increasing.",
+							   "One WARNING when the slot's retained WAL crosses each percentage upward, one LOG line when it falls back below the lowest. Empty: no such warnings.",
+							   &cdc_wal_budget_warn, "50,80,95", PGC_SIGHUP, 0,
+							   cdc_check_wal_budget_warn, cdc_assign_wal_budget_warn, NULL);
+	DefineCustomIntVariable("cdc_plugin.wal_retained_warn_bytes",
+							"WAL retained by the worker's slot past which it warns, when max_slot_wal_keep_size is -1 (no limit).",
+							"One WARNING when crossed upward, one LOG line when back below half of it. 0: no such warning.",
+							&cdc_wal_retained_warn_mb, 10240, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cdc_plugin");

@@ -25,6 +25,17 @@ extern int	cdc_snapshot_mode;
 extern int	cdc_snapshot_chunk_rows;
 
 /*
+ * cdc_plugin.wal_budget_warn (the string) and its parsed percentages, in
+ * increasing order; cdc_plugin.wal_retained_warn_bytes, in megabytes (0:
+ * off).
+ */
+#define CDC_WAL_BUDGET_MAX_LEVELS 10
+extern char *cdc_wal_budget_warn;
+extern int	cdc_wal_budget_levels[CDC_WAL_BUDGET_MAX_LEVELS];
+extern int	cdc_wal_budget_nlevels;
+extern int	cdc_wal_retained_warn_mb;
+
+/*
  * Why the configuration file's cdc_plugin.kafka_properties was refused (it
  * names a secret-bearing property), or NULL: describes the last time this
  * process read the configuration file.

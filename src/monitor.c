@@ -16,8 +16,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "replication/slot.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "monitor.h"
+#include "wal_budget.h"
 
 #define CDC_STATE_LEN 64
 #define CDC_ERROR_LEN 1024
@@ -280,7 +281,7 @@ cdc_lsn_distance(XLogRecPtr to, XLogRecPtr from, Datum *value, bool *isnull)
 	*isnull = false;
 }
 
-#define CDC_STATUS_COLS 23
+#define CDC_STATUS_COLS 27
 
 /*
  * cdc_plugin.status(): one row describing the worker, its slot and what it
@@ -293,10 +294,10 @@ cdc_plugin_status(PG_FUNCTION_ARGS)
 	Datum		values[CDC_STATUS_COLS];
 	bool		nulls[CDC_STATUS_COLS];
 	CdcSharedStatus snap;
-	ReplicationSlot *slot;
-	XLogRecPtr	confirmed = InvalidXLogRecPtr;
-	XLogRecPtr	restart = InvalidXLogRecPtr;
+	CdcWalBudget budget;
+	XLogRecPtr	confirmed;
 	XLogRecPtr	now_lsn;
+	const char *wal_status;
 	const char *slot_name;
 	int			i = 0;
 
@@ -321,19 +322,8 @@ cdc_plugin_status(PG_FUNCTION_ARGS)
 	}
 	slot_name = snap.slot_name[0] ? snap.slot_name : (cdc_slot_name ? cdc_slot_name : NULL);
 
-	if (slot_name != NULL)
-	{
-		LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
-		slot = SearchNamedReplicationSlot(slot_name, false);
-		if (slot != NULL)
-		{
-			SpinLockAcquire(&slot->mutex);
-			confirmed = slot->data.confirmed_flush;
-			restart = slot->data.restart_lsn;
-			SpinLockRelease(&slot->mutex);
-		}
-		LWLockRelease(ReplicationSlotControlLock);
-	}
+	cdc_wal_budget_read(slot_name, &budget);
+	confirmed = budget.confirmed_lsn;
 	now_lsn = RecoveryInProgress() ? InvalidXLogRecPtr : GetFlushRecPtr(NULL);
 
 	/* pid */
@@ -352,8 +342,8 @@ cdc_plugin_status(PG_FUNCTION_ARGS)
 	/* wal_behind_bytes, retained_wal_bytes */
 	cdc_lsn_distance(now_lsn, confirmed, &values[i], &nulls[i]);
 	i++;
-	cdc_lsn_distance(now_lsn, restart, &values[i], &nulls[i]);
-	i++;
+	values[i] = Int64GetDatum(budget.retained_bytes);
+	nulls[i++] = !budget.has_retained;
 	/* last_commit_time */
 	values[i] = TimestampTzGetDatum(snap.counters.last_commit_time);
 	nulls[i++] = snap.counters.last_commit_time == 0;
@@ -393,6 +383,16 @@ cdc_plugin_status(PG_FUNCTION_ARGS)
 	nulls[i++] = snap.snapshot.id == 0;
 	values[i] = Int64GetDatum(snap.snapshot.rows_estimated);
 	nulls[i++] = snap.snapshot.id == 0 || snap.snapshot.rows_estimated < 0;
+	/* the slot against max_slot_wal_keep_size, as pg_replication_slots sees it */
+	wal_status = cdc_wal_status_name(budget.wal_status);
+	values[i] = wal_status ? CStringGetTextDatum(wal_status) : (Datum) 0;
+	nulls[i++] = wal_status == NULL;
+	values[i] = Int64GetDatum(budget.budget_bytes);
+	nulls[i++] = !budget.limited;
+	values[i] = Int64GetDatum(budget.safe_bytes);
+	nulls[i++] = !budget.has_safe;
+	values[i] = Float8GetDatum(budget.used);
+	nulls[i++] = !budget.has_used;
 	Assert(i == CDC_STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -57,6 +57,7 @@
 #include "publish.h"
 #include "snapshot.h"
 #include "stream.h"
+#include "wal_budget.h"
 
 #define CDC_BACKOFF_MIN_MS 1000
 #define CDC_BACKOFF_MAX_MS 60000
@@ -104,6 +105,9 @@ typedef struct CdcStreamState
 	uint64		sends_since_poll;
 	XLogRecPtr	confirmed;		/* last LSN confirmed to the slot */
 	TimestampTz confirmed_commit_time;	/* newest transaction Kafka acknowledged */
+
+	bool		configuration_error;	/* waiting for a reload that fixes the settings */
+	bool		retrying;		/* backing off after a Kafka failure */
 
 	CdcWorkerCounters totals;	/* published by earlier producers and workers */
 	CdcWorkerCounters current;	/* what status() shows */
@@ -165,6 +169,29 @@ cdc_drain_wake_fd(void)
 }
 
 /*
+ * Why the slot retains WAL, as far as the worker knows: for the warnings
+ * about max_slot_wal_keep_size.
+ */
+static CdcRetentionCause
+cdc_retention_cause(void)
+{
+	if (W.configuration_error)
+		return CDC_RETENTION_CONFIGURATION;
+	if (W.current.broker_state == 0)
+		return CDC_RETENTION_BROKER_DOWN;
+	if (W.retrying || W.end == CDC_END_FAILED)
+		return CDC_RETENTION_DELIVERY;
+	return CDC_RETENTION_BEHIND;
+}
+
+/* Looks at the slot's WAL budget (at most once a second: wal_budget.c). */
+static void
+cdc_watch_budget(void)
+{
+	cdc_wal_budget_watch(cdc_slot_name, cdc_retention_cause());
+}
+
+/*
  * Waits for the latch (commits, signals), librdkafka, or the timeout; exits
  * if the postmaster dies. The wait set is built once: at thousands of waits
  * a second, building one per wait (WaitLatchOrSocket) costs more than the
@@ -177,6 +204,8 @@ cdc_wait(long timeout_ms)
 	int			n,
 				i;
 
+	/* every wait of the worker passes here, so the slot is watched in each */
+	cdc_watch_budget();
 	n = WaitEventSetWait(W.wait_set, timeout_ms, events, lengthof(events), PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	for (i = 0; i < n; i++)
@@ -776,6 +805,7 @@ cdc_stream(void)
 
 		cdc_publish_poll(0);
 		cdc_stream_confirm();
+		cdc_watch_budget();		/* also while busy decoding, with no wait */
 		if (W.end == CDC_END_NONE)
 			cdc_session_abandon(cdc_session_should_end(), NULL);
 		if (W.end != CDC_END_NONE)
@@ -839,6 +869,7 @@ cdc_worker_exit(int code, Datum arg)
 static void
 cdc_wait_for_reload(void)
 {
+	W.configuration_error = true;
 	while (!cdc_shutdown_requested)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -846,10 +877,11 @@ cdc_wait_for_reload(void)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			return;
+			break;
 		}
 		cdc_wait(CDC_LOOK_AGAIN_MS);
 	}
+	W.configuration_error = false;
 }
 
 /* The session loop: check the slot, build the producer, stream, handle how it ended. */
@@ -918,7 +950,9 @@ cdc_worker_run(void)
 		cdc_monitor_set_error("retrying", W.failure);
 		cdc_monitor_count_restart();
 		cdc_stream_stop_producer();
+		W.retrying = true;
 		cdc_sleep(backoff_ms);
+		W.retrying = false;
 	}
 }
 
@@ -958,6 +992,7 @@ cdc_worker_main(Datum main_arg)
 	W.confirmed_commit_time = W.totals.last_commit_time;
 	cdc_monitor_worker_started(MyProcPid, MyLatch, dboid, W.database, cdc_slot_name);
 	before_shmem_exit(cdc_worker_exit, (Datum) 0);
+	cdc_wal_budget_worker_start(cdc_slot_name);
 
 	PG_TRY();
 	{

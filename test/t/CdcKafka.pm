@@ -88,15 +88,15 @@ package CdcKafka;
 
 # A node whose worker publishes database "postgres" to $broker (undef: a
 # port nothing listens on). Extra postgresql.conf lines may be given in
-# conf. Started, with the extension created unless no_extension (the
-# worker creates its slot, and takes its initial snapshot, only once the
-# extension exists).
+# conf, initdb arguments in init_extra. Started, with the extension
+# created unless no_extension (the worker creates its slot, and takes its
+# initial snapshot, only once the extension exists).
 sub start_node
 {
 	my ($name, $broker, %opt) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 
-	$node->init(allows_streaming => 'logical');
+	$node->init(allows_streaming => 'logical', extra => $opt{init_extra} // []);
 	my $settings = `postgres --describe-config`;
 	my $conf = "shared_preload_libraries = 'cdc_plugin'\n"
 	  . "max_replication_slots = 10\n"
