@@ -921,7 +921,8 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	if (oldtuple != NULL)
 		event.before = cdc_row_from_tuple(entry->desc, tupdesc, oldtuple, before_columns,
 										  event.op == CDC_OP_DELETE ? keyp :
-										  (keyp != NULL && st->sink != NULL ? &old_key : NULL));
+										  (keyp != NULL && st->sink != NULL && st->sink->want_old_keys ?
+											 &old_key : NULL));
 	if (event.op == CDC_OP_UPDATE && event.before != NULL)
 	{
 		cdc_fill_unchanged_toast((cdc_row *) event.after, event.before);

@@ -60,6 +60,13 @@ typedef struct CdcOutputSink
 	 * sent, so the plugin skips the work of encoding what is left.
 	 */
 	bool		stopped;
+
+	/*
+	 * Set by the worker while a snapshot runs: the route then also carries
+	 * the old key of an UPDATE that has an old image (encoded only then;
+	 * a REPLICA IDENTITY FULL table would pay for it at every update).
+	 */
+	bool		want_old_keys;
 } CdcOutputSink;
 
 /*

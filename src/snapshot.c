@@ -1490,6 +1490,13 @@ cdc_snapshot_step(XLogRecPtr confirmed)
 	cdc_snapshot_next_chunk();
 }
 
+/* True while a table snapshot runs (chunks may be open during decoding). */
+bool
+cdc_snapshot_running(void)
+{
+	return S.ready && S.run != NULL;
+}
+
 /* True when a step would start a chunk or look at a request now. */
 bool
 cdc_snapshot_wants_step(void)

@@ -47,6 +47,9 @@ extern void cdc_snapshot_session_end(XLogRecPtr confirmed);
  */
 extern void cdc_snapshot_step(XLogRecPtr confirmed);
 
+/* True while a table snapshot runs: streamed UPDATEs must report old keys. */
+extern bool cdc_snapshot_running(void);
+
 /* True when a step has work to do now (the worker should not sleep). */
 extern bool cdc_snapshot_wants_step(void);
 

@@ -801,7 +801,10 @@ cdc_stream(void)
 	while (W.end == CDC_END_NONE)
 	{
 		XLogRecPtr	flushed = GetFlushRecPtr(NULL);
-		int			n = cdc_decode_round(W.ctx, flushed);
+		int			n;
+
+		W.sink->want_old_keys = cdc_snapshot_running();
+		n = cdc_decode_round(W.ctx, flushed);
 
 		cdc_publish_poll(0);
 		cdc_stream_confirm();
