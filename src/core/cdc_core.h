@@ -34,7 +34,8 @@ typedef enum cdc_op
 	CDC_OP_BEGIN = 7,
 	CDC_OP_COMMIT = 8,
 	CDC_OP_SNAPSHOT_BEGIN = 9,
-	CDC_OP_SNAPSHOT_END = 10
+	CDC_OP_SNAPSHOT_END = 10,
+	CDC_OP_GAP = 11
 } cdc_op;
 
 /* Which snapshot read an event; numbers match cdc.v1.SnapshotKind. */
@@ -42,7 +43,8 @@ typedef enum cdc_snapshot_kind
 {
 	CDC_SNAPSHOT_NONE = 0,
 	CDC_SNAPSHOT_INITIAL = 1,
-	CDC_SNAPSHOT_INCREMENTAL = 2
+	CDC_SNAPSHOT_INCREMENTAL = 2,
+	CDC_SNAPSHOT_GAP = 3		/* re-snapshot of a table changed during a gap */
 } cdc_snapshot_kind;
 
 /*
@@ -214,10 +216,19 @@ typedef struct cdc_event
 	const cdc_table_count *table_counts;
 	size_t		ntable_counts;
 
-	/* op == CDC_OP_SNAPSHOT_BEGIN or CDC_OP_SNAPSHOT_END */
+	/* op == CDC_OP_SNAPSHOT_BEGIN or CDC_OP_SNAPSHOT_END; the two partition fields also CDC_OP_GAP */
 	uint32_t	marker_partition;
 	uint32_t	marker_partitions;
 	uint64_t	marker_rows;
+
+	/* op == CDC_OP_GAP (with marker_partition and marker_partitions) */
+	uint64_t	gap_id;			/* the row of cdc_plugin.gaps */
+	uint64_t	gap_lost_from_lsn;	/* the lost slot's confirmed position */
+	uint64_t	gap_lost_to_lsn;	/* the new slot's start */
+	const char *gap_reason;		/* NUL-terminated, NULL = empty */
+	bool		gap_resnapshot; /* a snapshot of the table follows */
+	uint64_t	gap_snapshot_id;	/* its id; 0 without resnapshot */
+	int64_t		gap_time_us;	/* Unix epoch (1970), as in the envelope; not a TimestampTz */
 
 	cdc_encode_parts parts;		/* default CDC_ENCODE_ALL */
 } cdc_event;

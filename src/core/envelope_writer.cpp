@@ -78,7 +78,7 @@ namespace f {
 	/* Envelope */
 	constexpr uint32_t kOp = 1, kBefore = 2, kAfter = 3, kKey = 4, kSource = 5,
 				kTransaction = 6, kTruncate = 7, kMessage = 8, kSummary = 9,
-				kSnapshotMarker = 10;
+				kSnapshotMarker = 10, kGap = 11;
 	/* Source */
 	constexpr uint32_t kConnector = 1, kVersion = 2, kDatabase = 3, kSchema = 4,
 				kTable = 5, kLsn = 6, kCommitLsn = 7, kXid = 8,
@@ -86,6 +86,10 @@ namespace f {
 				kSnapshotId = 12;
 	/* SnapshotMarker */
 	constexpr uint32_t kMarkerPartition = 1, kMarkerPartitions = 2, kMarkerRows = 3;
+	/* Gap */
+	constexpr uint32_t kGapId = 1, kGapLostFromLsn = 2, kGapLostToLsn = 3, kGapReason = 4,
+				kGapResnapshot = 5, kGapSnapshotId = 6, kGapPartition = 7,
+				kGapPartitions = 8, kGapTimeUs = 9;
 	/* Transaction */
 	constexpr uint32_t kTxnId = 1, kTotalOrder = 2, kDataCollectionOrder = 3;
 	/* TransactionSummary / TableCount */
@@ -362,8 +366,8 @@ EnvelopeWriter::encode(const cdc_event &ev)
 
 	long		op = raw_enum(ev.op);
 
-	if (op < CDC_OP_CREATE || op > CDC_OP_SNAPSHOT_END)
-		fail("invalid op " + std::to_string(op) + " (expected 1..10)");
+	if (op < CDC_OP_CREATE || op > CDC_OP_GAP)
+		fail("invalid op " + std::to_string(op) + " (expected 1..11)");
 
 	long		parts = raw_enum(ev.parts);
 
@@ -539,6 +543,48 @@ EnvelopeWriter::encode(const cdc_event &ev)
 				close_message(at);
 				break;
 			}
+		case CDC_OP_GAP:
+			{
+				size_t		at = open_message(f::kGap, 1);
+				size_t		rlen = cstr_len(ev.gap_reason);
+				const struct
+				{
+					uint32_t	field;
+					uint64_t	value;
+				}			before_reason[] = {
+					{f::kGapId, ev.gap_id},
+					{f::kGapLostFromLsn, ev.gap_lost_from_lsn},
+					{f::kGapLostToLsn, ev.gap_lost_to_lsn},
+				},			after_reason[] = {
+					{f::kGapResnapshot, ev.gap_resnapshot ? 1u : 0u},
+					{f::kGapSnapshotId, ev.gap_snapshot_id},
+					{f::kGapPartition, ev.marker_partition},
+					{f::kGapPartitions, ev.marker_partitions},
+					{f::kGapTimeUs, static_cast<uint64_t>(ev.gap_time_us)},
+				};
+
+				/* field-number order, zero values omitted (proto3) */
+				for (const auto &v : before_reason)
+					if (v.value)
+					{
+						put_varint(tag(v.field, kVarint));
+						put_varint(v.value);
+					}
+				if (rlen > 0)
+				{
+					if (!valid_utf8(ev.gap_reason, rlen))
+						fail("gap reason is not valid UTF-8");
+					put_len_field(f::kGapReason, ev.gap_reason, rlen);
+				}
+				for (const auto &v : after_reason)
+					if (v.value)
+					{
+						put_varint(tag(v.field, kVarint));
+						put_varint(v.value);
+					}
+				close_message(at);
+				break;
+			}
 		default:
 			break;
 	}
@@ -652,7 +698,7 @@ EnvelopeWriter::write_source(const cdc_source &src)
 	{
 		long		kind = raw_enum(src.snapshot_kind);
 
-		if (kind < CDC_SNAPSHOT_INITIAL || kind > CDC_SNAPSHOT_INCREMENTAL)
+		if (kind < CDC_SNAPSHOT_INITIAL || kind > CDC_SNAPSHOT_GAP)
 			fail("invalid snapshot kind " + std::to_string(kind));
 		put_varint(tag(f::kSnapshotKind, kVarint));
 		put_varint(static_cast<uint64_t>(kind));

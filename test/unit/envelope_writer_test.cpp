@@ -188,6 +188,20 @@ ref_envelope(const cdc_event &ev, const std::string &version)
 		m->set_partitions(ev.marker_partitions);
 		m->set_rows(ev.marker_rows);
 	}
+	if (ev.op == CDC_OP_GAP)
+	{
+		pb::Gap    *g = e.mutable_gap();
+
+		g->set_id(ev.gap_id);
+		g->set_lost_from_lsn(ev.gap_lost_from_lsn);
+		g->set_lost_to_lsn(ev.gap_lost_to_lsn);
+		g->set_reason(s(ev.gap_reason));
+		g->set_resnapshot(ev.gap_resnapshot);
+		g->set_snapshot_id(ev.gap_snapshot_id);
+		g->set_partition(ev.marker_partition);
+		g->set_partitions(ev.marker_partitions);
+		g->set_time_us(ev.gap_time_us);
+	}
 	if (ev.op == CDC_OP_COMMIT)
 	{
 		e.mutable_summary()->set_event_count(ev.event_count);
@@ -865,6 +879,98 @@ TEST_F(EnvelopeWriter, SnapshotMarkersWritePartitionPartitionsAndRows)
 	EXPECT_FALSE(parse(encode_matching_reference(t)).has_snapshot());
 }
 
+TEST_F(EnvelopeWriter, GapWritesEveryFieldAndRoundTrips)
+{
+	cdc_event	g = event_of(CDC_OP_GAP);
+
+	g.source.database = "shop";
+	g.source.schema = "public";
+	g.source.table = "orders";
+	g.source.lsn = 0x300000060ULL;	/* the new slot's start */
+	g.source.commit_lsn = 0x300000060ULL;
+	g.gap_id = 4;
+	g.gap_lost_from_lsn = 0x15AAF00;
+	g.gap_lost_to_lsn = 0x300000060ULL;
+	g.gap_reason = "replication slot \"cdc_plugin\" was invalidated (max_slot_wal_keep_size)";
+	g.gap_resnapshot = true;
+	g.gap_snapshot_id = 17;
+	g.marker_partition = 2;
+	g.marker_partitions = 3;
+	g.marker_rows = 99;			/* a marker's field: not part of a gap */
+	g.gap_time_us = 1733092161116656LL;
+	pb::Envelope e = parse(encode_matching_reference(g));
+
+	EXPECT_EQ(e.op(), pb::OP_GAP);
+	ASSERT_TRUE(e.has_gap());
+	EXPECT_FALSE(e.has_snapshot());
+	EXPECT_FALSE(e.has_transaction());
+	EXPECT_FALSE(e.has_key());
+	EXPECT_EQ(e.gap().id(), 4u);
+	EXPECT_EQ(e.gap().lost_from_lsn(), 0x15AAF00u);
+	EXPECT_EQ(e.gap().lost_to_lsn(), 0x300000060ULL);
+	EXPECT_EQ(e.gap().reason(), g.gap_reason);
+	EXPECT_TRUE(e.gap().resnapshot());
+	EXPECT_EQ(e.gap().snapshot_id(), 17u);
+	EXPECT_EQ(e.gap().partition(), 2u);
+	EXPECT_EQ(e.gap().partitions(), 3u);
+	EXPECT_EQ(e.gap().time_us(), 1733092161116656LL);
+	EXPECT_EQ(e.source().lsn(), e.gap().lost_to_lsn());
+	EXPECT_EQ(e.source().table(), "orders");
+	EXPECT_FALSE(e.source().snapshot());
+
+	/* without resnapshot, partition 0, a NULL reason and a time before 1970 */
+	g.gap_resnapshot = false;
+	g.gap_snapshot_id = 0;
+	g.marker_partition = 0;
+	g.gap_reason = nullptr;
+	g.gap_time_us = -1;
+	e = parse(encode_matching_reference(g));
+	EXPECT_FALSE(e.gap().resnapshot());
+	EXPECT_EQ(e.gap().snapshot_id(), 0u);
+	EXPECT_EQ(e.gap().partition(), 0u);
+	EXPECT_EQ(e.gap().reason(), "");
+	EXPECT_EQ(e.gap().time_us(), -1);
+
+	/* by hand: op 11, then the source, then 5a 00 for an all-zero gap */
+	cdc_event	z = event_of(CDC_OP_GAP);
+	std::string bytes = encode(z);
+
+	EXPECT_EQ(hex(bytes.substr(0, 2)), "08 0b");
+	EXPECT_EQ(hex(bytes.substr(bytes.size() - 2)), "5a 00");
+	EXPECT_TRUE(parse(bytes).has_gap());
+
+	/* a reason long enough for a two-byte length */
+	std::string long_reason(300, 'r');
+
+	g.gap_reason = long_reason.c_str();
+	EXPECT_EQ(parse(encode_matching_reference(g)).gap().reason(), long_reason);
+
+	/* gap fields are not written for other ops, nor marker fields for a gap */
+	cdc_event	m = event_of(CDC_OP_SNAPSHOT_BEGIN);
+
+	m.gap_id = 4;
+	m.gap_reason = "x";
+	EXPECT_FALSE(parse(encode_matching_reference(m)).has_gap());
+
+	/* the reason is checked like every string */
+	g.gap_reason = "bad \xff";
+	EXPECT_EQ(encode_error(g), "gap reason is not valid UTF-8");
+}
+
+TEST_F(EnvelopeWriter, GapSnapshotKindIsWritten)
+{
+	cdc_event	b = event_of(CDC_OP_SNAPSHOT_BEGIN);
+
+	b.source.snapshot = true;
+	b.source.snapshot_kind = CDC_SNAPSHOT_GAP;
+	b.source.snapshot_id = 17;
+	b.marker_partitions = 3;
+	pb::Envelope e = parse(encode_matching_reference(b));
+
+	EXPECT_EQ(e.source().snapshot_kind(), pb::SNAPSHOT_GAP);
+	EXPECT_EQ(e.source().snapshot_id(), 17u);
+}
+
 TEST_F(EnvelopeWriter, NullSourceStringsAndEmptyVersionAreOmitted)
 {
 	cdc_encoder *e2 = cdc_encoder_create(nullptr, err, sizeof(err));
@@ -984,10 +1090,10 @@ TEST_F(EnvelopeWriter, RejectsOpOutsideTheEnum)
 {
 	cdc_event	ev = event_of(static_cast<cdc_op>(0));
 
-	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..10)");
-	ev.op = static_cast<cdc_op>(11);
-	EXPECT_EQ(encode_error(ev), "invalid op 11 (expected 1..10)");
-	ev.op = CDC_OP_SNAPSHOT_END;
+	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..11)");
+	ev.op = static_cast<cdc_op>(12);
+	EXPECT_EQ(encode_error(ev), "invalid op 12 (expected 1..11)");
+	ev.op = CDC_OP_GAP;
 	encode(ev);
 }
 
@@ -1009,8 +1115,8 @@ TEST_F(EnvelopeWriter, RejectsSnapshotKindOutsideTheEnum)
 
 	ev.source.snapshot = true;
 	ev.source.snapshot_id = 1;
-	ev.source.snapshot_kind = static_cast<cdc_snapshot_kind>(3);
-	EXPECT_EQ(encode_error(ev), "invalid snapshot kind 3");
+	ev.source.snapshot_kind = static_cast<cdc_snapshot_kind>(4);
+	EXPECT_EQ(encode_error(ev), "invalid snapshot kind 4");
 
 	/* also when only the source is written, the part that carries it */
 	cdc_row		empty{};
@@ -1018,7 +1124,7 @@ TEST_F(EnvelopeWriter, RejectsSnapshotKindOutsideTheEnum)
 	ev.op = CDC_OP_READ;
 	ev.after = &empty;
 	ev.parts = CDC_ENCODE_SOURCE_ONLY;
-	EXPECT_EQ(encode_error(ev), "invalid snapshot kind 3");
+	EXPECT_EQ(encode_error(ev), "invalid snapshot kind 4");
 	ev.parts = CDC_ENCODE_NO_SOURCE;
 	encode(ev);					/* no source, nothing to refuse */
 }
