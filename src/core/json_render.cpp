@@ -125,6 +125,8 @@ check_envelope(const pb::Envelope &env)
 	}
 	if (env.has_snapshot())
 		check_known(env.snapshot(), "cdc.v1.SnapshotMarker");
+	if (env.has_gap())
+		check_known(env.gap(), "cdc.v1.Gap");
 }
 
 /* ---------------------------------------------------------------------
@@ -1243,6 +1245,9 @@ Renderer::source(const pb::Source &s)
 		case pb::SNAPSHOT_INCREMENTAL:
 			o_.append("\"incremental\"");
 			break;
+		case pb::SNAPSHOT_GAP:
+			o_.append("\"gap\"");
+			break;
 		default:
 			/* proto3 keeps an unknown enum number; like an unknown op, refuse it */
 			invalid("unknown snapshot kind " + std::to_string(s.snapshot_kind()));
@@ -1280,6 +1285,8 @@ op_name(int op)
 			return "snapshot_begin";
 		case pb::OP_SNAPSHOT_END:
 			return "snapshot_end";
+		case pb::OP_GAP:
+			return "gap";
 		default:
 			return nullptr;
 	}
@@ -1460,6 +1467,37 @@ Renderer::envelope(const pb::Envelope &env)
 			key("rows", mfirst);
 			append_int(o_, m.rows());
 		}
+		o_.push_back('}');
+	}
+	else if (op == pb::OP_GAP)
+	{
+		/* every field, LSNs and the time as source renders them */
+		const auto &g = env.gap();
+		bool		gfirst = true;
+
+		key("gap", first);
+		o_.push_back('{');
+		key("id", gfirst);
+		append_int(o_, g.id());
+		key("lost_from_lsn", gfirst);
+		append_lsn(o_, g.lost_from_lsn());
+		key("lost_to_lsn", gfirst);
+		append_lsn(o_, g.lost_to_lsn());
+		key("reason", gfirst);
+		str(g.reason());
+		key("resnapshot", gfirst);
+		o_.append(g.resnapshot() ? "true" : "false");
+		key("snapshot_id", gfirst);
+		append_int(o_, g.snapshot_id());
+		key("partition", gfirst);
+		append_int(o_, g.partition());
+		key("partitions", gfirst);
+		append_int(o_, g.partitions());
+		key("time", gfirst);
+		if (g.time_us() == 0)
+			o_.append("null");
+		else
+			append_timestamp(o_, g.time_us(), true);
 		o_.push_back('}');
 	}
 	o_.push_back('}');

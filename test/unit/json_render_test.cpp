@@ -1198,6 +1198,69 @@ TEST_F(JsonRenderOp, SnapshotMarkersHavePartitionsAndEndHasRows)
 			  "\"snapshot\":{\"partition\":3,\"partitions\":4,\"rows\":1000000}}");
 }
 
+TEST_F(JsonRenderOp, GapHasEveryFieldLsnsAsPgLsnAndTimeAsTimestamp)
+{
+	const std::string gsrc =
+		"\"source\":{\"connector\":\"cdc_plugin\",\"version\":\"1.2.3\",\"db\":\"shop\","
+		"\"schema\":\"public\",\"table\":\"orders\",\"lsn\":\"3/60\","
+		"\"commit_lsn\":\"3/60\",\"xid\":0,\"commit_time\":null,\"snapshot\":false}";
+	cdc_event	ev = base(CDC_OP_GAP, true);
+
+	ev.has_transaction = false;
+	ev.source.xid = 0;
+	ev.source.commit_time_us = 0;
+	ev.source.lsn = 0x300000060ULL;
+	ev.source.commit_lsn = 0x300000060ULL;
+	ev.gap_id = 4;
+	ev.gap_lost_from_lsn = 0x15AAF00;
+	ev.gap_lost_to_lsn = 0x300000060ULL;
+	ev.gap_reason = "slot \"cdc_plugin\" invalidated";
+	ev.gap_resnapshot = true;
+	ev.gap_snapshot_id = 17;
+	ev.marker_partition = 2;
+	ev.marker_partitions = 3;
+	ev.marker_rows = 99;		/* a marker's field: not rendered */
+	ev.gap_time_us = 1733092161116656LL;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"gap\"," + gsrc + ","
+			  "\"gap\":{\"id\":4,\"lost_from_lsn\":\"0/15AAF00\",\"lost_to_lsn\":\"3/60\","
+			  "\"reason\":\"slot \\\"cdc_plugin\\\" invalidated\",\"resnapshot\":true,"
+			  "\"snapshot_id\":17,\"partition\":2,\"partitions\":3,"
+			  "\"time\":\"2024-12-01T22:29:21.116656+00:00\"}}");
+
+	/* no snapshot follows: snapshot_id 0; an empty reason; no time */
+	ev.gap_resnapshot = false;
+	ev.gap_snapshot_id = 0;
+	ev.marker_partition = 0;
+	ev.gap_reason = nullptr;
+	ev.gap_time_us = 0;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"gap\"," + gsrc + ","
+			  "\"gap\":{\"id\":4,\"lost_from_lsn\":\"0/15AAF00\",\"lost_to_lsn\":\"3/60\","
+			  "\"reason\":\"\",\"resnapshot\":false,\"snapshot_id\":0,\"partition\":0,"
+			  "\"partitions\":3,\"time\":null}}");
+}
+
+TEST_F(JsonRenderOp, GapSnapshotRendersItsKind)
+{
+	cdc_event	ev = base(CDC_OP_SNAPSHOT_BEGIN, true);
+
+	ev.has_transaction = false;
+	ev.source.xid = 0;
+	ev.source.commit_time_us = 0;
+	ev.source.snapshot = true;
+	ev.source.snapshot_kind = CDC_SNAPSHOT_GAP;
+	ev.source.snapshot_id = 17;
+	ev.marker_partitions = 3;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"snapshot_begin\","
+			  "\"source\":{\"connector\":\"cdc_plugin\",\"version\":\"1.2.3\",\"db\":\"shop\","
+			  "\"schema\":\"public\",\"table\":\"orders\",\"lsn\":\"0/16B3748\","
+			  "\"commit_lsn\":\"1/16B3800\",\"xid\":0,\"commit_time\":null,"
+			  "\"snapshot\":\"gap\",\"snapshot_id\":17},"
+			  "\"snapshot\":{\"partition\":0,\"partitions\":3}}");
+}
+
 TEST_F(JsonRenderOp, StreamedEventsRenderAsBeforeSnapshots)
 {
 	/* every field the snapshot work added left at zero: not a byte changes */
@@ -1247,14 +1310,33 @@ TEST(JsonRenderLayout, MarkerWithoutSnapshotSectionRendersDefaults)
 			  "\"snapshot\":{\"partition\":0,\"partitions\":0,\"rows\":0}}");
 }
 
+TEST(JsonRenderLayout, GapWithoutGapSectionRendersDefaults)
+{
+	pb::Envelope g;
+
+	g.set_op(pb::OP_GAP);
+	EXPECT_EQ(render_ok(g),
+			  "{\"op\":\"gap\","
+			  "\"source\":{\"connector\":\"\",\"version\":\"\",\"db\":\"\",\"lsn\":\"0/0\","
+			  "\"commit_lsn\":\"0/0\",\"xid\":0,\"commit_time\":null,\"snapshot\":false},"
+			  "\"gap\":{\"id\":0,\"lost_from_lsn\":\"0/0\",\"lost_to_lsn\":\"0/0\","
+			  "\"reason\":\"\",\"resnapshot\":false,\"snapshot_id\":0,\"partition\":0,"
+			  "\"partitions\":0,\"time\":null}}");
+
+	/* a time before 1970, as commit_time renders one */
+	g.mutable_gap()->set_time_us(-1);
+	EXPECT_NE(render_ok(g).find("\"time\":\"1969-12-31T23:59:59.999999+00:00\"}"),
+			  std::string::npos);
+}
+
 TEST(JsonRenderErrors, SnapshotKindMustBeKnown)
 {
 	pb::Envelope e;
 
 	e.set_op(pb::OP_SNAPSHOT_BEGIN);
 	e.mutable_source()->set_snapshot(true);
-	e.mutable_source()->set_snapshot_kind(static_cast<pb::SnapshotKind>(3));
-	EXPECT_EQ(render_error(e), "invalid envelope: unknown snapshot kind 3");
+	e.mutable_source()->set_snapshot_kind(static_cast<pb::SnapshotKind>(4));
+	EXPECT_EQ(render_error(e), "invalid envelope: unknown snapshot kind 4");
 	e.mutable_source()->set_snapshot_kind(static_cast<pb::SnapshotKind>(-1));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown snapshot kind -1");
 
@@ -1435,6 +1517,22 @@ TEST(JsonRenderErrors, UnknownFieldsAnywhereAreCorrupt)
 	EXPECT_EQ(render_error(t), std::string(kCorrupt) + ": unknown field 7 in cdc.v1.TableCount");
 }
 
+TEST(JsonRenderErrors, GapWithUnknownFieldOrNulInReasonIsInvalid)
+{
+	pb::Envelope g;
+
+	g.set_op(pb::OP_GAP);
+	g.mutable_gap()->GetReflection()->MutableUnknownFields(g.mutable_gap())->AddVarint(12, 1);
+	EXPECT_EQ(render_error(g), std::string(kCorrupt) + ": unknown field 12 in cdc.v1.Gap");
+
+	pb::Envelope n;
+
+	n.set_op(pb::OP_GAP);
+	n.mutable_gap()->set_reason(std::string("a\0b", 3));
+	EXPECT_EQ(render_error(n),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
+}
+
 TEST(JsonRenderErrors, OpMustBeKnown)
 {
 	pb::Envelope e;
@@ -1443,8 +1541,8 @@ TEST(JsonRenderErrors, OpMustBeKnown)
 	EXPECT_EQ(render_error(e), "invalid envelope: op is unspecified");
 	e.set_op(static_cast<pb::Op>(42));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 42");
-	e.set_op(static_cast<pb::Op>(11));
-	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 11");
+	e.set_op(static_cast<pb::Op>(12));
+	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 12");
 	e.set_op(static_cast<pb::Op>(-3));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op -3");
 }
@@ -1644,6 +1742,21 @@ protected:
 		b.marker_partitions = 3;
 		b.marker_rows = 300;
 		add(b);
+		cdc_event	g = event_of(CDC_OP_GAP);
+
+		g.source.schema = "s";
+		g.source.table = "t";
+		g.source.lsn = g.source.commit_lsn = 0x300000060ULL;
+		g.gap_id = 3;
+		g.gap_lost_from_lsn = 0x15AAF00;
+		g.gap_lost_to_lsn = 0x300000060ULL;
+		g.gap_reason = "slot invalidated";
+		g.gap_resnapshot = true;
+		g.gap_snapshot_id = 78;
+		g.marker_partition = 1;
+		g.marker_partitions = 3;
+		g.gap_time_us = 1733092161116656LL;
+		add(g);
 		cdc_encoder_destroy(enc);
 	}
 
