@@ -118,7 +118,7 @@ wait "$clean_consumer"
 check "consumer picked up topics created after it started" [ $? -eq 0 ]
 wait "$clean_verifier"
 check "verify --wait on a growing file passes the clean run" [ $? -eq 0 ]
-check "clean run summary" grep -q 'reference=10 consumed=11 unique=10 duplicates=0 tombstones=1 missing=0 mismatched=0 phantom=0 misrouted=0 out_of_order=0 snapshot_rows=0 markers=0 bad_markers=0 -> OK$' "$work/st_clean.verify"
+check "clean run summary" grep -q 'reference=10 consumed=11 unique=10 duplicates=0 tombstones=1 missing=0 mismatched=0 phantom=0 misrouted=0 out_of_order=0 snapshot_rows=0 markers=0 bad_markers=0 gaps=0 bad_gaps=0 -> OK$' "$work/st_clean.verify"
 check "final state: id 1, 30 and 4, nothing else" cmp -s <(sort "$work/st_clean.final") <(sort "$work/data/st_clean.final")
 wait "$json_consumer"
 
@@ -152,11 +152,14 @@ while read -r line; do
 	opts=${rest%% -- *}
 	counters=${rest#* -- }
 	[ "$name" = st_clean ] && continue
-	# a scenario with a .final file also checks the final state verify writes
+	# a scenario with a .final file also checks the final state verify writes;
+	# one without a .ref file is verified without a reference
 	final=()
 	[ -e "$work/data/$name.final" ] && final=(--final-state "$work/$name.final")
+	reference=()
+	[ -e "$work/data/$name.ref" ] && reference=(--reference "$work/data/$name.ref")
 	# shellcheck disable=SC2086
-	out=$("$tool" verify --consumed "$work/$name.tsv" --reference "$work/data/$name.ref" \
+	out=$("$tool" verify --consumed "$work/$name.tsv" "${reference[@]}" \
 		--topic-prefix "$name" $opts "${final[@]}" 2>"$work/$name.verify.err")
 	got_exit=$?
 	ok=1
@@ -181,6 +184,13 @@ check "snapshot examples are printed on stderr" \
 	grep -q '^verify: bad_markers: .*no snapshot_begin on partition 2 of 3' "$work/st_snap_nobegin.verify.err"
 check "an r event out of order is explained" \
 	grep -q '^verify: out_of_order: .*op=r .*(an r event is at (commit_lsn, 0))' "$work/st_snap_order.verify.err"
+check "gap examples are printed on stderr" \
+	grep -q '^verify: bad_gaps: st_gap_nocopy.public.items gap_id=1: no copy on partition 2 of 3' "$work/st_gap_nocopy.verify.err"
+check "a re-snapshot that never began is explained" \
+	grep -q '^verify: bad_gaps: .*no snapshot_begin of snapshot_id=9 after the gap .*it never began' "$work/st_gap_nosnap.verify.err"
+check "an event of the new slot before the gap is explained" \
+	grep -q '^verify: bad_gaps: .*op=gap .*comes after .*which the new slot published' "$work/st_gap_early.verify.err"
+
 
 # --wait with --snapshots-complete: a complete snapshot ends the wait at
 # once, a running one waits for its ends until the time is up
@@ -201,8 +211,8 @@ check "--snapshots-complete --wait: a running snapshot is waited for, then fails
 awk '!seen[$0]++' "$work/st_clean.tsv" | head -c -7 >"$work/partial.tsv"
 "$tool" verify --consumed "$work/partial.tsv" --reference "$work/data/st_clean.ref" --topic-prefix st_clean >"$work/partial.out" 2>/dev/null
 check "half-written last line ignored (its change counts as missing)" bash -c '[ $1 -eq 1 ] && grep -q "missing=1 " "$2"' _ $? "$work/partial.out"
-"$tool" verify --consumed "$work/st_clean.tsv" --topic-prefix st_clean >/dev/null 2>&1
-check "verify without --reference exits 2" [ $? -eq 2 ]
+"$tool" verify --consumed "$work/st_clean.tsv" --reference "$work/data/st_clean.ref" >/dev/null 2>&1
+check "verify without --topic-prefix exits 2" [ $? -eq 2 ]
 "$tool" verify --consumed "$work/nonexistent.tsv" --reference "$work/data/st_clean.ref" --topic-prefix st_clean >/dev/null 2>&1
 check "verify with a missing consumed file exits 2" [ $? -eq 2 ]
 

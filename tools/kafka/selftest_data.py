@@ -8,12 +8,15 @@ writes, for every scenario S (its topic prefix is S):
   OUT_DIR/S.produce   input for `cdc_kafka_consume produce` (topic, partition,
                       key, value; \\x<hex> or \\N)
   OUT_DIR/S.ref       the reference, one envelope per line as COPY prints it
+                      (none for scenarios verified without a reference)
 and OUT_DIR/expect: one line per scenario, "S EXIT [VERIFY-OPTION...] --
 counter=value ...", which selftest.sh checks against verify's summary.
 OUT_DIR/st_clean.final is the final state verify must write for st_clean;
 OUT_DIR/S.final, where present, the one verify --final-state must write
-for S (selftest.sh then checks it).
+for S (selftest.sh then checks it). OUT_DIR/st_gap.rows holds the rows
+tools/gap_consumer.py must rebuild from st_gap (one JSON object per line).
 """
+import json
 import hashlib
 import re
 import sys
@@ -60,10 +63,12 @@ class Ev:
 
     def __init__(self, op, table, lsn, commit=None, order=None, key=None,
                  before=None, after=None, schema="public", message=None,
-                 snapshot=None, marker=None):
+                 snapshot=None, marker=None, gap=None):
         """snapshot=(kind, id[, flag]): a snapshot event as the worker sends
         it (commit is the high watermark's commit, no transaction block, xid
-        0); marker=(partition, partitions[, rows]) for snapshot_begin/end."""
+        0); marker=(partition, partitions[, rows]) for snapshot_begin/end.
+        gap=dict of Gap fields: a gap as the worker sends it (lsn and
+        commit_lsn are lost_to_lsn, no transaction block, xid 0)."""
         e = pb.Envelope()
         e.op = op
         e.source.connector = "cdc_plugin"
@@ -73,7 +78,13 @@ class Ev:
         if table is not None:
             e.source.schema = schema
             e.source.table = table
-        if snapshot is not None:
+        if gap is not None:
+            for field, value in gap.items():
+                setattr(e.gap, field, value)
+            e.gap.SetInParent()
+            e.source.lsn = lsn
+            e.source.commit_lsn = commit if commit is not None else lsn
+        elif snapshot is not None:
             e.source.commit_lsn = commit
             e.source.snapshot = snapshot[2] if len(snapshot) > 2 else True
             e.source.snapshot_kind = snapshot[0]
@@ -146,9 +157,11 @@ def produce_lines(prefix, items):
     """items: Ev, "tombstone" (after the preceding delete), or (Ev, overrides)."""
     out = []
     last = None
+    last_part = -1
     for it in items:
         if it == "tombstone":
-            out.append("%s\t-1\t%s\t\\N" % (last.topic(prefix), hexb(last.key)))
+            # on the delete's partition (the partitioner picks the same one for -1)
+            out.append("%s\t%d\t%s\t\\N" % (last.topic(prefix), last_part, hexb(last.key)))
             continue
         ev, opt = (it if isinstance(it, tuple) else (it, {}))
         topic = opt.get("topic", ev.topic(prefix))
@@ -158,6 +171,7 @@ def produce_lines(prefix, items):
         out.append("%s\t%d\t%s\t%s" % (topic, part, "\\N" if key is None else hexb(key),
                                        "\\N" if value is None else hexb(value)))
         last = ev
+        last_part = part
     return out
 
 
@@ -165,17 +179,19 @@ scenarios = []
 
 
 def scenario(name, items, reference, exit_code, counters, verify_opts=(), final=None):
-    """final: the envelopes verify --final-state must write (any order)."""
+    """reference None: verified without one. final: the envelopes verify
+    --final-state must write (any order)."""
     scenarios.append(name)
     if final is not None:
         with open("%s/%s.final" % (OUT, name), "w") as f:
             f.write("".join(copy_hex(e.bytes) + "\n" for e in final))
     with open("%s/%s.produce" % (OUT, name), "w") as f:
         f.write("".join(line + "\n" for line in produce_lines(name, items)))
-    with open("%s/%s.ref" % (OUT, name), "w") as f:
-        f.write("".join(copy_hex(e.bytes) + "\n" for e in reference))
+    if reference is not None:
+        with open("%s/%s.ref" % (OUT, name), "w") as f:
+            f.write("".join(copy_hex(e.bytes) + "\n" for e in reference))
     expect.append("%s %d %s -- %s" % (name, exit_code, " ".join(verify_opts),
-                                      " ".join("%s=%d" % kv for kv in counters.items())))
+                                      " ".join("%s=%s" % kv for kv in counters.items())))
 
 
 def modified(ev, **after):
@@ -187,7 +203,8 @@ def modified(ev, **after):
 
 n = len(REFERENCE)
 expect = []
-ZERO = dict(missing=0, mismatched=0, phantom=0, misrouted=0, out_of_order=0, bad_markers=0)
+ZERO = dict(missing=0, mismatched=0, phantom=0, misrouted=0, out_of_order=0, bad_markers=0,
+            bad_gaps=0)
 
 
 def counts(**kw):
@@ -375,6 +392,143 @@ scenario("st_snap_route", snap_workload(
     rows=[item(s_r1, 1), (s_r2, {"partition": 0, "key": None}), item(s_r3, 3), item(s_r3b, 3)],
     after_end=[(SNAP_END[0][0], {"partition": 0, "key": None, "topic": "st_snap_route.public.logs"})]),
          SNAP_REF, 1, counts(misrouted=2, markers=13))
+
+# ---- no reference ----
+# Without --reference nothing is compared with the truth; the rest still runs.
+NOREF = dict(reference="none", missing="skipped", mismatched="skipped")
+scenario("st_noref", WORKLOAD, None, 0,
+         counts(consumed=n + 1, unique=n, duplicates=0, tombstones=1, phantom=0, **NOREF))
+scenario("st_noref_order", reordered, None, 1, counts(out_of_order=1, **NOREF))
+
+# ---- gaps ----
+# The worker's slot was lost: changes committed in [0x2800, 0x5000) are not
+# in the topics. Before the loss: items 1, 2, 3, 5, 6 (keyed, partition
+# id % 2), logs x and y (keyless), notes 7 (keyed), tmp 1 then a truncate
+# of tmp. Lost: items 1 updated, 2 and 3 deleted, logs y deleted. Each
+# table gets gap 1 on all 3 partitions; items (snapshot 9) and logs
+# (snapshot 10, read with the new slot's snapshot at its start, 0x5000)
+# are snapshotted again, notes and tmp did not change (no resnapshot).
+# After the gap: items 5 updated, 6 deleted (with a tombstone), the items
+# snapshot reads 1 (2 and 3 are gone, 5 changed in its window), then 4
+# is inserted. No reference: the reference slot was lost too.
+GAP = pb.OP_GAP
+GK = pb.SNAPSHOT_GAP
+LOST_FROM, LOST_TO = 0x2800, 0x5000
+
+
+def gap_copies(table, resnapshot_id=0, skip=(), gap_id=1, **change):
+    out = []
+    for p in range(NP):
+        if p in skip:
+            continue
+        fields = dict(id=gap_id, lost_from_lsn=LOST_FROM, lost_to_lsn=LOST_TO,
+                      reason='replication slot "cdc_plugin" was invalidated',
+                      resnapshot=resnapshot_id != 0, snapshot_id=resnapshot_id,
+                      partition=p, partitions=NP, time_us=1764627000000000)
+        fields.update(change)
+        out.append((Ev(GAP, table, LOST_TO, gap=fields), {"partition": p, "key": None}))
+    return out
+
+
+g_c1 = Ev(C, "items", 0x1100, 0x1000, 1, key=row(id=1), after=row(id=1, note="a"))
+g_c2 = Ev(C, "items", 0x1100, 0x1000, 2, key=row(id=2), after=row(id=2, note="b"))
+g_c3 = Ev(C, "items", 0x1100, 0x1000, 3, key=row(id=3), after=row(id=3, note="c"))
+g_c5 = Ev(C, "items", 0x1100, 0x1000, 4, key=row(id=5), after=row(id=5, note="e"))
+g_c6 = Ev(C, "items", 0x1100, 0x1000, 5, key=row(id=6), after=row(id=6, note="f"))
+g_lx = Ev(C, "logs", 0x1200, 0x1000, 6, after=row(what="x"))
+g_ly = Ev(C, "logs", 0x1200, 0x1000, 7, after=row(what="y"))
+g_n7 = Ev(C, "notes", 0x1300, 0x1000, 8, key=row(id=7), after=row(id=7, note="g"))
+g_m1 = Ev(C, "tmp", 0x1400, 0x1000, 9, key=row(id=1), after=row(id=1))
+g_tt = Ev(T, "tmp", 0x2100, 0x2000, 1)
+g_u5 = Ev(U, "items", 0x5500, 0x5400, 1, key=row(id=5), after=row(id=5, note="e2"))
+g_d6 = Ev(D, "items", 0x5600, 0x5400, 2, key=row(id=6), before=row(id=6))
+g_r1 = rd("items", 0x5f00, 0x6000, 9, kind=GK, key=row(id=1), id=1, note="a2")
+g_rx = rd("logs", LOST_TO, LOST_TO, 10, kind=GK, what="x")
+g_c4 = Ev(C, "items", 0x7100, 0x7000, 1, key=row(id=4), after=row(id=4, note="d"))
+
+BEFORE_GAP = [item(g_c1, 1), item(g_c2, 2), item(g_c3, 3), item(g_c5, 5), item(g_c6, 6),
+              logs_row(g_lx, 0), logs_row(g_ly, 1), item(g_n7, 7), item(g_m1, 1),
+              (g_tt, {"partition": 2})]
+GAPS = (gap_copies("items", 9) + gap_copies("logs", 10) + gap_copies("notes")
+        + gap_copies("tmp"))
+LOGS_RESNAPSHOT = (markers(SB, "logs", LOST_TO, GK, 10) + [logs_row(g_rx, 0)]
+                   + markers(SE, "logs", LOST_TO, GK, 10, rows=1))
+ITEMS_BEGIN = markers(SB, "items", 0x5100, GK, 9)
+ITEMS_END = markers(SE, "items", 0x6200, GK, 9, rows=1)
+
+
+def gap_workload(before=BEFORE_GAP, gaps=GAPS, logs=LOGS_RESNAPSHOT, begin=ITEMS_BEGIN,
+                 rows=None, end=ITEMS_END, after=None):
+    rows = rows if rows is not None else [item(g_u5, 5), item(g_d6, 6), "tombstone",
+                                          item(g_r1, 1)]
+    after = after if after is not None else [item(g_c4, 4)]
+    return list(before) + list(gaps) + list(logs) + list(begin) + rows + list(end) + after
+
+
+
+
+def gcounts(**kw):
+    """Counters of a scenario verified without a reference."""
+    return counts(**dict(NOREF, **kw))
+
+
+nb = len(BEFORE_GAP) + 3  # + u5, d6, c4
+# final state: items 1 (read again), 5 (updated), 4; logs x (read again);
+# notes 7 (no resnapshot: stale, kept); not 2 and 3 (deleted in the gap,
+# dropped at the snapshot_end), not 6 (deleted), not logs y, not tmp
+GAP_FINAL = [g_r1, g_u5, g_c4, g_rx, g_n7]
+scenario("st_gap", gap_workload(), None, 0,
+         gcounts(consumed=nb + 1 + 12 + 12 + 2, unique=nb + 2, duplicates=0, tombstones=1,
+                snapshot_rows=2, markers=12, phantom=0, gaps=12, bad_gaps=0),
+         verify_opts=("--snapshots-complete",), final=GAP_FINAL)
+with open(OUT + "/st_gap.rows", "w") as f:
+    for schema_table, after_row in [("items", dict(id=1, note="a2")), ("items", dict(id=5, note="e2")),
+                                    ("items", dict(id=4, note="d")), ("logs", dict(what="x")),
+                                    ("notes", dict(id=7, note="g"))]:
+        f.write(json.dumps({"schema": "public", "table": schema_table, "after": after_row},
+                           sort_keys=True) + "\n")
+# the gap copies of items sent again: duplicates, allowed with --max-duplicates
+scenario("st_gap_dup", gap_workload(after=[item(g_c4, 4)] + gap_copies("items", 9)), None, 1,
+         gcounts(duplicates=3, gaps=12, bad_gaps=0))
+scenario("st_gap_dupok", gap_workload(after=[item(g_c4, 4)] + gap_copies("items", 9)), None, 0,
+         gcounts(duplicates=3, gaps=12, bad_gaps=0), verify_opts=("--max-duplicates", "3"),
+         final=GAP_FINAL)
+# no copy of the items gap on partition 2
+scenario("st_gap_nocopy", gap_workload(gaps=gap_copies("items", 9, skip=(2,)) + GAPS[3:]), None, 1,
+         gcounts(gaps=11, bad_gaps=1))
+# a copy naming another partition; copies that disagree
+scenario("st_gap_badpart", gap_workload(gaps=[(gap_copies("items", 9, partition=1)[0][0],
+                                               {"partition": 0, "key": None})] + GAPS[1:]),
+         None, 1, gcounts(gaps=12, bad_gaps=1))
+scenario("st_gap_differ", gap_workload(gaps=gap_copies("items", 9, skip=(1,))
+                                       + [gap_copies("items", 9, lost_from_lsn=0x2700)[1]]
+                                       + GAPS[3:]),
+         None, 1, gcounts(gaps=12, bad_gaps=1))
+# the items re-snapshot never begins: fine while it may still come, not
+# with --snapshots-complete (one per partition)
+no_items_snapshot = gap_workload(begin=[], rows=[item(g_u5, 5), item(g_d6, 6), "tombstone"], end=[])
+scenario("st_gap_pending", no_items_snapshot, None, 0, gcounts(gaps=12, bad_gaps=0, markers=6))
+scenario("st_gap_nosnap", no_items_snapshot, None, 1, gcounts(gaps=12, bad_gaps=3, markers=6),
+         verify_opts=("--snapshots-complete",))
+# the snapshot the gap announces is not of kind gap
+scenario("st_gap_kind", gap_workload(begin=markers(SB, "items", 0x5100, INC, 9),
+                                     rows=[item(g_u5, 5), item(g_d6, 6), "tombstone",
+                                           item(rd("items", 0x5f00, 0x6000, 9, kind=INC,
+                                                   key=row(id=1), id=1, note="a2"), 1)],
+                                     end=markers(SE, "items", 0x6200, INC, 9, rows=1)),
+         None, 1, gcounts(gaps=12, bad_gaps=1))
+# an event of the new slot (items 4) before the gap on its partition 0
+scenario("st_gap_early", gap_workload(before=BEFORE_GAP + [item(g_c4, 4)], after=[]), None, 1,
+         gcounts(gaps=12, bad_gaps=1))
+# an event of the old slot (items 2 again) after the gap on its partition
+scenario("st_gap_old", gap_workload(after=[item(g_c4, 4), item(g_c2, 2)]), None, 1,
+         gcounts(gaps=12, bad_gaps=1, duplicates=1))
+# a gap with a Kafka key; a gap that announces a snapshot without its id
+scenario("st_gap_key", gap_workload(gaps=[(GAPS[0][0], {"partition": 0, "key": ins1.key})] + GAPS[1:]),
+         None, 1, gcounts(gaps=12, misrouted=1))
+scenario("st_gap_phantom", gap_workload(after=[item(g_c4, 4)] + gap_copies("notes", gap_id=2,
+                                                                           resnapshot=True)[:1]),
+         None, 1, gcounts(gaps=12, phantom=1))
 
 with open(OUT + "/expect", "w") as f:
     f.write("".join(line + "\n" for line in expect))

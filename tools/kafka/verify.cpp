@@ -15,7 +15,12 @@
  * never in the reference, which is a peek of the WAL: they are checked for
  * what can be checked without it — routing, per-key order against the
  * streamed changes, duplicates, and that every partition has its markers
- * and its rows between them.
+ * and its rows between them. Gap events (the worker's slot was lost and
+ * recreated) are not in it either: each must reach every partition of its
+ * table's topic, between the old slot's events and the new one's, and be
+ * followed by the re-snapshot it announces. After a slot loss there is no
+ * reference at all (the reference slot is lost too): without one, only
+ * the comparison with it is skipped.
  */
 #include "kafka_tools.hpp"
 
@@ -49,26 +54,32 @@ namespace {
 namespace pb = cdc::v1;
 
 const char kVerifyUsage[] =
-	"usage: cdc_kafka_consume verify --consumed FILE --reference FILE --topic-prefix P\n"
+	"usage: cdc_kafka_consume verify --consumed FILE [--reference FILE] --topic-prefix P\n"
 	"         [--max-duplicates N] [--wait SECONDS] [--final-state FILE]\n"
 	"         [--message-topic TOPIC] [--snapshots-complete]\n"
 	"--consumed: tsv written by `consume --format tsv` (a half-written last\n"
 	"  line is ignored; repeated topic/partition/offset lines, from a consumer\n"
 	"  that re-read, count once).\n"
 	"--reference: one envelope per line as COPY prints a bytea (\\\\x<hex>; \\x<hex>\n"
-	"  is accepted too), e.g. from pg_logical_slot_peek_binary_changes().\n"
+	"  is accepted too), e.g. from pg_logical_slot_peek_binary_changes(). Without\n"
+	"  it, missing, mismatched and phantom changes are not looked for (the summary\n"
+	"  says reference=none); everything else is checked.\n"
 	"--wait S: while changes are missing, re-read the consumed file every 200 ms\n"
 	"  for up to S seconds.\n"
 	"--final-state FILE: for every (schema, table, key), the envelope of its last\n"
 	"  change (r events included) unless that is a delete (or older than the\n"
 	"  table's last truncate); a keyless table's rows as a multiset, replaying its\n"
-	"  events (deletes and updates need REPLICA IDENTITY FULL). One per line as\n"
-	"  \\\\x<hex>, loadable with psql's \\copy t(data) from FILE.\n"
+	"  events (deletes and updates need REPLICA IDENTITY FULL). After a gap the\n"
+	"  consumer rule applies: a row not changed or read since the gap is dropped\n"
+	"  at the snapshot_end of a snapshot that began after the gap (on its\n"
+	"  partition). One per line as \\\\x<hex>, loadable with psql's\n"
+	"  \\copy t(data) from FILE.\n"
 	"--message-topic TOPIC: the topic events without schema and table (logical\n"
 	"  messages, begin, commit) must be on; by default any P.* topic is accepted.\n"
 	"--snapshots-complete: every snapshot seen must have ended (snapshot_end on\n"
-	"  every partition); without it a snapshot without any end is still running.\n"
-	"  With --wait, also wait for those ends.\n"
+	"  every partition), and every re-snapshot a gap announces must have begun;\n"
+	"  without it a snapshot without any end is still running. With --wait, also\n"
+	"  wait for those.\n"
 	"Routing: table events must be on P.<schema>.<table>, named as the worker\n"
 	"names them (escaped, shortened beyond 249 characters); the Kafka key must be\n"
 	"the envelope's key bytes, NULL when the envelope has none. A tombstone must\n"
@@ -83,6 +94,12 @@ const char kVerifyUsage[] =
 	"any end was seen, a snapshot_end; each copy must name the partition it is\n"
 	"in, and the snapshot's rows must come between its partition's first begin\n"
 	"and first end (bad_markers otherwise).\n"
+	"Gaps: not in the reference either. Each (topic, gap id) needs one copy on\n"
+	"every partition (the first copy's partitions field says how many), each\n"
+	"naming the partition it is in, all alike; on its partition a copy comes\n"
+	"after every event older than gap.lost_to_lsn and before every newer one;\n"
+	"with resnapshot, a snapshot_begin of its snapshot (kind gap) follows it on\n"
+	"that partition (bad_gaps otherwise). A copy sent again is a duplicate.\n"
 	"Exit: 0 OK, 1 FAIL, 2 usage or I/O error.\n";
 
 /* What identifies a change across re-sends. */
@@ -138,6 +155,20 @@ struct EnvInfo
 	uint64_t	commit_lsn = 0;
 	uint32_t	marker_partition = 0;
 	uint32_t	marker_partitions = 0;
+
+	/* where a gap copy sorts its partition's events: source.commit_lsn, else lsn */
+	uint64_t	commit_pos = 0;
+
+	/* gap events */
+	bool		gap_event = false;
+	std::string gap_problem;	/* why it is not a valid one */
+	uint64_t	gap_id = 0;
+	uint64_t	gap_lost_from = 0;
+	uint64_t	gap_lost_to = 0;
+	bool		gap_resnapshot = false;
+	uint64_t	gap_snapshot_id = 0;
+	uint32_t	gap_partition = 0;
+	uint32_t	gap_partitions = 0;
 };
 
 bool
@@ -168,9 +199,9 @@ const char *
 op_name(int op)
 {
 	static const char *const names[] = {"?", "c", "u", "d", "r", "t", "m", "begin", "commit",
-		"snapshot_begin", "snapshot_end"};
+		"snapshot_begin", "snapshot_end", "gap"};
 
-	return op >= 0 && op <= 10 ? names[op] : "?";
+	return op >= 0 && op <= 11 ? names[op] : "?";
 }
 
 /* An LSN as pg_lsn prints it. */
@@ -296,6 +327,8 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 	else
 		info.id.pos = env.source().lsn();
 	info.pos = Position(info.id.pos, info.id.order);
+	info.commit_pos = env.source().commit_lsn() != 0 ? env.source().commit_lsn()
+		: env.source().lsn();
 
 	int			op = env.op();
 
@@ -322,7 +355,8 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 		else if (info.snapshot_id == 0)
 			info.snapshot_problem = "source.snapshot_id is 0";
 		else if (info.snapshot_kind != pb::SNAPSHOT_INITIAL &&
-				 info.snapshot_kind != pb::SNAPSHOT_INCREMENTAL)
+				 info.snapshot_kind != pb::SNAPSHOT_INCREMENTAL &&
+				 info.snapshot_kind != pb::SNAPSHOT_GAP)
 			info.snapshot_problem = "source.snapshot_kind is " + std::to_string(info.snapshot_kind);
 		else if (env.has_transaction())
 			info.snapshot_problem = "it has a transaction block";
@@ -330,6 +364,43 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 			info.snapshot_problem = "it has no after row";
 		else if (is_marker(op) && !env.has_snapshot())
 			info.snapshot_problem = "it has no snapshot section";
+	}
+	else if (op == pb::OP_GAP)
+	{
+		const pb::Source &src = env.source();
+		const pb::Gap &g = env.gap();
+		std::string &problem = info.gap_problem;
+
+		info.gap_event = true;
+		info.gap_id = g.id();
+		info.gap_lost_from = g.lost_from_lsn();
+		info.gap_lost_to = g.lost_to_lsn();
+		info.gap_resnapshot = g.resnapshot();
+		info.gap_snapshot_id = g.snapshot_id();
+		info.gap_partition = g.partition();
+		info.gap_partitions = g.partitions();
+
+		if (!env.has_gap())
+			problem = "it has no gap section";
+		else if (g.id() == 0)
+			problem = "gap.id is 0";
+		else if (info.schema.empty() || info.table.empty())
+			problem = "its source names no table";
+		else if (src.lsn() != g.lost_to_lsn() || src.commit_lsn() != g.lost_to_lsn())
+			problem = "source.lsn and source.commit_lsn are not gap.lost_to_lsn";
+		else if (g.lost_from_lsn() > g.lost_to_lsn())
+			problem = "gap.lost_from_lsn is after gap.lost_to_lsn";
+		else if (g.resnapshot() != (g.snapshot_id() != 0))
+			problem = g.resnapshot() ? "gap.resnapshot without a snapshot_id"
+				: "gap.snapshot_id without gap.resnapshot";
+		else if (g.partitions() == 0)
+			problem = "gap.partitions is 0";
+		else if (src.snapshot() || src.snapshot_kind() != 0 || src.snapshot_id() != 0)
+			problem = "its source says snapshot";
+		else if (src.xid() != 0 || env.has_transaction())
+			problem = "it has a transaction";
+		else if (env.has_before() || env.has_after() || env.has_key())
+			problem = "it has a row";
 	}
 	return info;
 }
@@ -365,6 +436,8 @@ env_text(const EnvInfo &e)
 	if (e.snapshot_event)
 		t += " commit_lsn=" + lsn_text(e.commit_lsn) + " snapshot_id=" +
 			std::to_string(e.snapshot_id);
+	if (e.gap_event)
+		t += " gap_id=" + std::to_string(e.gap_id);
 
 	if (!e.schema.empty() || !e.table.empty())
 		t += " table=" + e.schema + "." + e.table;
@@ -629,13 +702,20 @@ struct KeyState
 	Position	pos;
 	bool		deleted = false;
 	const std::string *envelope = nullptr;
+	int32_t		partition = 0;	/* where the key's messages are */
+	int64_t		last_offset = -1;	/* its newest message there: fresh since then */
 };
 
-/* One row event of a keyless table, for its rebuild as a multiset. */
+/*
+ * One event of a table, for the rebuild of a keyless table as a multiset:
+ * its row events, truncates, gaps and snapshot markers.
+ */
 struct KeylessEvent
 {
 	Position	pos;
+	int			rank;			/* at one position: gap 0, snapshot_begin 1, rows 2, snapshot_end 3 */
 	int			op;
+	uint64_t	id;				/* gap: its id; markers: the snapshot id */
 	bool		has_before;
 	std::string before;			/* Row bytes */
 	bool		has_after;
@@ -645,10 +725,61 @@ struct KeylessEvent
 };
 
 /*
+ * What the consumer rule after a gap needs from one partition of a table's
+ * topic: the offset of each gap's first copy, and of each snapshot's first
+ * begin and first end (-1: none).
+ */
+struct PartitionMarks
+{
+	std::map<uint64_t, int64_t> gaps;
+	std::map<uint64_t, std::pair<int64_t, int64_t>> snapshots;
+
+	/* the latest first begin of a snapshot that also ended; -1: none */
+	int64_t		latest_ended_begin() const
+	{
+		int64_t		latest = -1;
+
+		for (const auto &kv : snapshots)
+			if (kv.second.first >= 0 && kv.second.second > kv.second.first)
+				latest = std::max(latest, kv.second.first);
+		return latest;
+	}
+
+	/* the first copy of the first gap after offset o; -1: none */
+	int64_t		gap_after(int64_t o) const
+	{
+		int64_t		first = -1;
+
+		for (const auto &kv : gaps)
+			if (kv.second > o && (first < 0 || kv.second < first))
+				first = kv.second;
+		return first;
+	}
+};
+
+/* Keeps the smaller of two offsets, -1 being none. */
+void
+keep_first_offset(int64_t &at, int64_t offset)
+{
+	if (at < 0 || offset < at)
+		at = offset;
+}
+
+/*
  * Writes the final state; false with err on I/O errors. Warnings (a keyless
  * delete or update whose old row is not in the rebuilt table) go to
  * `warnings`: the file is still written, and the comparison with the
  * table shows the difference.
+ *
+ * After a gap, the consumer rule (README, "Gaps: what a consumer does"):
+ * the gap marks the table's rows of its partition stale; any later event
+ * of a key makes it fresh; at the snapshot_end of a snapshot whose first
+ * begin on that partition came after the gap, the rows still stale are
+ * dropped. A row already stale stays stale since its first gap. A keyed
+ * row is therefore dropped when, on its partition, a gap follows its
+ * newest message and a snapshot that ended began after that gap. A
+ * keyless table replays the same rule in position order, gaps and
+ * markers once per id (the copies of other partitions are the same).
  */
 bool
 write_final_state(const std::string &path, const std::vector<Msg> &msgs, Examples &warnings,
@@ -660,9 +791,10 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 	std::set<Table> keyed;
 	std::map<Table, std::vector<KeylessEvent>> keyless;
 	std::map<Table, std::unordered_set<Identity, IdentityHash>> keyless_seen;
+	std::map<std::pair<Table, int32_t>, PartitionMarks> marks;
 
 	auto		update = [&keys](const Table &t, const std::string &k, Position pos,
-								 bool deleted, const std::string *env) {
+								 bool deleted, const std::string *env) -> KeyState & {
 		auto		ins = keys[t].emplace(k, KeyState());
 		KeyState   &ks = ins.first->second;
 
@@ -672,6 +804,7 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 			ks.deleted = deleted;
 			ks.envelope = env;
 		}
+		return ks;
 	};
 
 	for (const Msg &m : msgs)
@@ -686,6 +819,29 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 		Table		t(env.source().schema(), env.source().table());
 		Position	pos = m.env.pos;
 		int			op = env.op();
+
+		/* gaps and markers: where they are, for both kinds of tables */
+		if (op == pb::OP_GAP || is_marker(op))
+		{
+			if (op == pb::OP_GAP ? !m.env.gap_problem.empty() : !m.env.snapshot_problem.empty())
+				continue;
+
+			PartitionMarks &pm = marks[std::make_pair(t, m.partition)];
+			uint64_t	id = op == pb::OP_GAP ? m.env.gap_id : m.env.snapshot_id;
+
+			if (op == pb::OP_GAP)
+				keep_first_offset(pm.gaps.emplace(id, -1).first->second, m.offset);
+			else
+			{
+				auto	   &se = pm.snapshots.emplace(id, std::make_pair(int64_t{-1}, int64_t{-1})).first->second;
+
+				keep_first_offset(op == pb::OP_SNAPSHOT_BEGIN ? se.first : se.second, m.offset);
+			}
+			keyless[t].push_back({Position(m.env.commit_pos, 0),
+				op == pb::OP_GAP ? 0 : op == pb::OP_SNAPSHOT_BEGIN ? 1 : 3,
+				op, id, false, {}, false, {}, &m.value, m.lineno});
+			continue;
+		}
 
 		/*
 		 * Keyless tables replay their distinct events, so a re-sent change
@@ -703,7 +859,7 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 			if (!ins.second && pos > ins.first->second)
 				ins.first->second = pos;
 			if (keyless_first())
-				keyless[t].push_back({pos, op, false, {}, false, {}, &m.value, m.lineno});
+				keyless[t].push_back({pos, 2, op, 0, false, {}, false, {}, &m.value, m.lineno});
 			continue;
 		}
 		if (op != pb::OP_CREATE && op != pb::OP_UPDATE && op != pb::OP_DELETE &&
@@ -713,7 +869,7 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 		{
 			if (keyless_first())
 			{
-				KeylessEvent ke{pos, op, false, {}, false, {}, &m.value, m.lineno};
+				KeylessEvent ke{pos, 2, op, 0, false, {}, false, {}, &m.value, m.lineno};
 				bool		ok = raw_field(m.value, 2, ke.has_before, ke.before) &&
 					raw_field(m.value, 3, ke.has_after, ke.after);
 
@@ -727,13 +883,12 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 		bool		complete;
 		std::string key = canonical_columns(env.key(), nullptr, complete);
 
-		if (op == pb::OP_DELETE)
-		{
-			update(t, key, pos, true, nullptr);
-			continue;
-		}
 		/* an r event is a row state like c and u, at its position */
-		update(t, key, pos, false, &m.value);
+		KeyState   &ks = update(t, key, pos, op == pb::OP_DELETE,
+								op == pb::OP_DELETE ? nullptr : &m.value);
+
+		ks.partition = m.partition;
+		ks.last_offset = std::max(ks.last_offset, m.offset);
 
 		/* an update that changed the key removes the row under the old key */
 		if (op == pb::OP_UPDATE && env.has_before())
@@ -763,11 +918,24 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 
 		for (const auto &kv : tk.second)
 		{
-			if (kv.second.deleted)
+			const KeyState &ks = kv.second;
+
+			if (ks.deleted)
 				continue;
-			if (tr != truncated.end() && kv.second.pos < tr->second)
+			if (tr != truncated.end() && ks.pos < tr->second)
 				continue;
-			rows.push_back({tk.first, kv.second.pos, kv.second.envelope});
+
+			/* stale since a gap, and a snapshot that began after that gap ended */
+			auto		mk = marks.find(std::make_pair(tk.first, ks.partition));
+
+			if (mk != marks.end())
+			{
+				int64_t		gap = mk->second.gap_after(ks.last_offset);
+
+				if (gap >= 0 && mk->second.latest_ended_begin() > gap)
+					continue;
+			}
+			rows.push_back({tk.first, ks.pos, ks.envelope});
 		}
 	}
 
@@ -783,14 +951,55 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 		if (keyed.count(tk.first))
 			continue;
 		std::vector<KeylessEvent> &evs = tk.second;
-		std::unordered_map<std::string, std::vector<const KeylessEvent *>> live;
+
+		/* a row, and the step of the gap that made it stale (0: fresh) */
+		struct LiveRow
+		{
+			const KeylessEvent *ev;
+			uint64_t	stale_since;
+		};
+		std::unordered_map<std::string, std::vector<LiveRow>> live;
+		std::set<uint64_t> gaps_seen;
+		std::set<uint64_t> ends_seen;
+		std::map<uint64_t, uint64_t> begun;	/* snapshot id -> step of its first begin */
+		uint64_t	step = 0;
 		std::string name = tk.first.first + "." + tk.first.second;
 
 		std::stable_sort(evs.begin(), evs.end(), [](const KeylessEvent &a, const KeylessEvent &b) {
-			return a.pos < b.pos;
+			return std::tie(a.pos, a.rank) < std::tie(b.pos, b.rank);
 		});
 		for (const KeylessEvent &ke : evs)
 		{
+			step++;
+			if (ke.op == pb::OP_GAP)
+			{
+				if (gaps_seen.insert(ke.id).second)
+					for (auto &kv : live)
+						for (LiveRow &r : kv.second)
+							if (r.stale_since == 0)
+								r.stale_since = step;
+				continue;
+			}
+			if (ke.op == pb::OP_SNAPSHOT_BEGIN)
+			{
+				begun.emplace(ke.id, step);
+				continue;
+			}
+			if (ke.op == pb::OP_SNAPSHOT_END)
+			{
+				auto		b = begun.find(ke.id);
+
+				if (!ends_seen.insert(ke.id).second || b == begun.end())
+					continue;
+				for (auto &kv : live)
+					kv.second.erase(std::remove_if(kv.second.begin(), kv.second.end(),
+												   [&](const LiveRow &r) {
+													   return r.stale_since != 0 &&
+														   r.stale_since < b->second;
+												   }),
+									kv.second.end());
+				continue;
+			}
 			if (ke.op == pb::OP_TRUNCATE)
 			{
 				live.clear();
@@ -806,14 +1015,14 @@ write_final_state(const std::string &path, const std::vector<Msg> &msgs, Example
 								 (ke.has_before ? " removes a row that is not in the rebuilt table"
 								  : " has no before row (REPLICA IDENTITY FULL needed)"));
 				else
-					it->second.pop_back();
+					it->second.pop_back();	/* the newest copy: a fresh one before a stale one */
 			}
 			if (ke.op != pb::OP_DELETE && ke.has_after)
-				live[ke.after].push_back(&ke);
+				live[ke.after].push_back({&ke, 0});
 		}
 		for (const auto &kv : live)
-			for (const KeylessEvent *ke : kv.second)
-				rows.push_back({tk.first, ke->pos, ke->envelope});
+			for (const LiveRow &r : kv.second)
+				rows.push_back({tk.first, r.ev->pos, r.ev->envelope});
 	}
 	std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) {
 		return std::tie(a.table, a.pos, *a.envelope) < std::tie(b.table, b.pos, *b.envelope);
@@ -915,17 +1124,18 @@ run_verify(int argc, char **argv)
 		}
 		i++;
 	}
-	if (consumed_path.empty() || reference_path.empty() || prefix.empty())
+	if (consumed_path.empty() || prefix.empty())
 	{
-		std::fputs("cdc_kafka_consume verify: --consumed, --reference and --topic-prefix are required\n", stderr);
+		std::fputs("cdc_kafka_consume verify: --consumed and --topic-prefix are required\n", stderr);
 		std::fputs(kVerifyUsage, stderr);
 		return 2;
 	}
 
 	std::string err;
 	Reference	ref;
+	const bool	have_reference = !reference_path.empty();
 
-	if (!read_reference(reference_path, ref, err))
+	if (have_reference && !read_reference(reference_path, ref, err))
 	{
 		std::fprintf(stderr, "cdc_kafka_consume verify: %s\n", err.c_str());
 		return 2;
@@ -934,7 +1144,8 @@ run_verify(int argc, char **argv)
 	/*
 	 * Read, and while anything is missing and time is left, read again.
 	 * With --snapshots-complete, a snapshot that has not yet ended on every
-	 * partition counts as missing too (its end markers are still coming).
+	 * partition counts as missing too (its end markers are still coming), and
+	 * so does one that a gap announced and that has not begun.
 	 */
 	ConsumedFile consumed(consumed_path);
 	std::vector<Msg> msgs;
@@ -973,6 +1184,9 @@ run_verify(int argc, char **argv)
 				else if (m.env.id.op == pb::OP_SNAPSHOT_END)
 					en.ended.insert(m.partition);
 			}
+			if (snapshots_complete && m.env.ok && m.env.gap_event && m.env.gap_problem.empty() &&
+				m.env.gap_resnapshot)
+				endings[std::make_pair(m.topic, m.env.gap_snapshot_id)];	/* not begun: 0 partitions */
 		}
 		bool		running = false;
 
@@ -1018,9 +1232,12 @@ run_verify(int argc, char **argv)
 				out_of_order = 0,
 				snapshot_rows = 0,
 				markers = 0,
-				bad_markers = 0;
+				bad_markers = 0,
+				gaps = 0,
+				bad_gaps = 0;
 	std::unordered_set<Identity, IdentityHash> seen;
 	std::set<SnapshotRowId> seen_rows;
+	std::set<std::tuple<std::string, uint64_t, int32_t>> seen_gaps;	/* topic, gap id, partition */
 	const std::string topic_prefix = prefix + ".";
 
 	/*
@@ -1033,6 +1250,7 @@ run_verify(int argc, char **argv)
 	{
 		bool		begun = false;
 		int64_t		begin_offset = 0;
+		int64_t		last_begin_offset = 0;	/* a resumed snapshot begins again */
 		bool		ended = false;
 		int64_t		end_offset = 0;
 	};
@@ -1044,6 +1262,27 @@ run_verify(int argc, char **argv)
 		std::map<int32_t, SnapshotPartition> parts;
 	};
 	std::map<std::pair<std::string, uint64_t>, Snapshot> snapshots;
+
+	/*
+	 * Per (topic, gap id): the first copy (its partitions field counts) and
+	 * the offset of the first copy on each partition. Per (topic, partition):
+	 * the newest event so far, and the lost_to_lsn of the newest gap so far,
+	 * which every later event must be at or after.
+	 */
+	struct GapCopies
+	{
+		const Msg  *first = nullptr;
+		std::map<int32_t, int64_t> offsets;
+	};
+	std::map<std::pair<std::string, uint64_t>, GapCopies> gap_copies;
+	struct PartitionGaps
+	{
+		bool		any = false;
+		uint64_t	newest = 0;
+		const Msg  *newest_msg = nullptr;
+		const Msg  *last_gap = nullptr;
+	};
+	std::map<std::pair<std::string, int32_t>, PartitionGaps> partition_gaps;
 
 	/* per (topic, partition, Kafka key): op of the last non-tombstone */
 	std::map<std::tuple<std::string, int32_t, std::string>, int> last_op;
@@ -1104,6 +1343,8 @@ run_verify(int argc, char **argv)
 				 : m.topic.compare(0, topic_prefix.size(), topic_prefix) != 0)
 			problem = "topic should be " + (message_topic.empty() ? topic_prefix + "*" : message_topic);
 
+		/* gaps and their partition's order go by the topic alone, whatever the key */
+		bool		table_topic_ok = problem.empty() && !e.table.empty();
 		bool		snapshot_topic_ok = problem.empty();
 
 		if (e.has_key && !e.key.empty())
@@ -1119,6 +1360,85 @@ run_verify(int argc, char **argv)
 		{
 			misrouted++;
 			ex.add("misrouted", env_text(e) + " at " + where(m) + ": " + problem);
+		}
+
+		/* a gap: one copy per partition, between the old slot's events and the new one's */
+		if (e.gap_event)
+		{
+			if (!e.gap_problem.empty())
+			{
+				phantom++;
+				ex.add("phantom", env_text(e) + " at " + where(m) + " is not a valid gap: " +
+					   e.gap_problem);
+				continue;
+			}
+			if (!seen_gaps.emplace(m.topic, e.gap_id, m.partition).second)
+			{
+				duplicates++;
+				ex.add("duplicates", env_text(e) + " again at " + where(m));
+				continue;
+			}
+			gaps++;
+			if (!table_topic_ok)
+				continue;
+
+			GapCopies  &gc = gap_copies[std::make_pair(m.topic, e.gap_id)];
+			PartitionGaps &pg = partition_gaps[std::make_pair(m.topic, m.partition)];
+
+			if (gc.first == nullptr)
+				gc.first = &m;
+			else
+			{
+				const EnvInfo &f = gc.first->env;
+
+				if (f.gap_lost_from != e.gap_lost_from || f.gap_lost_to != e.gap_lost_to ||
+					f.gap_resnapshot != e.gap_resnapshot || f.gap_snapshot_id != e.gap_snapshot_id ||
+					f.gap_partitions != e.gap_partitions)
+				{
+					bad_gaps++;
+					ex.add("bad_gaps", env_text(e) + " at " + where(m) +
+						   " differs from its copy at " + where(*gc.first) +
+						   " (lost_from_lsn, lost_to_lsn, resnapshot, snapshot_id or partitions)");
+				}
+			}
+			gc.offsets.emplace(m.partition, m.offset);
+			if (e.gap_partition != static_cast<uint32_t>(m.partition))
+			{
+				bad_gaps++;
+				ex.add("bad_gaps", env_text(e) + " at " + where(m) + " says partition " +
+					   std::to_string(e.gap_partition));
+			}
+			if (pg.any && pg.newest >= e.gap_lost_to)
+			{
+				bad_gaps++;
+				ex.add("bad_gaps", env_text(e) + " at " + where(m) + " comes after " +
+					   env_text(pg.newest_msg->env) + " at " + where(*pg.newest_msg) +
+					   ", which the new slot published (at or after lost_to_lsn " +
+					   lsn_text(e.gap_lost_to) + ")");
+			}
+			if (pg.last_gap == nullptr || e.gap_lost_to > pg.last_gap->env.gap_lost_to)
+				pg.last_gap = &m;
+			continue;
+		}
+
+		/* on its partition, an event must not be older than a gap before it */
+		if (table_topic_ok && !(e.snapshot_event && !e.snapshot_problem.empty()))
+		{
+			PartitionGaps &pg = partition_gaps[std::make_pair(m.topic, m.partition)];
+
+			if (pg.last_gap != nullptr && e.commit_pos < pg.last_gap->env.gap_lost_to)
+			{
+				bad_gaps++;
+				ex.add("bad_gaps", env_text(e) + " at " + where(m) + " comes after " +
+					   env_text(pg.last_gap->env) + " at " + where(*pg.last_gap) +
+					   " but is older than its lost_to_lsn " + lsn_text(pg.last_gap->env.gap_lost_to));
+			}
+			if (!pg.any || e.commit_pos > pg.newest)
+			{
+				pg.newest = e.commit_pos;
+				pg.newest_msg = &m;
+			}
+			pg.any = true;
 		}
 
 		/* identity */
@@ -1188,6 +1508,7 @@ run_verify(int argc, char **argv)
 						part.begun = true;
 						part.begin_offset = m.offset;
 					}
+					part.last_begin_offset = m.offset;
 				}
 				else if (e.id.op == pb::OP_SNAPSHOT_END)
 				{
@@ -1219,7 +1540,9 @@ run_verify(int argc, char **argv)
 			}
 			auto		r = ref.by_id.find(e.id);
 
-			if (r == ref.by_id.end())
+			if (!have_reference)
+				;				/* nothing to compare with */
+			else if (r == ref.by_id.end())
 			{
 				phantom++;
 				ex.add("phantom", env_text(e) + " at " + where(m) + " is not in the reference");
@@ -1323,6 +1646,59 @@ run_verify(int argc, char **argv)
 		}
 	}
 
+	/* every partition: a copy of each gap; after it, the re-snapshot it announces */
+	for (const auto &kv : gap_copies)
+	{
+		const GapCopies &gc = kv.second;
+		const EnvInfo &g = gc.first->env;
+		std::string name = kv.first.first + " gap_id=" + std::to_string(kv.first.second);
+		uint32_t	n = g.gap_partitions;
+
+		for (uint32_t p = 0; p < n; p++)
+			if (!gc.offsets.count(static_cast<int32_t>(p)))
+			{
+				bad_gaps++;
+				ex.add("bad_gaps", name + ": no copy on partition " + std::to_string(p) + " of " +
+					   std::to_string(n));
+			}
+		if (!g.gap_resnapshot)
+			continue;
+
+		std::string snap_name = "snapshot_id=" + std::to_string(g.gap_snapshot_id);
+		auto		sit = snapshots.find(std::make_pair(kv.first.first, g.gap_snapshot_id));
+
+		if (sit != snapshots.end() && sit->second.kind != pb::SNAPSHOT_GAP)
+		{
+			bad_gaps++;
+			ex.add("bad_gaps", name + ": its " + snap_name + " is of snapshot_kind " +
+				   std::to_string(sit->second.kind) + ", not gap (" +
+				   std::to_string(pb::SNAPSHOT_GAP) + ")");
+		}
+		for (const auto &po : gc.offsets)
+		{
+			const SnapshotPartition *part = nullptr;
+
+			if (sit != snapshots.end())
+			{
+				auto		pit = sit->second.parts.find(po.first);
+
+				if (pit != sit->second.parts.end())
+					part = &pit->second;
+			}
+			if (part != nullptr && part->begun && part->last_begin_offset > po.second)
+				continue;
+			/* a snapshot not seen at all may still be coming */
+			if (sit == snapshots.end() && !snapshots_complete)
+				continue;
+			bad_gaps++;
+			ex.add("bad_gaps", name + ": on partition " + std::to_string(po.first) + " no snapshot_begin of " +
+				   snap_name + " after the gap (@" + std::to_string(po.second) + ")" +
+				   (sit == snapshots.end() ? std::string(": it never began (--snapshots-complete)")
+					: part != nullptr && part->begun ? std::string(": it began before the gap only")
+					: std::string()));
+		}
+	}
+
 	std::vector<Identity> missing;
 
 	for (const Identity &id : ref.order)
@@ -1336,7 +1712,7 @@ run_verify(int argc, char **argv)
 	}
 
 	bool		ok = missing.empty() && mismatched == 0 && phantom == 0 && misrouted == 0 &&
-		out_of_order == 0 && bad_markers == 0 && duplicates <= max_duplicates;
+		out_of_order == 0 && bad_markers == 0 && bad_gaps == 0 && duplicates <= max_duplicates;
 
 	if (!final_state_path.empty() && !write_final_state(final_state_path, msgs, ex, err))
 	{
@@ -1345,7 +1721,7 @@ run_verify(int argc, char **argv)
 	}
 
 	for (const auto &kind : {"missing", "mismatched", "phantom", "misrouted", "duplicates", "out_of_order",
-			 "bad_markers", "final_state"})
+			 "bad_markers", "bad_gaps", "final_state"})
 	{
 		auto		it = ex.by_kind.find(kind);
 
@@ -1356,12 +1732,19 @@ run_verify(int argc, char **argv)
 		for (const auto &line : it->second)
 			std::fprintf(stderr, "verify: %s: %s\n", kind, line.c_str());
 	}
-	std::printf("verify: reference=%zu consumed=%zu unique=%zu duplicates=%lld tombstones=%lld "
-				"missing=%zu mismatched=%lld phantom=%lld misrouted=%lld out_of_order=%lld "
-				"snapshot_rows=%lld markers=%lld bad_markers=%lld -> %s\n",
-				ref.by_id.size(), msgs.size(), seen.size() + static_cast<size_t>(snapshot_rows),
-				duplicates, tombstones, missing.size(), mismatched, phantom, misrouted,
-				out_of_order, snapshot_rows, markers, bad_markers, ok ? "OK" : "FAIL");
+	/* without a reference, say so where its counts would be */
+	std::string reference_count = have_reference ? std::to_string(ref.by_id.size()) : "none";
+	std::string missing_count = have_reference ? std::to_string(missing.size()) : "skipped";
+	std::string mismatched_count = have_reference ? std::to_string(mismatched) : "skipped";
+
+	std::printf("verify: reference=%s consumed=%zu unique=%zu duplicates=%lld tombstones=%lld "
+				"missing=%s mismatched=%s phantom=%lld misrouted=%lld out_of_order=%lld "
+				"snapshot_rows=%lld markers=%lld bad_markers=%lld gaps=%lld bad_gaps=%lld -> %s\n",
+				reference_count.c_str(), msgs.size(),
+				seen.size() + static_cast<size_t>(snapshot_rows), duplicates, tombstones,
+				missing_count.c_str(), mismatched_count.c_str(), phantom, misrouted,
+				out_of_order, snapshot_rows, markers, bad_markers, gaps, bad_gaps,
+				ok ? "OK" : "FAIL");
 	std::fflush(stdout);
 	return ok ? 0 : 1;
 }
