@@ -11,6 +11,8 @@ cp -r test/t "$work/t"
 # the example consumer and the .proto it compiles, for 003_example_consumer
 mkdir -p "$work/tools/kafka" "$work/src"
 cp tools/consume_slot.py "$work/tools/"
+# the example consumer of gaps, for CdcKafka::rebuild_with_gap_consumer
+cp tools/gap_consumer.py "$work/tools/"
 # the mock broker and the consumer/verifier, for the worker's tests
 cp tools/kafka/cdc_mock_broker tools/kafka/cdc_kafka_consume "$work/tools/kafka/"
 cp -r src/proto "$work/src/proto"

@@ -151,7 +151,7 @@ def main():
     for n, line in enumerate(source, 1):
         if not line.strip():
             continue
-        m = json.loads(line)
+        m = json.loads(line)  # numbers in json columns become floats: double precision
         if "value_error" in m:
             print("gap_consumer: line %d: %s" % (n, m["value_error"]), file=sys.stderr)
             continue

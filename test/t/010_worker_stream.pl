@@ -89,6 +89,15 @@ $consumed = slurp_file($consumer->{file});
 my @tombstones = $consumed =~ /^cdc\.public\.orders\t\d+\t\d+\t\\\\x\w+\t\\N$/mg;
 is(scalar @tombstones, 2, 'two deletes, two tombstones');
 
+# what a stream is checked with after a slot loss: no reference, and the
+# tables rebuilt by the example consumer of the gap rule (here without a gap)
+CdcKafka::verify_stream($node, $consumer, name => 'deletes with tombstones, no reference',
+	no_reference => 1, tables => ['orders']);
+is(CdcKafka::rebuild_with_gap_consumer($node, $consumer, name => 'tools/gap_consumer.py',
+		tables => [ 'orders', 'audit_log', 'scratch' ]),
+	$node->safe_psql('postgres', 'SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM audit_log)'),
+	'tools/gap_consumer.py rebuilt a row for each row of orders and audit_log');
+
 CdcKafka::stop_consumer($consumer);
 $node->stop;
 $broker->stop;

@@ -92,6 +92,9 @@ ok($node->log_contains(qr/initial snapshot \d+ read table public\.log \(no key\)
 CdcKafka::verify_stream($node, $consumer, name => 'initial snapshot during writes',
 	snapshots_complete => 1,
 	tables => [ 'log', 'parted_east', 'parted_west', 'docs' ]);
+# the example consumer of the gap rule rebuilds them too (no gap here)
+CdcKafka::rebuild_with_gap_consumer($node, $consumer, name => 'tools/gap_consumer.py',
+	tables => [ 'log', 'parted_east', 'parted_west', 'public.docs' ]);
 
 $node->stop;
 CdcKafka::stop_consumer($consumer);
