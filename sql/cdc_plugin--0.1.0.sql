@@ -123,7 +123,11 @@ CREATE FUNCTION cdc_plugin.status(
     OUT wal_status pg_catalog.text,
     OUT wal_budget_bytes bigint,
     OUT safe_wal_bytes bigint,
-    OUT wal_budget_used double precision)
+    OUT wal_budget_used double precision,
+    OUT gaps bigint,
+    OUT last_gap_from_lsn pg_catalog.pg_lsn,
+    OUT last_gap_to_lsn pg_catalog.pg_lsn,
+    OUT last_gap_time pg_catalog.timestamptz)
 RETURNS pg_catalog.record
 AS 'MODULE_PATHNAME', 'cdc_plugin_status'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
@@ -170,7 +174,7 @@ CREATE TABLE cdc_plugin.snapshot_queue (
     schema_name pg_catalog.text NOT NULL,
     table_name pg_catalog.text NOT NULL,
     kind pg_catalog.text NOT NULL
-      CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['initial', 'incremental']::pg_catalog.text[])),
+      CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['initial', 'incremental', 'gap']::pg_catalog.text[])),
     state pg_catalog.text NOT NULL DEFAULT 'queued'
       CHECK (state OPERATOR(pg_catalog.=)
              ANY (ARRAY['queued', 'running', 'done', 'failed', 'cancelled']::pg_catalog.text[])),
@@ -182,7 +186,8 @@ CREATE TABLE cdc_plugin.snapshot_queue (
     requested pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     started pg_catalog.timestamptz,
     finished pg_catalog.timestamptz,
-    error pg_catalog.text
+    error pg_catalog.text,
+    gap bigint                         -- kind gap: the gap (cdc_plugin.gaps) it re-reads after
 );
 
 CREATE INDEX snapshot_queue_pending ON cdc_plugin.snapshot_queue (id)
@@ -195,7 +200,7 @@ CREATE VIEW cdc_plugin.snapshots AS
   SELECT id, coalesce(request, id) AS request,
          pg_catalog.format('%I.%I', schema_name, table_name) AS "table",
          kind, state, rows_done, rows_estimated, chunks_done,
-         requested_by, requested, started, finished, error
+         requested_by, requested, started, finished, error, gap
     FROM cdc_plugin.snapshot_queue;
 
 COMMENT ON VIEW cdc_plugin.snapshots IS
@@ -226,3 +231,84 @@ REVOKE ALL ON FUNCTION cdc_plugin.snapshot(pg_catalog.regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cdc_plugin.cancel_snapshot(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cdc_plugin.snapshot(pg_catalog.regclass) TO cdc_plugin_snapshot;
 GRANT EXECUTE ON FUNCTION cdc_plugin.cancel_snapshot(bigint) TO cdc_plugin_snapshot;
+
+-- ---------------------------------------------------------------------
+-- Gaps: changes lost when max_slot_wal_keep_size invalidated the slot
+-- ---------------------------------------------------------------------
+
+-- One row per lost slot, written by the worker and recover_slot() only:
+-- waiting (cdc_plugin.on_slot_lost = 'stop', until recover_slot()),
+-- recovering (the worker recreates the slot, publishes gap events and
+-- queues the re-snapshots), done (Kafka acknowledged the gap events and
+-- the new slot is kept). At most one row is not done.
+CREATE TABLE cdc_plugin.gap_log (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    slot_name pg_catalog.name NOT NULL,
+    state pg_catalog.text NOT NULL
+      CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['waiting', 'recovering', 'done']::pg_catalog.text[])),
+    reason pg_catalog.text NOT NULL,
+    lost_from_lsn pg_catalog.pg_lsn NOT NULL,  -- the lost slot's confirmed position
+    invalidated_at_lsn pg_catalog.pg_lsn,      -- its restart position when it was invalidated
+    lost_to_lsn pg_catalog.pg_lsn,             -- the new slot's start
+    detected pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    recovery_requested_by pg_catalog.name,     -- recover_slot()'s caller; NULL: the worker
+    recovered pg_catalog.timestamptz,
+    tables_captured integer,
+    tables_resnapshot integer,
+    resnapshot_all boolean,
+    resnapshot_why pg_catalog.text
+);
+
+CREATE UNIQUE INDEX gap_log_open ON cdc_plugin.gap_log ((true))
+  WHERE state OPERATOR(pg_catalog.<>) 'done';
+
+COMMENT ON TABLE cdc_plugin.gap_log IS
+'slots of the cdc_plugin worker that max_slot_wal_keep_size invalidated, and their recovery (see cdc_plugin.gaps)';
+
+CREATE VIEW cdc_plugin.gaps AS
+  SELECT id, slot_name, state, reason, lost_from_lsn, lost_to_lsn, invalidated_at_lsn,
+         detected, recovered, recovery_requested_by,
+         tables_captured, tables_resnapshot, resnapshot_all, resnapshot_why
+    FROM cdc_plugin.gap_log;
+
+COMMENT ON VIEW cdc_plugin.gaps IS
+'one row per gap: a lost replication slot of the cdc_plugin worker, the changes lost, and what was re-snapshotted';
+
+-- Per captured table, its change counters (pg_stat_all_tables' n_tup_ins +
+-- n_tup_upd + n_tup_del, and its relfilenode, which TRUNCATE changes) as
+-- of change_counters_state.recorded_lsn, a position Kafka had acknowledged
+-- everything before. After a loss, a table whose counters differ now is
+-- re-snapshotted.
+CREATE TABLE cdc_plugin.change_counters (
+    relid pg_catalog.oid PRIMARY KEY,
+    relfilenode pg_catalog.oid NOT NULL,
+    changes bigint NOT NULL
+);
+
+CREATE TABLE cdc_plugin.change_counters_state (
+    one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),
+    slot_name pg_catalog.name NOT NULL,
+    recorded_lsn pg_catalog.pg_lsn NOT NULL,
+    database_stats_reset pg_catalog.timestamptz,   -- pg_stat_database.stats_reset then
+    wal_stats_reset pg_catalog.timestamptz,        -- pg_stat_wal.stats_reset (crash recovery sets it)
+    recorded pg_catalog.timestamptz NOT NULL
+);
+
+COMMENT ON TABLE cdc_plugin.change_counters IS
+'per captured table, its change counters when the cdc_plugin worker last recorded them';
+
+CREATE FUNCTION cdc_plugin.recover_slot()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'cdc_plugin_recover_slot'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION cdc_plugin.recover_slot() IS
+'with cdc_plugin.on_slot_lost = stop: lets the worker drop its lost slot, create a new one, publish gap events and re-snapshot; returns the gap id';
+
+REVOKE ALL ON cdc_plugin.gap_log FROM PUBLIC;
+REVOKE ALL ON cdc_plugin.change_counters FROM PUBLIC;
+REVOKE ALL ON cdc_plugin.change_counters_state FROM PUBLIC;
+REVOKE ALL ON cdc_plugin.gaps FROM PUBLIC;
+GRANT SELECT ON cdc_plugin.gaps TO pg_monitor, cdc_plugin_snapshot;
+-- superusers and roles with REPLICATION (the function checks it) that are granted it
+REVOKE ALL ON FUNCTION cdc_plugin.recover_slot() FROM PUBLIC;

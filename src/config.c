@@ -36,6 +36,7 @@ char	   *cdc_exclude_tables = NULL;
 bool		cdc_tombstones_on_delete = false;
 int			cdc_snapshot_mode = CDC_SNAPSHOT_MODE_INITIAL;
 int			cdc_snapshot_chunk_rows = 2048;
+int			cdc_on_slot_lost = CDC_ON_SLOT_LOST_RESNAPSHOT;
 char	   *cdc_wal_budget_warn = NULL;
 int			cdc_wal_retained_warn_mb = 10240;
 
@@ -53,6 +54,12 @@ typedef struct CdcWalBudgetLevels
 static const struct config_enum_entry cdc_snapshot_mode_options[] = {
 	{"initial", CDC_SNAPSHOT_MODE_INITIAL, false},
 	{"never", CDC_SNAPSHOT_MODE_NEVER, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry cdc_on_slot_lost_options[] = {
+	{"resnapshot", CDC_ON_SLOT_LOST_RESNAPSHOT, false},
+	{"stop", CDC_ON_SLOT_LOST_STOP, false},
 	{NULL, 0, false}
 };
 
@@ -264,6 +271,12 @@ cdc_config_init(void)
 							"Larger chunks snapshot faster; each chunk delays streaming by the time it takes to read it.",
 							&cdc_snapshot_chunk_rows, 2048, 1, 1000000, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("cdc_plugin.on_slot_lost",
+							 "What the worker does when max_slot_wal_keep_size invalidated its slot.",
+							 "resnapshot: log the loss, create a new slot, publish a gap event to every partition of every captured table, and re-snapshot the tables changed meanwhile; stop: keep the lost slot and wait for SELECT cdc_plugin.recover_slot().",
+							 &cdc_on_slot_lost, CDC_ON_SLOT_LOST_RESNAPSHOT, cdc_on_slot_lost_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	DefineCustomStringVariable("cdc_plugin.wal_budget_warn",
 							   "Percentages of max_slot_wal_keep_size at which the worker warns that its slot retains WAL, comma-separated and increasing.",

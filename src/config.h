@@ -22,6 +22,15 @@ typedef enum CdcSnapshotMode
 } CdcSnapshotMode;
 
 extern int	cdc_snapshot_mode;
+
+/* cdc_plugin.on_slot_lost */
+typedef enum CdcOnSlotLost
+{
+	CDC_ON_SLOT_LOST_RESNAPSHOT,	/* recreate the slot, publish gaps, re-snapshot */
+	CDC_ON_SLOT_LOST_STOP		/* keep the lost slot until cdc_plugin.recover_slot() */
+} CdcOnSlotLost;
+
+extern int	cdc_on_slot_lost;
 extern int	cdc_snapshot_chunk_rows;
 
 /*

@@ -48,6 +48,7 @@ typedef struct CdcSharedStatus
 	bool		last_error_is_configuration;	/* set with "configuration error" */
 	uint64		snapshot_requests;	/* bumped when a request or cancel commits */
 	CdcSnapshotProgress snapshot;	/* the running snapshot; id 0: none */
+	CdcGapSummary gaps;			/* set by the worker from cdc_plugin.gap_log */
 } CdcSharedStatus;
 
 static CdcSharedStatus *cdc_status = NULL;
@@ -134,6 +135,15 @@ cdc_monitor_set_snapshot(const CdcSnapshotProgress *progress)
 {
 	SpinLockAcquire(&cdc_status->mutex);
 	cdc_status->snapshot = *progress;
+	SpinLockRelease(&cdc_status->mutex);
+}
+
+/* Slot losses for status() (the worker reads them from cdc_plugin.gap_log). */
+void
+cdc_monitor_set_gaps(const CdcGapSummary *gaps)
+{
+	SpinLockAcquire(&cdc_status->mutex);
+	cdc_status->gaps = *gaps;
 	SpinLockRelease(&cdc_status->mutex);
 }
 
@@ -281,7 +291,7 @@ cdc_lsn_distance(XLogRecPtr to, XLogRecPtr from, Datum *value, bool *isnull)
 	*isnull = false;
 }
 
-#define CDC_STATUS_COLS 27
+#define CDC_STATUS_COLS 31
 
 /*
  * cdc_plugin.status(): one row describing the worker, its slot and what it
@@ -393,6 +403,13 @@ cdc_plugin_status(PG_FUNCTION_ARGS)
 	nulls[i++] = !budget.has_safe;
 	values[i] = Float8GetDatum(budget.used);
 	nulls[i++] = !budget.has_used;
+	values[i++] = Int64GetDatum((int64) snap.gaps.gaps);
+	values[i] = LSNGetDatum(snap.gaps.last_from);
+	nulls[i++] = snap.gaps.last_time == 0;
+	values[i] = LSNGetDatum(snap.gaps.last_to);
+	nulls[i++] = snap.gaps.last_time == 0 || XLogRecPtrIsInvalid(snap.gaps.last_to);
+	values[i] = TimestampTzGetDatum(snap.gaps.last_time);
+	nulls[i++] = snap.gaps.last_time == 0;
 	Assert(i == CDC_STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

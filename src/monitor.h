@@ -32,7 +32,19 @@ typedef struct CdcSnapshotProgress
 	int64		rows_estimated; /* -1: unknown */
 } CdcSnapshotProgress;
 
+/* Slot losses, for status(): how many, and the newest one. */
+typedef struct CdcGapSummary
+{
+	uint64		gaps;
+	XLogRecPtr	last_from;		/* the lost slot's confirmed position */
+	XLogRecPtr	last_to;		/* the new slot's start; Invalid until it exists */
+	TimestampTz last_time;		/* when the loss was found; 0: no gap */
+} CdcGapSummary;
+
 extern void cdc_monitor_init(void);
+
+/* gaps */
+extern void cdc_monitor_set_gaps(const CdcGapSummary *gaps);
 
 /* snapshots */
 extern void cdc_monitor_snapshot_requested(void);

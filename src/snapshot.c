@@ -282,6 +282,31 @@ cdc_key_array(char **key, int n)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* The queue's name of a snapshot kind, and back. */
+static const char *
+cdc_snapshot_kind_name(cdc_snapshot_kind kind)
+{
+	switch (kind)
+	{
+		case CDC_SNAPSHOT_INITIAL:
+			return "initial";
+		case CDC_SNAPSHOT_GAP:
+			return "gap";
+		default:
+			return "incremental";
+	}
+}
+
+static cdc_snapshot_kind
+cdc_snapshot_kind_of(const char *name)
+{
+	if (strcmp(name, "initial") == 0)
+		return CDC_SNAPSHOT_INITIAL;
+	if (strcmp(name, "gap") == 0)
+		return CDC_SNAPSHOT_GAP;
+	return CDC_SNAPSHOT_INCREMENTAL;
+}
+
 /* "schema.table", quoted where needed, for messages and status(). */
 static char *
 cdc_qualified(const char *schema, const char *table)
@@ -294,7 +319,7 @@ cdc_qualified(const char *schema, const char *table)
  * caller's memory context and resource owner afterwards (the worker runs
  * outside transactions between its decoding rounds).
  */
-static void
+void
 cdc_in_transaction(void (*fn) (void *arg), void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -477,8 +502,7 @@ cdc_queue_load(void *arg)
 	run->table = SPI_getvalue(tup, desc, 4);
 	run->schema_utf8 = pstrdup(cdc_server_cstring(run->schema));
 	run->table_utf8 = pstrdup(cdc_server_cstring(run->table));
-	run->kind = strcmp(SPI_getvalue(tup, desc, 5), "initial") == 0 ?
-		CDC_SNAPSHOT_INITIAL : CDC_SNAPSHOT_INCREMENTAL;
+	run->kind = cdc_snapshot_kind_of(SPI_getvalue(tup, desc, 5));
 	state = SPI_getvalue(tup, desc, 6);
 	run->rows_acked = run->rows_sent = (uint64) DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
 	run->chunks_acked = run->chunks_sent = (uint64) DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
@@ -530,7 +554,7 @@ cdc_queue_load(void *arg)
 			elog(ERROR, "cdc_plugin could not update the snapshot queue: %s", SPI_result_code_string(ret));
 		ereport(LOG,
 				(errmsg("cdc_plugin started %s snapshot %lld of table %s",
-						run->kind == CDC_SNAPSHOT_INITIAL ? "initial" : "incremental",
+						cdc_snapshot_kind_name(run->kind),
 						(long long) run->id, cdc_qualified(run->schema, run->table))));
 	}
 	else
@@ -1587,18 +1611,18 @@ cdc_snapshot_queue_exists(void)
 }
 
 /* ---------------------------------------------------------------------
- * The initial snapshot, at slot creation
+ * The snapshots queued at a slot's start: initial, or after a gap
  * ---------------------------------------------------------------------
  */
 
-/* Queues one table of the initial snapshot; returns its id. */
+/* Queues one table's snapshot; returns its id (request, gap: 0 for none). */
 static int64
 cdc_queue_insert(Oid relid, const char *schema, const char *table, const char *kind,
-				 bool running, int64 request)
+				 bool running, int64 request, int64 gap)
 {
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	Oid			types[6] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[7] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
 	bool		isnull;
 	int			ret;
 
@@ -1610,28 +1634,42 @@ cdc_queue_insert(Oid relid, const char *schema, const char *table, const char *k
 	values[5] = Int64GetDatum(request);
 	if (request == 0)
 		nulls[5] = 'n';
+	values[6] = Int64GetDatum(gap);
+	if (gap == 0)
+		nulls[6] = 'n';
 	ret = SPI_execute_with_args(psprintf(
-		"INSERT INTO %s.%s (relid, schema_name, table_name, kind, state, request, started,"
+		"INSERT INTO %s.%s (relid, schema_name, table_name, kind, state, request, gap, started,"
 		" rows_estimated)"
-		" SELECT $1, $2, $3, $4, $5, $6,"
+		" SELECT $1, $2, $3, $4, $5, $6, $7,"
 		" CASE WHEN $5 OPERATOR(pg_catalog.=) 'running' THEN pg_catalog.now() END,"
 		" CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::bigint END"
 		" FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1"
 		" RETURNING id", CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE),
-								6, types, values, nulls, false, 0);
+								7, types, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "cdc_plugin could not queue a snapshot: %s", SPI_result_code_string(ret));
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Reads one keyless table whole, publishing its rows at start_lsn. */
-static bool
-cdc_snapshot_keyless(int64 id, Oid relid, const char *schema, const char *table,
-					 XLogRecPtr start_lsn)
+/* Runs one SQL statement on the queue (UPDATE), with one bigint argument or none. */
+static void
+cdc_queue_exec(const char *sql, int64 arg, bool has_arg)
+{
+	Datum		values[1] = {Int64GetDatum(arg)};
+	Oid			types[1] = {INT8OID};
+	int			ret;
+
+	ret = SPI_execute_with_args(sql, has_arg ? 1 : 0, types, values, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "cdc_plugin could not update the snapshot queue: %s", SPI_result_code_string(ret));
+}
+
+/* A table met at a slot's start, as a run (names, kind; partitions not known yet). */
+static CdcSnapRun *
+cdc_snapshot_start_run(int64 id, Oid relid, const char *schema, const char *table,
+					   cdc_snapshot_kind kind)
 {
 	CdcSnapRun *run;
-	CdcReadArgs a;
-	CdcSnapDone *done;
 	MemoryContext old;
 
 	run = MemoryContextAllocZero(S.cxt, sizeof(CdcSnapRun));
@@ -1643,13 +1681,29 @@ cdc_snapshot_keyless(int64 id, Oid relid, const char *schema, const char *table,
 	run->table = pstrdup(table);
 	run->schema_utf8 = pstrdup(cdc_server_cstring(schema));
 	run->table_utf8 = pstrdup(cdc_server_cstring(table));
-	run->kind = CDC_SNAPSHOT_INITIAL;
+	run->kind = kind;
 	run->rows_estimated = -1;
 	MemoryContextSwitchTo(old);
-	S.run = run;
-	cdc_snapshot_show();
+	return run;
+}
 
-	/* streaming has not started: waiting here holds nothing back */
+/* Frees a run that never became S.run. */
+static void
+cdc_snapshot_free_run(CdcSnapRun *run)
+{
+	MemoryContextDelete(run->cxt);
+	pfree(run);
+}
+
+/*
+ * Waits for the partition count of the run's topic, serving the producer
+ * (streaming has not started: waiting holds nothing back). False when the
+ * session ended meanwhile; ERROR when the topic cannot be used (the slot's
+ * creation fails as a whole and is tried again).
+ */
+static bool
+cdc_snapshot_wait_partitions(CdcSnapRun *run)
+{
 	for (;;)
 	{
 		char		errbuf[CDC_ERRBUF_SIZE * 2];
@@ -1658,16 +1712,28 @@ cdc_snapshot_keyless(int64 id, Oid relid, const char *schema, const char *table,
 
 		if (n < 0)
 			ereport(ERROR,
-					(errmsg("cdc_plugin could not snapshot table %s: %s",
-							cdc_qualified(schema, table), errbuf)));
+					(errmsg("cdc_plugin could not publish to the topic of table %s: %s",
+							cdc_qualified(run->schema, run->table), errbuf)));
 		if (n > 0)
 		{
 			run->partitions = n;
-			break;
+			return true;
 		}
 		if (!cdc_stream_serve(0))
 			return false;
 	}
+}
+
+/* Reads one keyless table whole, publishing its rows at start_lsn (run becomes S.run). */
+static bool
+cdc_snapshot_keyless(CdcSnapRun *run, XLogRecPtr start_lsn)
+{
+	CdcReadArgs a;
+	CdcSnapDone *done;
+	MemoryContext old;
+
+	S.run = run;
+	cdc_snapshot_show();
 	if (!cdc_snapshot_markers(run, CDC_OP_SNAPSHOT_BEGIN, start_lsn, start_lsn, 0, 0))
 		return false;
 	memset(&a, 0, sizeof(a));
@@ -1683,33 +1749,90 @@ cdc_snapshot_keyless(int64 id, Oid relid, const char *schema, const char *table,
 		return false;
 	old = MemoryContextSwitchTo(S.cxt);
 	done = palloc(sizeof(CdcSnapDone));
-	done->id = id;
+	done->id = run->id;
 	done->rows = a.rows;
 	S.initial_done = lappend(S.initial_done, done);
 	MemoryContextSwitchTo(old);
 	ereport(LOG,
-			(errmsg("cdc_plugin initial snapshot %lld read table %s (no key) with the slot's snapshot: " UINT64_FORMAT " rows",
-					(long long) id, cdc_qualified(schema, table), a.rows)));
+			(errmsg("cdc_plugin %s snapshot %lld read table %s (no key) with the slot's snapshot: " UINT64_FORMAT " rows",
+					cdc_snapshot_kind_name(run->kind), (long long) run->id,
+					cdc_qualified(run->schema, run->table), a.rows)));
 	cdc_snapshot_drop_run();
 	return true;
 }
 
-/* In the slot's snapshot transaction: queue every captured table, read the keyless ones. */
-bool
-cdc_snapshot_initial(XLogRecPtr start_lsn)
+/*
+ * Sends the gap to every partition of the run's topic, at start_lsn (the
+ * new slot's start), naming the snapshot that re-reads the table (0: none).
+ */
+static bool
+cdc_snapshot_gap_events(CdcSnapRun *run, const CdcGapStart *gap, int64 snapshot_id,
+						XLogRecPtr start_lsn)
+{
+	cdc_event	event;
+	CdcOutputRoute route;
+	int			p;
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	memset(&event, 0, sizeof(event));
+	event.op = CDC_OP_GAP;
+	event.source.database = S.database_utf8;
+	event.source.schema = run->schema_utf8;
+	event.source.table = run->table_utf8;
+	event.source.lsn = start_lsn;
+	event.source.commit_lsn = start_lsn;
+	event.gap_id = (uint64_t) gap->id;
+	event.gap_lost_from_lsn = gap->lost_from;
+	event.gap_lost_to_lsn = start_lsn;
+	event.gap_reason = gap->reason;
+	event.gap_resnapshot = snapshot_id != 0;
+	event.gap_snapshot_id = (uint64_t) snapshot_id;
+	event.gap_time_us = gap->time_us;
+	event.marker_partitions = (uint32_t) run->partitions;
+	memset(&route, 0, sizeof(route));
+	route.op = CDC_OP_GAP;
+	route.relid = run->relid;
+	route.schema = run->schema_utf8;
+	route.table = run->table_utf8;
+	for (p = 0; p < run->partitions; p++)
+	{
+		const char *data;
+		size_t		len;
+
+		event.marker_partition = (uint32_t) p;
+		if (cdc_encoder_encode(S.encoder, &event, &data, &len, errbuf, sizeof(errbuf)) != 0)
+			cdc_snapshot_core_failed("encode a gap event", errbuf);
+		route.partition = p;
+		if (!cdc_stream_send(&route, data, len))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * In the slot's snapshot transaction: for every captured table, queues its
+ * initial snapshot (gap NULL) or, after a gap, publishes the gap to its
+ * partitions and queues a re-snapshot if gap->changed says so. Tables
+ * without a key are read there and then.
+ */
+static bool
+cdc_snapshot_at_start(XLogRecPtr start_lsn, CdcGapStart *gap)
 {
 	int			ret;
 	uint64		i,
 				n;
 	SPITupleTable *tables;
 	int			queued = 0,
-				keyless = 0;
+				keyless = 0,
+				captured = 0;
 	bool		ok = true;
 
 	list_free_deep(S.initial_done);
 	S.initial_done = NIL;
 	if (!OidIsValid(cdc_queue_relid()))
 	{
+		if (gap != NULL)
+			elog(ERROR, "cdc_plugin cannot publish a gap without extension cdc_plugin");
 		ereport(WARNING,
 				(errmsg("cdc_plugin takes no initial snapshot: extension cdc_plugin is not installed in the worker's database"),
 				 errhint("Run CREATE EXTENSION cdc_plugin there; then snapshot tables with SELECT cdc_plugin.snapshot('schema.table').")));
@@ -1720,15 +1843,36 @@ cdc_snapshot_initial(XLogRecPtr start_lsn)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* queued by an earlier slot that never streamed (a crash before it was kept) */
-	ret = SPI_execute(psprintf(
-		"UPDATE %s.%s SET state = 'cancelled', finished = pg_catalog.now(),"
-		" error = 'superseded: the worker created a new replication slot and queued a new initial snapshot'"
-		" WHERE kind OPERATOR(pg_catalog.=) 'initial'"
-		" AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']::pg_catalog.text[])",
-		CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE), false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "cdc_plugin could not update the snapshot queue: %s", SPI_result_code_string(ret));
+	if (gap == NULL)
+		/* queued by an earlier slot that never streamed (a crash before it was kept) */
+		cdc_queue_exec(psprintf(
+			"UPDATE %s.%s SET state = 'cancelled', finished = pg_catalog.now(),"
+			" error = 'superseded: the worker created a new replication slot and queued a new initial snapshot'"
+			" WHERE kind OPERATOR(pg_catalog.=) 'initial'"
+			" AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']::pg_catalog.text[])",
+			CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE), 0, false);
+	else
+	{
+		/* queued by an earlier attempt at this gap that never got its slot */
+		cdc_queue_exec(psprintf(
+			"UPDATE %s.%s SET state = 'cancelled', finished = pg_catalog.now(),"
+			" error = 'superseded: the worker recreated its slot again for the same gap'"
+			" WHERE gap OPERATOR(pg_catalog.=) $1"
+			" AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']::pg_catalog.text[])",
+			CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE), gap->id, true);
+
+		/*
+		 * Consumers mark every row stale at the gap and drop, at a
+		 * snapshot's end, the rows it did not refresh: a snapshot resumed
+		 * after the gap would drop the rows it sent before. Every other
+		 * pending snapshot starts over.
+		 */
+		cdc_queue_exec(psprintf(
+			"UPDATE %s.%s SET state = 'queued', rows_done = 0, chunks_done = 0, last_key = NULL,"
+			" started = NULL"
+			" WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']::pg_catalog.text[])",
+			CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE), 0, false);
+	}
 
 	/* what streaming publishes: permanent tables outside the system schemas */
 	ret = SPI_execute("SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
@@ -1751,7 +1895,9 @@ cdc_snapshot_initial(XLogRecPtr start_lsn)
 		char	   *table = SPI_getvalue(tables->vals[i], tables->tupdesc, 3);
 		Relation	rel;
 		bool		keyed;
-		int64		id;
+		bool		snapshot;
+		int64		id = 0;
+		CdcSnapRun *run;
 
 		if (!cdc_table_captured(schema, table))
 			continue;
@@ -1760,21 +1906,62 @@ cdc_snapshot_initial(XLogRecPtr start_lsn)
 			continue;
 		keyed = OidIsValid(cdc_key_index(rel));
 		table_close(rel, AccessShareLock);
-		id = cdc_queue_insert(relid, schema, table, "initial", !keyed, 0);
-		queued++;
-		if (!keyed)
+		captured++;
+		snapshot = gap == NULL || gap->changed(relid, gap->arg);
+		if (snapshot)
+		{
+			if (gap != NULL)
+				cdc_queue_exec(psprintf(
+					"UPDATE %s.%s SET state = 'cancelled', finished = pg_catalog.now(),"
+					" error = 'superseded by the re-snapshot after a gap'"
+					" WHERE relid OPERATOR(pg_catalog.=) %u AND gap IS NULL"
+					" AND state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running']::pg_catalog.text[])",
+					CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE, relid), 0, false);
+			id = cdc_queue_insert(relid, schema, table, gap ? "gap" : "initial", !keyed, 0,
+								  gap ? gap->id : 0);
+			queued++;
+		}
+		if (gap == NULL && keyed)
+			continue;
+		run = cdc_snapshot_start_run(id, relid, schema, table,
+									 gap ? CDC_SNAPSHOT_GAP : CDC_SNAPSHOT_INITIAL);
+		ok = cdc_snapshot_wait_partitions(run);
+		if (ok && gap != NULL)
+			ok = cdc_snapshot_gap_events(run, gap, id, start_lsn);
+		if (ok && snapshot && !keyed)
 		{
 			keyless++;
-			ok = cdc_snapshot_keyless(id, relid, schema, table, start_lsn);
+			ok = cdc_snapshot_keyless(run, start_lsn);	/* frees run */
 		}
+		else
+			cdc_snapshot_free_run(run);
 	}
 	SPI_finish();
 	PopActiveSnapshot();
-	if (ok)
+	if (!ok)
+		return false;
+	if (gap == NULL)
 		ereport(LOG,
 				(errmsg("cdc_plugin queued an initial snapshot of %d tables (%d without a key read at once)",
 						queued, keyless)));
-	return ok;
+	else
+	{
+		gap->tables = captured;
+		gap->resnapshots = queued;
+	}
+	return true;
+}
+
+bool
+cdc_snapshot_initial(XLogRecPtr start_lsn)
+{
+	return cdc_snapshot_at_start(start_lsn, NULL);
+}
+
+bool
+cdc_snapshot_after_gap(XLogRecPtr start_lsn, CdcGapStart *gap)
+{
+	return cdc_snapshot_at_start(start_lsn, gap);
 }
 
 /* The keyless tables' rows are acknowledged: their snapshots are done. */
@@ -2058,7 +2245,7 @@ cdc_plugin_snapshot(PG_FUNCTION_ARGS)
 			continue;
 		}
 		id = cdc_queue_insert(leaf, get_namespace_name(get_rel_namespace(leaf)), get_rel_name(leaf),
-							  "incremental", false, request);
+							  "incremental", false, request, 0);
 		if (request == 0)
 			request = id;
 	}

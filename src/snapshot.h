@@ -16,6 +16,13 @@
 
 #include "output_plugin.h"
 
+/*
+ * Runs fn inside a transaction of its own with SPI connected, restoring the
+ * caller's memory context and resource owner (the worker runs outside
+ * transactions between its decoding rounds).
+ */
+extern void cdc_in_transaction(void (*fn) (void *arg), void *arg);
+
 /* Once per worker process, before its first session. */
 extern void cdc_snapshot_worker_init(void);
 
@@ -32,8 +39,33 @@ extern bool cdc_snapshot_queue_exists(void);
 extern bool cdc_snapshot_initial(XLogRecPtr start_lsn);
 
 /*
+ * A gap being published at a new slot's start (see slot_loss.c): the
+ * worker's slot was lost, and changes committed from lost_from up to the
+ * new slot's start were never published.
+ */
+typedef struct CdcGapStart
+{
+	int64		id;				/* in cdc_plugin.gap_log */
+	XLogRecPtr	lost_from;		/* the lost slot's confirmed position */
+	const char *reason;
+	int64		time_us;		/* when the loss was found, Unix microseconds */
+	bool		(*changed) (Oid relid, void *arg);	/* re-snapshot this table? */
+	void	   *arg;
+	int			tables;			/* out: captured tables (each got the gap) */
+	int			resnapshots;	/* out: re-snapshots queued */
+} CdcGapStart;
+
+/*
+ * Like cdc_snapshot_initial, after a gap: publishes it to every partition
+ * of every captured table's topic at start_lsn, restarts every pending
+ * snapshot from its first row, and queues a re-snapshot (kind gap) of each
+ * table gap->changed names, reading the keyless ones at once.
+ */
+extern bool cdc_snapshot_after_gap(XLogRecPtr start_lsn, CdcGapStart *gap);
+
+/*
  * After that transaction committed and everything it published was
- * acknowledged: marks the keyless tables' snapshots done.
+ * acknowledged: marks the keyless tables' snapshots done (after a gap too).
  */
 extern void cdc_snapshot_initial_done(void);
 

@@ -55,6 +55,7 @@
 #include "monitor.h"
 #include "output_plugin.h"
 #include "publish.h"
+#include "slot_loss.h"
 #include "snapshot.h"
 #include "stream.h"
 #include "wal_budget.h"
@@ -68,6 +69,7 @@
 #define CDC_DRAIN_MS 5000			/* how long SIGTERM or a reload waits for Kafka */
 #define CDC_LOOK_AGAIN_MS 10000		/* bad settings or a lost slot: look again this often */
 #define CDC_EXTENSION_WAIT_MS 1000	/* no extension yet: look again this often */
+#define CDC_RECOVER_LOOK_MS 1000	/* on_slot_lost = 'stop': look for recover_slot() this often */
 #define CDC_RECORDS_PER_ROUND 1000	/* WAL records between polls of the producer */
 #define CDC_SENDS_PER_POLL 1000
 
@@ -435,21 +437,24 @@ cdc_wait_acknowledged(void)
 }
 
 /*
- * Creates the worker's slot. With cdc_plugin.snapshot_mode = 'initial' it
- * is created the way a walsender's CREATE_REPLICATION_SLOT ... USE_SNAPSHOT
- * does it, inside a REPEATABLE READ transaction that then uses the slot's
- * own snapshot: every captured table is queued for a snapshot there, and
- * tables without a key are read at once and published at the slot's start
- * (snapshot.c). The slot stays ephemeral (dropped by any failure, a crash
- * included) until that is done and acknowledged, so a slot that exists
- * always has its initial snapshot queued. False when Kafka failed or
+ * Creates the worker's slot. With cdc_plugin.snapshot_mode = 'initial', or
+ * after a gap, it is created the way a walsender's CREATE_REPLICATION_SLOT
+ * ... USE_SNAPSHOT does it, inside a REPEATABLE READ transaction that then
+ * uses the slot's own snapshot: every captured table is queued for a
+ * snapshot there (after a gap: the gap is published to every captured
+ * table and the tables changed meanwhile are queued), and tables without a
+ * key are read at once and published at the slot's start (snapshot.c). The
+ * slot stays ephemeral (dropped by any failure, a crash included) until
+ * that is done and acknowledged, so a slot that exists always has its
+ * snapshots queued and its gap published. False when Kafka failed or
  * SIGTERM came meanwhile: no slot was kept.
  */
 static bool
-cdc_create_slot(void)
+cdc_create_slot(CdcGap *gap)
 {
 	LogicalDecodingContext *ctx;
-	bool		initial = cdc_snapshot_mode == CDC_SNAPSHOT_MODE_INITIAL;
+	bool		initial = gap == NULL && cdc_snapshot_mode == CDC_SNAPSHOT_MODE_INITIAL;
+	bool		with_snapshot = initial || gap != NULL;
 	XLogRecPtr	start;
 	bool		ok = true;
 
@@ -460,10 +465,10 @@ cdc_create_slot(void)
 	CheckLogicalDecodingRequirements();
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	if (initial)
+	if (with_snapshot)
 		XactIsoLevel = XACT_REPEATABLE_READ;
 	ReplicationSlotCreate(cdc_slot_name, true, RS_EPHEMERAL, false);
-	ctx = CreateInitDecodingContext("cdc_plugin", NIL, initial, InvalidXLogRecPtr,
+	ctx = CreateInitDecodingContext("cdc_plugin", NIL, with_snapshot, InvalidXLogRecPtr,
 									XL_ROUTINE(.page_read = read_local_xlog_page,
 											   .segment_open = wal_segment_open,
 											   .segment_close = wal_segment_close),
@@ -471,7 +476,7 @@ cdc_create_slot(void)
 	DecodingContextFindStartpoint(ctx);
 	cdc_die_on_sigterm = false;
 	start = MyReplicationSlot->data.confirmed_flush;
-	if (initial)
+	if (with_snapshot)
 	{
 		Snapshot	snap = SnapBuildInitialSnapshot(ctx->snapshot_builder);
 
@@ -479,16 +484,31 @@ cdc_create_slot(void)
 	}
 	FreeDecodingContext(ctx);
 
-	if (initial)
+	if (with_snapshot)
 	{
 		W.end = CDC_END_NONE;
 		W.failure[0] = '\0';
 		W.confirmed = start;
+	}
+	if (gap != NULL)
+	{
+		CdcGapStart gs;
+
+		cdc_monitor_set_state("recovering slot");
+		ok = cdc_gap_decide(gap, &gs) && cdc_snapshot_after_gap(start, &gs);
+		if (ok)
+			cdc_gap_started(gap, start, &gs);
+	}
+	else if (initial)
+	{
 		cdc_monitor_set_state("initial snapshot");
 		ok = cdc_snapshot_initial(start);
 	}
+	/* counters recorded for the earlier slot say nothing about this one (a gap compared them above) */
+	if (ok)
+		cdc_change_counters_reset();
 	CommitTransactionCommand();
-	if (initial && ok)
+	if (with_snapshot && ok)
 	{
 		/* what was published belongs to no decoded transaction: close it at the start */
 		cdc_publish_txn_end(start, 0);
@@ -502,7 +522,9 @@ cdc_create_slot(void)
 			cdc_publish_failure(W.failure, sizeof(W.failure));
 		ReplicationSlotRelease();	/* still ephemeral: this drops it */
 		ereport(LOG,
-				(errmsg("cdc_plugin dropped the replication slot it was creating: its initial snapshot could not be published")));
+				(errmsg(gap != NULL ?
+						"cdc_plugin dropped the replication slot it was creating: its gap events could not be published" :
+						"cdc_plugin dropped the replication slot it was creating: its initial snapshot could not be published")));
 		return false;
 	}
 	ReplicationSlotPersist();
@@ -510,13 +532,16 @@ cdc_create_slot(void)
 			(errmsg("cdc_plugin created replication slot \"%s\" at %X/%X",
 					cdc_slot_name, LSN_FORMAT_ARGS(start))));
 	ReplicationSlotRelease();
+	if (gap != NULL)
+		cdc_gap_done(gap);
 	return true;
 }
 
 /*
- * The slot was invalidated: says so once, shows "slot lost" and waits
- * (SIGTERM ends the wait) until an operator drops the slot, then lets the
- * caller create a new one. Retrying the old slot could only fail again.
+ * The slot is lost and nothing can recover it yet (the extension is not
+ * installed, so no gap can be recorded): says so once, shows "slot lost"
+ * and waits (SIGTERM ends the wait) until the slot is dropped or the
+ * extension created.
  */
 static void
 cdc_wait_while_slot_lost(void)
@@ -526,16 +551,114 @@ cdc_wait_while_slot_lost(void)
 			 errmsg("cdc_plugin replication slot \"%s\" was invalidated: PostgreSQL removed WAL it still needed (max_slot_wal_keep_size)",
 					cdc_slot_name),
 			 errdetail("Changes committed since the slot's confirmed position cannot be published any more; the worker stopped streaming."),
-			 errhint("Drop the slot with SELECT pg_drop_replication_slot('%s'); the worker then creates a new one and streams changes from that point on. Rows changed in between must be re-read by consumers. Raise max_slot_wal_keep_size, or watch retained_wal_bytes in cdc_plugin.status(), to keep it from happening again.",
-					 cdc_slot_name)));
+			 errhint("Run CREATE EXTENSION cdc_plugin in the worker's database: the worker then records the gap, recreates the slot and re-snapshots the tables changed meanwhile.")));
 	cdc_monitor_set_error("slot lost",
-						  "the replication slot was invalidated (max_slot_wal_keep_size): drop it to start over from now");
+						  "the replication slot was invalidated (max_slot_wal_keep_size); CREATE EXTENSION cdc_plugin lets the worker recover it");
 	while (!cdc_shutdown_requested)
 	{
 		cdc_sleep(CDC_LOOK_AGAIN_MS);
-		if (cdc_shutdown_requested || cdc_prepare_slot() != CDC_SLOT_LOST)
+		if (cdc_shutdown_requested || cdc_prepare_slot() != CDC_SLOT_LOST || cdc_gap_log_exists())
 			return;
 	}
+}
+
+/*
+ * on_slot_lost = 'stop': keeps the lost slot and waits (SIGTERM ends the
+ * wait) until recover_slot() marks the gap recovering, a reload sets
+ * on_slot_lost = 'resnapshot', or an operator drops the slot.
+ */
+static void
+cdc_wait_for_recovery(CdcGap *gap)
+{
+	cdc_monitor_set_error("slot lost",
+						  "the replication slot was invalidated (max_slot_wal_keep_size) and cdc_plugin.on_slot_lost = 'stop': SELECT cdc_plugin.recover_slot() recreates it");
+	while (!cdc_shutdown_requested)
+	{
+		cdc_sleep(CDC_RECOVER_LOOK_MS);
+		if (cdc_shutdown_requested)
+			return;
+		if (cdc_on_slot_lost != CDC_ON_SLOT_LOST_STOP || !cdc_gap_load(gap) || !gap->waiting ||
+			cdc_prepare_slot() != CDC_SLOT_LOST)
+			return;
+	}
+}
+
+/* What to do about a gap before the next session. */
+typedef enum CdcGapStep
+{
+	CDC_GAP_STEP_NONE,			/* stream (or create a slot) as usual */
+	CDC_GAP_STEP_WAIT,			/* waited: look again */
+	CDC_GAP_STEP_RECOVER		/* create a new slot for the gap */
+} CdcGapStep;
+
+/*
+ * Looks at the slot and cdc_plugin.gap_log together: records a loss just
+ * found, waits while on_slot_lost = 'stop' says so, drops the lost slot
+ * when it is to be recovered, and settles a gap whose new slot already
+ * exists (a crash between keeping the slot and marking the gap done).
+ */
+static CdcGapStep
+cdc_gap_step(CdcSlotState slot, CdcGap *gap)
+{
+	bool		open;
+
+	if (slot == CDC_SLOT_LOST && !cdc_gap_log_exists())
+	{
+		cdc_stream_stop_producer();
+		cdc_wait_while_slot_lost();
+		return CDC_GAP_STEP_WAIT;
+	}
+	open = cdc_gap_load(gap);
+	if (slot == CDC_SLOT_READY)
+	{
+		if (open && !gap->waiting && !XLogRecPtrIsInvalid(gap->lost_to))
+			cdc_gap_done(gap);
+		else if (open)
+			cdc_gap_close(gap, "a replication slot was created outside the worker's recovery: no gap event was published");
+		return CDC_GAP_STEP_NONE;
+	}
+	if (slot == CDC_SLOT_MISSING && !open)
+		return CDC_GAP_STEP_NONE;
+	if (slot == CDC_SLOT_LOST && !open)
+	{
+		XLogRecPtr	lost_from = InvalidXLogRecPtr;
+		XLogRecPtr	invalidated_at = InvalidXLogRecPtr;
+		ReplicationSlot *s;
+
+		LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+		s = SearchNamedReplicationSlot(cdc_slot_name, false);
+		if (s != NULL)
+		{
+			SpinLockAcquire(&s->mutex);
+			lost_from = s->data.confirmed_flush;
+			invalidated_at = s->data.invalidated_at;
+			SpinLockRelease(&s->mutex);
+		}
+		LWLockRelease(ReplicationSlotControlLock);
+		cdc_gap_record_loss(gap, lost_from, invalidated_at);
+	}
+	if (gap->waiting)
+	{
+		if (slot == CDC_SLOT_MISSING)
+			cdc_gap_set_recovering(gap, "the lost replication slot was dropped");
+		else if (cdc_on_slot_lost != CDC_ON_SLOT_LOST_STOP)
+			cdc_gap_set_recovering(gap, "cdc_plugin.on_slot_lost is now 'resnapshot'");
+		else
+		{
+			cdc_stream_stop_producer();
+			cdc_wait_for_recovery(gap);
+			return CDC_GAP_STEP_WAIT;
+		}
+	}
+	if (slot == CDC_SLOT_LOST)
+	{
+		/* nobody can read from it again; a new slot takes its name */
+		ReplicationSlotDrop(cdc_slot_name, true);
+		ereport(LOG,
+				(errmsg("cdc_plugin dropped its lost replication slot \"%s\" to recover from gap %lld",
+						cdc_slot_name, (long long) gap->id)));
+	}
+	return CDC_GAP_STEP_RECOVER;
 }
 
 /* ---------------------------------------------------------------------
@@ -797,6 +920,7 @@ cdc_stream(void)
 			(errmsg("cdc_plugin worker streaming slot \"%s\" from %X/%X to Kafka",
 					cdc_slot_name, LSN_FORMAT_ARGS(W.confirmed))));
 	cdc_snapshot_session_start();
+	cdc_change_counters_session_start();
 
 	while (W.end == CDC_END_NONE)
 	{
@@ -814,8 +938,10 @@ cdc_stream(void)
 		if (W.end != CDC_END_NONE)
 			break;
 		cdc_monitor_set_state("streaming");
-		/* between rounds, outside any transaction: snapshot chunks */
+		/* between rounds, outside any transaction: snapshot chunks, change counters */
 		cdc_snapshot_step(W.confirmed);
+		if (W.end == CDC_END_NONE)
+			cdc_change_counters_step(W.confirmed);
 		if (W.end != CDC_END_NONE)
 			break;
 
@@ -900,19 +1026,20 @@ cdc_worker_run(void)
 		CdcSessionEnd end;
 
 		CdcSlotState slot = cdc_prepare_slot();
+		CdcGap		gap;
+		CdcGapStep	gap_step = cdc_gap_step(slot, &gap);
 
-		if (slot == CDC_SLOT_LOST)
-		{
-			cdc_stream_stop_producer();
-			cdc_wait_while_slot_lost();
+		if (gap_step == CDC_GAP_STEP_WAIT)
 			continue;
-		}
+		if (gap_step == CDC_GAP_STEP_RECOVER)
+			slot = CDC_SLOT_MISSING;
 		if (!cdc_publish_started() && !cdc_stream_start_producer())
 		{
 			cdc_wait_for_reload();
 			continue;
 		}
-		if (slot == CDC_SLOT_MISSING && cdc_snapshot_mode == CDC_SNAPSHOT_MODE_INITIAL &&
+		if (gap_step == CDC_GAP_STEP_NONE &&
+			slot == CDC_SLOT_MISSING && cdc_snapshot_mode == CDC_SNAPSHOT_MODE_INITIAL &&
 			!cdc_snapshot_queue_exists())
 		{
 			/* the initial snapshot is queued in the extension's table */
@@ -928,7 +1055,8 @@ cdc_worker_run(void)
 		waiting_for_extension = false;
 		started = GetCurrentTimestamp();
 		/* an initial snapshot publishes while the slot is created */
-		if (slot == CDC_SLOT_MISSING && !cdc_create_slot())
+		if (slot == CDC_SLOT_MISSING &&
+			!cdc_create_slot(gap_step == CDC_GAP_STEP_RECOVER ? &gap : NULL))
 			end = W.end == CDC_END_NONE ? CDC_END_FAILED : W.end;
 		else
 			end = cdc_stream();
@@ -996,6 +1124,7 @@ cdc_worker_main(Datum main_arg)
 	cdc_monitor_worker_started(MyProcPid, MyLatch, dboid, W.database, cdc_slot_name);
 	before_shmem_exit(cdc_worker_exit, (Datum) 0);
 	cdc_wal_budget_worker_start(cdc_slot_name);
+	cdc_gap_show();
 
 	PG_TRY();
 	{

@@ -1,9 +1,15 @@
 # Failure (i): PostgreSQL invalidates the worker's slot because it kept
-# more WAL than max_slot_wal_keep_size allows. The worker cannot go on
-# from it and must not pretend to: it logs one clear warning saying what
-# happened and what to do, shows state 'slot lost' and stops retrying
-# (no crash loop on removed WAL). Once an operator drops the slot, the
-# worker creates a new one and streams again.
+# more WAL than max_slot_wal_keep_size allows, with the default
+# cdc_plugin.on_slot_lost = 'resnapshot'. Three captured tables (a and b
+# keyed, c without a key); with every broker down, only a is written
+# (inserts, updates, deletes) while the slot's WAL grows past the budget;
+# a checkpoint invalidates the slot. The worker warns once per level on the
+# way, logs the loss once at ERROR level, drops the lost slot, creates a
+# new one, publishes one gap event to every partition of every captured
+# table, and re-snapshots only a (its change counters moved). Once Kafka
+# is back, a consumer that applies the gap rule rebuilds all three tables
+# exactly, rows deleted during the gap included. No crash loop, no second
+# gap.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -12,49 +18,88 @@ use Test::More;
 use CdcKafka;
 
 CdcKafka::require_tools();
-# no broker: nothing is acknowledged, so the slot holds its WAL
-my $node = CdcKafka::start_node('slot_lost', undef,
-	conf => "max_slot_wal_keep_size = 1MB\nwal_keep_size = 0\n");
+my $broker = CdcKafka::start_broker(partitions => 3);
+my $node = CdcKafka::start_budget_node('slot_lost', $broker);
 CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming');
-$node->safe_psql('postgres', 'CREATE TABLE t (id int PRIMARY KEY)');
-$node->safe_psql('postgres', 'INSERT INTO t VALUES (1)');
-CdcKafka::wait_for_status($node, 'in_flight = 1', 'a change waits for Kafka');
+my $consumer = CdcKafka::start_consumer($broker, $node->basedir . '/consumed.tsv');
+$node->safe_psql('postgres', q{
+	CREATE TABLE a (id int PRIMARY KEY, v text NOT NULL);
+	CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL);
+	CREATE TABLE c (n int, v text);
+	ALTER TABLE c REPLICA IDENTITY FULL;
+	INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 300) g;
+	INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 50) g;
+	INSERT INTO c SELECT g % 5, 'c' FROM generate_series(1, 20) g;});
+CdcKafka::wait_caught_up($node);
+CdcKafka::wait_counters_recorded($node);
+my $before = $node->safe_psql('postgres', 'SELECT confirmed_lsn FROM cdc_plugin.status()');
 
-for my $i (1 .. 4)
-{
-	$node->safe_psql('postgres', "INSERT INTO t VALUES (1 + $i); SELECT pg_switch_wal()");
-}
-$node->safe_psql('postgres', 'CHECKPOINT');
+# Kafka is down; a is written while the WAL grows past the budget.
+CdcKafka::lose_slot($node, $broker,
+	'UPDATE a SET v = v || \'+\' WHERE id % 3 = 0',
+	'DELETE FROM a WHERE id BETWEEN 100 AND 150',
+	'INSERT INTO a SELECT g, \'new\' FROM generate_series(301, 350) g',
+	'DELETE FROM a WHERE id % 10 = 1',
+	'UPDATE a SET v = \'again\' WHERE id BETWEEN 290 AND 320');
+
+my @levels = slurp_file($node->logfile) =~
+  /WARNING:  cdc_plugin replication slot "cdc_plugin" retains WAL past (\d+)% of max_slot_wal_keep_size/g;
+is(join(',', @levels), '50,80,95', 'one warning per level crossed on the way');
+my $loss_re = qr/ERROR:  cdc_plugin lost changes to the WAL budget: replication slot "cdc_plugin" was invalidated/;
+is(CdcKafka::count_log($node, $loss_re), 1, 'the loss is logged once at ERROR level');
+like(slurp_file($node->logfile),
+	qr/DETAIL:  Changes committed after \Q$before\E \(the slot's confirmed position\) and before the new slot's start cannot be published; this is gap 1\./,
+	'naming the confirmed position the changes were lost from');
+is($node->safe_psql('postgres', 'SELECT lost_from_lsn FROM cdc_plugin.gaps'), $before,
+	'cdc_plugin.gaps records it');
+
+# Kafka is back: the gap is published and a is re-read.
+is($broker->command('up all'), 'ok', 'brokers up');
+$node->poll_query_until('postgres', "SELECT state = 'done' FROM cdc_plugin.gaps")
+  or die "the gap was not recovered\n";
+CdcKafka::wait_snapshots_done($node);
+CdcKafka::wait_caught_up($node);
+ok($node->log_contains(
+		qr/LOG:  cdc_plugin queued gap 1 at [0-9A-F\/]+ for the 3 captured tables and re-snapshots the 1 whose change counters moved since/),
+	'the log says which tables are re-snapshotted and why');
+is($node->safe_psql('postgres', q{
+	SELECT tables_captured, tables_resnapshot, resnapshot_all, lost_to_lsn > lost_from_lsn,
+	       recovery_requested_by IS NULL
+	  FROM cdc_plugin.gaps}), '3|1|f|t|t', 'gaps: 3 tables got the gap, 1 re-snapshot');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s %s %s', "table", state, gap), ', ')
+	  FROM cdc_plugin.snapshots WHERE kind = 'gap'}), 'public.a done 1',
+	'only the written table was re-snapshotted');
+is($node->safe_psql('postgres', q{
+	SELECT s.gaps, s.last_gap_from_lsn = g.lost_from_lsn, s.last_gap_to_lsn = g.lost_to_lsn,
+	       s.last_gap_time = g.detected, s.state
+	  FROM cdc_plugin.status() s, cdc_plugin.gaps g}), '1|t|t|t|streaming',
+	'status() shows the gap');
 is($node->safe_psql('postgres',
 		"SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'cdc_plugin'"),
-	'lost', 'the checkpoint invalidated the slot');
+	'reserved', 'a new slot streams');
 
-CdcKafka::wait_for_status($node, "state = 'slot lost'", "state 'slot lost'");
+# Streaming goes on from the new slot.
+$node->safe_psql('postgres', q{
+	UPDATE a SET v = 'after' WHERE id < 20;
+	DELETE FROM b WHERE id > 45;
+	INSERT INTO c VALUES (9, 'after');});
+CdcKafka::wait_caught_up($node);
+
+my $out = CdcKafka::verify_stream($node, $consumer, name => 'after the gap', no_reference => 1,
+	snapshots_complete => 1);
+like($out, qr/\bgaps=9\b/, 'one gap event on each of the 3 partitions of the 3 topics');
+CdcKafka::rebuild_with_gap_consumer($node, $consumer, name => 'gap rule', tables => [qw(a b c)]);
+
+# No crash loop and no second gap.
 my $pid = CdcKafka::worker_pid($node);
-my $restarts = $node->safe_psql('postgres', 'SELECT restarts FROM cdc_plugin.status()');
-like($node->safe_psql('postgres', 'SELECT last_error FROM cdc_plugin.status()'),
-	qr/invalidated \(max_slot_wal_keep_size\): drop it/, 'status() says what to do');
-
-# A reload makes the worker look at the slot again; it is still lost.
-$node->reload;
 sleep 3;
-is(CdcKafka::worker_pid($node), $pid, 'the worker does not crash-loop');
-is($node->safe_psql('postgres', 'SELECT state, restarts FROM cdc_plugin.status()'),
-	"slot lost|$restarts", 'and does not retry');
-my $log = slurp_file($node->logfile);
-my @warnings = $log =~ /(WARNING:  cdc_plugin replication slot "cdc_plugin" was invalidated[^\n]*)/g;
-is(scalar @warnings, 1, 'one warning') or diag join "\n", @warnings;
-like($log, qr/HINT:  Drop the slot with SELECT pg_drop_replication_slot\('cdc_plugin'\)/,
-	'whose hint says what to do');
-unlike($log, qr/has already been removed/, 'no attempt to read removed WAL');
+is(CdcKafka::worker_pid($node), $pid, 'the worker keeps running');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM cdc_plugin.gaps'), '1', 'no second gap');
+is(CdcKafka::count_log($node, $loss_re), 1, 'and no second ERROR');
+unlike(slurp_file($node->logfile), qr/has already been removed/, 'no attempt to read removed WAL');
 
-# The operator accepts the loss: drop the slot, the worker starts over.
-$node->safe_psql('postgres', "SELECT pg_drop_replication_slot('cdc_plugin')");
-$node->reload;
-CdcKafka::wait_for_status($node, "state = 'streaming'", 'streaming from a new slot');
-ok($node->log_contains(qr/cdc_plugin created replication slot "cdc_plugin"/),
-	'a new slot was created');
-is(CdcKafka::worker_pid($node), $pid, 'by the same worker');
-
+CdcKafka::stop_consumer($consumer);
 $node->stop;
+$broker->stop;
 done_testing();

@@ -405,4 +405,70 @@ sub finish_writes
 	eval { $h->finish };
 }
 
+# ---- losing the slot -----------------------------------------------------
+
+# A node whose slot PostgreSQL invalidates after a few MB of retained WAL:
+# 1 MB segments, max_slot_wal_keep_size = 4MB, no checkpoint but the
+# test's. Extra postgresql.conf lines in conf.
+sub start_budget_node
+{
+	my ($name, $broker, %opt) = @_;
+	return start_node($name, $broker,
+		init_extra => ['--wal-segsize=1'],
+		conf => "max_slot_wal_keep_size = 4MB\nwal_keep_size = 0\n"
+		  . "max_wal_size = 64MB\nmin_wal_size = 2MB\ncheckpoint_timeout = '1h'\n"
+		  . "cdc_plugin.wal_budget_warn = '50,80,95'\n"
+		  . ($opt{conf} // ''));
+}
+
+# Waits until the worker recorded change counters that cover everything
+# written so far (it reads them every 2 s and records them once Kafka
+# acknowledged what they count).
+sub wait_counters_recorded
+{
+	my ($node) = @_;
+	my $lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+	$node->poll_query_until('postgres', qq{
+		SELECT count(*) = 1 FROM cdc_plugin.change_counters_state WHERE recorded_lsn >= '$lsn'})
+	  or die "timed out waiting for the worker to record its change counters\n";
+}
+
+# With the brokers down, runs each of @statements (changes that now stay in
+# flight) while writing WAL until the slot retains 130 % of its budget,
+# step by step so that each warning level is crossed on its own; then a
+# checkpoint invalidates the slot. Returns when the worker recorded the gap.
+sub lose_slot
+{
+	my ($node, $broker, @statements) = @_;
+	Test::More::is($broker->command('down all'), 'ok', 'brokers down');
+	my $deadline = time + 180;
+	my $i = 0;
+	until ($node->safe_psql('postgres',
+			'SELECT wal_budget_used >= 1.3 FROM cdc_plugin.status()') eq 't')
+	{
+		die "retained WAL did not pass the budget\n" if time > $deadline;
+		$node->safe_psql('postgres', $statements[$i++]) if $i < @statements;
+		$node->safe_psql('postgres',
+			"SELECT pg_logical_emit_message(false, 'filler', repeat('x', 100000)); SELECT pg_sleep(0.25)");
+	}
+	$node->safe_psql('postgres', $_) for @statements[$i .. $#statements];
+	$node->safe_psql('postgres',
+		"SELECT pg_logical_emit_message(false, 'filler', repeat('x', 100000)); SELECT pg_switch_wal()")
+	  for 1 .. 2;
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	Test::More::ok($node->log_contains(
+			qr/invalidating slot "cdc_plugin" because its restart_lsn [0-9A-F\/]+ exceeds max_slot_wal_keep_size/),
+		'the checkpoint invalidated the slot');
+	$node->poll_query_until('postgres', 'SELECT count(*) = 1 FROM cdc_plugin.gaps')
+	  or die "timed out waiting for the worker to record the gap\n";
+}
+
+# Lines of the node's log matching $re.
+sub count_log
+{
+	my ($node, $re) = @_;
+	my @lines = PostgreSQL::Test::Utils::slurp_file($node->logfile) =~ /$re/g;
+	return scalar @lines;
+}
+
 1;
