@@ -58,6 +58,8 @@ $(PROTO_GEN) &: $(PROTO)
 
 # Everything that may include the generated header waits for it.
 $(CORE_SRCS:.cpp=.o) $(patsubst %.c,%.o,$(wildcard src/*.c)): | $(PROTO_GEN)
+# A changed header rebuilds what may include it (structs cross the C/C++ line).
+$(CORE_SRCS:.cpp=.o) $(patsubst %.c,%.o,$(wildcard src/*.c)): $(wildcard src/*.h src/core/*.h src/core/*.hpp)
 
 .PHONY: test demo deps unit print-regress
 deps:
