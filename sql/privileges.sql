@@ -30,7 +30,7 @@ END
 $$;
 RESET ROLE;
 
-SELECT plan(24);
+SELECT plan(26);
 
 SELECT throws_ok('CREATE EXTENSION cdc_plugin', '42501',
                  'schema "cdc_plugin" already exists and is owned by role "regress_cdc_mallory", who is not a superuser',
@@ -116,6 +116,8 @@ SELECT results_eq($$
            ('function cdc_plugin.to_json(bytea)', 'PUBLIC', 'EXECUTE'),
            ('function cdc_plugin.version()', 'PUBLIC', 'EXECUTE'),
            ('schema cdc_plugin', 'PUBLIC', 'USAGE'),
+           ('view cdc_plugin.gaps', 'cdc_plugin_snapshot', 'SELECT'),
+           ('view cdc_plugin.gaps', 'pg_monitor', 'SELECT'),
            ('view cdc_plugin.snapshots', 'cdc_plugin_snapshot', 'SELECT'),
            ('view cdc_plugin.snapshots', 'pg_monitor', 'SELECT'),
            ('view cdc_plugin.worker_status', 'pg_monitor', 'SELECT')$$,
@@ -132,6 +134,10 @@ SELECT ok(has_function_privilege('regress_cdc_nobody', 'cdc_plugin.to_json(bytea
           'everyone may call to_json(bytea)');
 SELECT ok(has_function_privilege('regress_cdc_nobody', 'cdc_plugin.version()', 'EXECUTE'),
           'everyone may call version()');
+SELECT ok(NOT has_function_privilege('regress_cdc_nobody', 'cdc_plugin.recover_slot()', 'EXECUTE'),
+          'nobody but superusers may call recover_slot() unless granted');
+SELECT ok(NOT has_table_privilege('regress_cdc_nobody', 'cdc_plugin.gaps', 'SELECT'),
+          'a role granted nothing may not read the gaps');
 SELECT ok(NOT has_function_privilege('regress_cdc_nobody', 'cdc_plugin.status()', 'EXECUTE'),
           'a role granted nothing may not call status()');
 SELECT ok(NOT has_table_privilege('regress_cdc_nobody', 'cdc_plugin.worker_status', 'SELECT'),

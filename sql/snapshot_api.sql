@@ -41,7 +41,7 @@ SELECT ok(NOT has_table_privilege('regress_snap_member', 'cdc_plugin.snapshot_qu
           'but nobody except the owner touches the queue table directly');
 SELECT columns_are('cdc_plugin', 'snapshots',
                    ARRAY['id', 'request', 'table', 'kind', 'state', 'rows_done', 'rows_estimated',
-                         'chunks_done', 'requested_by', 'requested', 'started', 'finished', 'error'],
+                         'chunks_done', 'requested_by', 'requested', 'started', 'finished', 'error', 'gap'],
                    'the snapshots view shows one row per table snapshot with its progress');
 
 -- a role that is neither superuser nor member is refused, with the grant to ask for
