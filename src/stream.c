@@ -650,6 +650,8 @@ cdc_gap_step(CdcSlotState slot, CdcGap *gap)
 			return CDC_GAP_STEP_WAIT;
 		}
 	}
+	/* nothing the lost slot decoded may reach Kafka after the gap events */
+	cdc_stream_stop_producer();
 	if (slot == CDC_SLOT_LOST)
 	{
 		/* nobody can read from it again; a new slot takes its name */
