@@ -138,6 +138,18 @@ cdc_loss_exec(const char *sql, int nargs, Oid *types, Datum *values, const char 
 			 SPI_result_code_string(ret));
 }
 
+/* Runs fn with SPI connected inside the caller's transaction (the new slot's). */
+static void
+cdc_in_current_transaction(void (*fn) (void *arg), void *arg)
+{
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	fn(arg);
+	SPI_finish();
+	PopActiveSnapshot();
+}
+
 static void
 cdc_gap_exists_fn(void *arg)
 {
@@ -299,6 +311,14 @@ cdc_gap_update_fn(void *arg)
 	cdc_loss_exec(u->sql, u->nargs, u->types, u->values, u->nulls, SPI_OK_UPDATE);
 }
 
+/* One more argument ($2, $3, ...) of the update. */
+static void
+cdc_gap_update_arg(CdcGapUpdate *u, Oid type, Datum value)
+{
+	u->types[u->nargs] = type;
+	u->values[u->nargs++] = value;
+}
+
 /* Starts an update of the gap's row: $1 is its id. */
 static void
 cdc_gap_update_init(CdcGapUpdate *u, const CdcGap *gap, const char *set)
@@ -331,7 +351,7 @@ cdc_gap_set_recovering(CdcGap *gap, const char *why)
 
 /* The counters' trust and the changed tables, in the new slot's transaction. */
 static void
-cdc_gap_decide_sql(void)
+cdc_gap_decide_sql(void *arg)
 {
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(MyDatabaseId)};
@@ -361,15 +381,16 @@ cdc_gap_decide_sql(void)
 		return;
 	}
 	D.recorded_lsn = DatumGetLSN(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
-	{
-		strlcpy(D.why, "the database's statistics were reset (pg_stat_reset() or pg_stat_reset_single_table_counters()) after the change counters were recorded",
-				sizeof(D.why));
-		return;
-	}
+	/* a crash discards every statistic (the database's reset time too): say that first */
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull)))
 	{
 		strlcpy(D.why, "the server's statistics were discarded (crash recovery) or reset (pg_stat_reset_shared('wal')) after the change counters were recorded",
+				sizeof(D.why));
+		return;
+	}
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+	{
+		strlcpy(D.why, "the database's statistics were reset (pg_stat_reset() or pg_stat_reset_single_table_counters()) after the change counters were recorded",
 				sizeof(D.why));
 		return;
 	}
@@ -434,12 +455,7 @@ cdc_gap_decide(CdcGap *gap, CdcGapStart *start)
 			return false;
 	}
 	pgstat_clear_snapshot();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	cdc_gap_decide_sql();
-	SPI_finish();
-	PopActiveSnapshot();
+	cdc_in_current_transaction(cdc_gap_decide_sql, NULL);
 
 	memset(start, 0, sizeof(*start));
 	start->id = gap->id;
@@ -459,25 +475,15 @@ cdc_gap_started(CdcGap *gap, XLogRecPtr start_lsn, const CdcGapStart *start)
 	cdc_gap_update_init(&u, gap,
 						"lost_to_lsn = $2, tables_captured = $3, tables_resnapshot = $4,"
 						" resnapshot_all = $5, resnapshot_why = $6");
-	u.nargs = 6;
-	u.types[1] = LSNOID;
-	u.values[1] = LSNGetDatum(start_lsn);
-	u.types[2] = INT4OID;
-	u.values[2] = Int32GetDatum(start->tables);
-	u.types[3] = INT4OID;
-	u.values[3] = Int32GetDatum(start->resnapshots);
-	u.types[4] = BOOLOID;
-	u.values[4] = BoolGetDatum(D.all);
-	u.types[5] = TEXTOID;
-	u.values[5] = CStringGetTextDatum(D.all ? D.why :
-									  psprintf("only the tables whose change counters moved since %X/%X",
-											   LSN_FORMAT_ARGS(D.recorded_lsn)));
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	cdc_gap_update_fn(&u);
-	SPI_finish();
-	PopActiveSnapshot();
+	cdc_gap_update_arg(&u, LSNOID, LSNGetDatum(start_lsn));
+	cdc_gap_update_arg(&u, INT4OID, Int32GetDatum(start->tables));
+	cdc_gap_update_arg(&u, INT4OID, Int32GetDatum(start->resnapshots));
+	cdc_gap_update_arg(&u, BOOLOID, BoolGetDatum(D.all));
+	cdc_gap_update_arg(&u, TEXTOID,
+					   CStringGetTextDatum(D.all ? D.why :
+										   psprintf("only the tables whose change counters moved since %X/%X",
+													LSN_FORMAT_ARGS(D.recorded_lsn))));
+	cdc_in_current_transaction(cdc_gap_update_fn, &u);
 	gap->lost_to = start_lsn;
 	if (D.all)
 		ereport(LOG,
@@ -511,9 +517,7 @@ cdc_gap_close(CdcGap *gap, const char *note)
 	cdc_gap_update_init(&u, gap,
 						"state = 'done', recovered = pg_catalog.now(),"
 						" resnapshot_why = coalesce(resnapshot_why, $2)");
-	u.nargs = 2;
-	u.types[1] = TEXTOID;
-	u.values[1] = CStringGetTextDatum(note);
+	cdc_gap_update_arg(&u, TEXTOID, CStringGetTextDatum(note));
 	cdc_in_transaction(cdc_gap_update_fn, &u);
 	ereport(LOG, (errmsg("cdc_plugin closed gap %lld: %s", (long long) gap->id, note)));
 	cdc_gap_show();
@@ -797,21 +801,22 @@ cdc_change_counters_step(XLogRecPtr confirmed)
 	cdc_in_transaction(cdc_counters_read_fn, NULL);
 }
 
+static void
+cdc_counters_forget_fn(void *arg)
+{
+	cdc_loss_exec(psprintf("DELETE FROM %s.%s", CDC_EXTENSION_SCHEMA, CDC_COUNTERS_TABLE),
+				  0, NULL, NULL, NULL, SPI_OK_DELETE);
+	cdc_loss_exec(psprintf("DELETE FROM %s.%s", CDC_EXTENSION_SCHEMA, CDC_COUNTERS_STATE_TABLE),
+				  0, NULL, NULL, NULL, SPI_OK_DELETE);
+}
+
 /* In the transaction that creates a slot: the old slot's counters mean nothing now. */
 void
 cdc_change_counters_reset(void)
 {
 	if (!OidIsValid(cdc_extension_table(CDC_COUNTERS_TABLE)))
 		return;
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	cdc_loss_exec(psprintf("DELETE FROM %s.%s", CDC_EXTENSION_SCHEMA, CDC_COUNTERS_TABLE),
-				  0, NULL, NULL, NULL, SPI_OK_DELETE);
-	cdc_loss_exec(psprintf("DELETE FROM %s.%s", CDC_EXTENSION_SCHEMA, CDC_COUNTERS_STATE_TABLE),
-				  0, NULL, NULL, NULL, SPI_OK_DELETE);
-	SPI_finish();
-	PopActiveSnapshot();
+	cdc_in_current_transaction(cdc_counters_forget_fn, NULL);
 	C.has_candidate = false;
 	C.recorded_valid = false;
 }

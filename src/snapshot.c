@@ -1110,6 +1110,38 @@ cdc_snapshot_read(CdcReadArgs *a)
  */
 
 /*
+ * Sends event to every partition of the run's topic (null key, the
+ * partition chosen and written into the event). False if the session ended.
+ */
+static bool
+cdc_snapshot_to_partitions(CdcSnapRun *run, cdc_event *event, const char *what)
+{
+	CdcOutputRoute route;
+	int			p;
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	event->marker_partitions = (uint32_t) run->partitions;
+	memset(&route, 0, sizeof(route));
+	route.op = event->op;
+	route.relid = run->relid;
+	route.schema = run->schema_utf8;
+	route.table = run->table_utf8;
+	for (p = 0; p < run->partitions; p++)
+	{
+		const char *data;
+		size_t		len;
+
+		event->marker_partition = (uint32_t) p;
+		if (cdc_encoder_encode(S.encoder, event, &data, &len, errbuf, sizeof(errbuf)) != 0)
+			cdc_snapshot_core_failed(what, errbuf);
+		route.partition = p;
+		if (!cdc_stream_send(&route, data, len))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Sends one marker to every partition of the table's topic, positioned at
  * lsn in the transaction committed at commit_lsn. False if the session ended.
  */
@@ -1118,9 +1150,6 @@ cdc_snapshot_markers(CdcSnapRun *run, cdc_op op, XLogRecPtr lsn, XLogRecPtr comm
 					 TimestampTz commit_time, uint64 rows)
 {
 	cdc_event	event;
-	CdcOutputRoute route;
-	int			p;
-	char		errbuf[CDC_ERRBUF_SIZE];
 
 	memset(&event, 0, sizeof(event));
 	event.op = op;
@@ -1130,26 +1159,8 @@ cdc_snapshot_markers(CdcSnapRun *run, cdc_op op, XLogRecPtr lsn, XLogRecPtr comm
 	if (commit_time != 0)
 		event.source.commit_time_us = commit_time +
 			(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-	event.marker_partitions = (uint32_t) run->partitions;
 	event.marker_rows = rows;
-	memset(&route, 0, sizeof(route));
-	route.op = op;
-	route.relid = run->relid;
-	route.schema = run->schema_utf8;
-	route.table = run->table_utf8;
-	for (p = 0; p < run->partitions; p++)
-	{
-		const char *data;
-		size_t		len;
-
-		event.marker_partition = (uint32_t) p;
-		if (cdc_encoder_encode(S.encoder, &event, &data, &len, errbuf, sizeof(errbuf)) != 0)
-			cdc_snapshot_core_failed("encode a snapshot marker", errbuf);
-		route.partition = p;
-		if (!cdc_stream_send(&route, data, len))
-			return false;
-	}
-	return true;
+	return cdc_snapshot_to_partitions(run, &event, "encode a snapshot marker");
 }
 
 /*
@@ -1770,9 +1781,6 @@ cdc_snapshot_gap_events(CdcSnapRun *run, const CdcGapStart *gap, int64 snapshot_
 						XLogRecPtr start_lsn)
 {
 	cdc_event	event;
-	CdcOutputRoute route;
-	int			p;
-	char		errbuf[CDC_ERRBUF_SIZE];
 
 	memset(&event, 0, sizeof(event));
 	event.op = CDC_OP_GAP;
@@ -1788,25 +1796,7 @@ cdc_snapshot_gap_events(CdcSnapRun *run, const CdcGapStart *gap, int64 snapshot_
 	event.gap_resnapshot = snapshot_id != 0;
 	event.gap_snapshot_id = (uint64_t) snapshot_id;
 	event.gap_time_us = gap->time_us;
-	event.marker_partitions = (uint32_t) run->partitions;
-	memset(&route, 0, sizeof(route));
-	route.op = CDC_OP_GAP;
-	route.relid = run->relid;
-	route.schema = run->schema_utf8;
-	route.table = run->table_utf8;
-	for (p = 0; p < run->partitions; p++)
-	{
-		const char *data;
-		size_t		len;
-
-		event.marker_partition = (uint32_t) p;
-		if (cdc_encoder_encode(S.encoder, &event, &data, &len, errbuf, sizeof(errbuf)) != 0)
-			cdc_snapshot_core_failed("encode a gap event", errbuf);
-		route.partition = p;
-		if (!cdc_stream_send(&route, data, len))
-			return false;
-	}
-	return true;
+	return cdc_snapshot_to_partitions(run, &event, "encode a gap event");
 }
 
 /*

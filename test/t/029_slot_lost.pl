@@ -22,14 +22,7 @@ my $broker = CdcKafka::start_broker(partitions => 3);
 my $node = CdcKafka::start_budget_node('slot_lost', $broker);
 CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming');
 my $consumer = CdcKafka::start_consumer($broker, $node->basedir . '/consumed.tsv');
-$node->safe_psql('postgres', q{
-	CREATE TABLE a (id int PRIMARY KEY, v text NOT NULL);
-	CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL);
-	CREATE TABLE c (n int, v text);
-	ALTER TABLE c REPLICA IDENTITY FULL;
-	INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 300) g;
-	INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 50) g;
-	INSERT INTO c SELECT g % 5, 'c' FROM generate_series(1, 20) g;});
+CdcKafka::create_loss_tables($node, 300, 50);
 CdcKafka::wait_caught_up($node);
 CdcKafka::wait_counters_recorded($node);
 my $before = $node->safe_psql('postgres', 'SELECT confirmed_lsn FROM cdc_plugin.status()');

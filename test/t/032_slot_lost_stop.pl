@@ -19,14 +19,8 @@ my $node = CdcKafka::start_budget_node('slot_lost_stop', $broker,
 	conf => "cdc_plugin.on_slot_lost = 'stop'\n");
 CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming');
 my $consumer = CdcKafka::start_consumer($broker, $node->basedir . '/consumed.tsv');
+CdcKafka::create_loss_tables($node, 200, 30);
 $node->safe_psql('postgres', q{
-	CREATE TABLE a (id int PRIMARY KEY, v text NOT NULL);
-	CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL);
-	CREATE TABLE c (n int, v text);
-	ALTER TABLE c REPLICA IDENTITY FULL;
-	INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 200) g;
-	INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 30) g;
-	INSERT INTO c VALUES (1, 'c'), (1, 'c'), (2, 'c');
 	CREATE ROLE operator_without_replication LOGIN;
 	GRANT EXECUTE ON FUNCTION cdc_plugin.recover_slot() TO operator_without_replication;});
 CdcKafka::wait_caught_up($node);

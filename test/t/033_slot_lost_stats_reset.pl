@@ -1,8 +1,9 @@
 # A lost slot after pg_stat_reset(): the change counters the worker
 # recorded cannot be compared with the statistics any more, so every
 # captured table is re-snapshotted (the keyless one too, read whole in the
-# new slot's snapshot), and the log says why. Rebuilt with the gap rule,
-# every table equals its source.
+# new slot's snapshot), and the log says why. The same after a crash
+# (an immediate shutdown, whose recovery discards the statistics) while
+# Kafka is down. Rebuilt with the gap rule, every table equals its source.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -15,14 +16,7 @@ my $broker = CdcKafka::start_broker(partitions => 2);
 my $node = CdcKafka::start_budget_node('slot_lost_stats', $broker);
 CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming');
 my $consumer = CdcKafka::start_consumer($broker, $node->basedir . '/consumed.tsv');
-$node->safe_psql('postgres', q{
-	CREATE TABLE a (id int PRIMARY KEY, v text NOT NULL);
-	CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL);
-	CREATE TABLE c (n int, v text);
-	ALTER TABLE c REPLICA IDENTITY FULL;
-	INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 100) g;
-	INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 100) g;
-	INSERT INTO c VALUES (1, 'c'), (1, 'c'), (2, 'c');});
+CdcKafka::create_loss_tables($node, 100, 100);
 CdcKafka::wait_caught_up($node);
 CdcKafka::wait_counters_recorded($node);
 
@@ -52,6 +46,29 @@ my $out = CdcKafka::verify_stream($node, $consumer, name => 'after the gap', no_
 	snapshots_complete => 1);
 like($out, qr/\bgaps=6\b/, 'one gap event on each of the 2 partitions of the 3 topics');
 CdcKafka::rebuild_with_gap_consumer($node, $consumer, name => 'gap rule', tables => [qw(a b c)]);
+
+# Kafka down, a crash, then the loss: counters recorded before the crash
+# cannot be compared with the statistics recovery started anew.
+CdcKafka::wait_counters_recorded($node);
+is($broker->command('down all'), 'ok', 'brokers down again');
+$node->safe_psql('postgres', q{UPDATE b SET v = 'before the crash' WHERE id <= 10});
+$node->stop('immediate');
+$node->start;
+CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming after the crash');
+CdcKafka::lose_slot($node, $broker, 'DELETE FROM b WHERE id > 90');
+is($broker->command('up all'), 'ok', 'brokers up');
+$node->poll_query_until('postgres', "SELECT count(*) = 2 AND bool_and(state = 'done') FROM cdc_plugin.gaps")
+  or die "the second gap was not recovered\n";
+CdcKafka::wait_snapshots_done($node);
+CdcKafka::wait_caught_up($node);
+ok($node->log_contains(
+		qr/LOG:  cdc_plugin queued gap \d+ at [0-9A-F\/]+ for the 3 captured tables and re-snapshots all of them: the server's statistics were discarded \(crash recovery\)/),
+	'after a crash every table is re-snapshotted, and the log says why');
+$out = CdcKafka::verify_stream($node, $consumer, name => 'after the second gap', no_reference => 1,
+	snapshots_complete => 1, max_duplicates => 1000);
+like($out, qr/\bgaps=12\b/, 'each gap on each of the 2 partitions of the 3 topics');
+CdcKafka::rebuild_with_gap_consumer($node, $consumer, name => 'gap rule after a crash',
+	tables => [qw(a b c)]);
 
 CdcKafka::stop_consumer($consumer);
 $node->stop;
