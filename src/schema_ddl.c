@@ -309,7 +309,8 @@ cdc_state_exec(Oid state_relid, const char *sql, int nargs, Oid *types, Datum *v
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	ret = SPI_execute_with_args(sql, nargs, types, values, nulls, expected == SPI_OK_SELECT, 0);
+	/* not read-only: a read must see what an earlier trigger call of this transaction wrote */
+	ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 	SetUserIdAndSecContext(save_user, save_sec);
 	if (ret != expected)
 		elog(ERROR, "cdc_plugin could not use %s.%s: %s", CDC_EXTENSION_SCHEMA,
@@ -755,9 +756,9 @@ cdc_schema_handle(Oid state_relid, List *touched, List *dropped, const char *com
 
 		if (!cdc_state_read(state_relid, relid, &old, &version))
 			continue;			/* was not captured */
-		cdc_guard(list_make1(cdc_change_add(NIL, CDC_CHANGE_DROP_TABLE,
-											psprintf("drop captured table %s",
-													 quote_qualified_identifier(old.schema, old.table)))),
+		cdc_guard(cdc_change_add(NIL, CDC_CHANGE_DROP_TABLE,
+								 psprintf("drop captured table %s",
+										  quote_qualified_identifier(old.schema, old.table))),
 				  has_privs_of_role(GetUserId(), old.owner), command_tag);
 		cdc_state_delete(state_relid, relid);
 		cdc_schema_event(relid, &old, version + 1, command_tag, true, NULL);
@@ -791,9 +792,9 @@ cdc_schema_handle(Oid state_relid, List *touched, List *dropped, const char *com
 		if (!captured)
 		{
 			/* SET UNLOGGED, or renamed or moved out of the filters */
-			cdc_guard(list_make1(cdc_change_add(NIL, CDC_CHANGE_STOP_CAPTURING,
-												psprintf("stop capturing table %s",
-														 quote_qualified_identifier(old.schema, old.table)))),
+			cdc_guard(cdc_change_add(NIL, CDC_CHANGE_STOP_CAPTURING,
+									 psprintf("stop capturing table %s",
+											  quote_qualified_identifier(old.schema, old.table))),
 					  pg_class_ownercheck(relid, GetUserId()), command_tag);
 			cdc_state_delete(state_relid, relid);
 			cdc_schema_event(relid, &old, version + 1, command_tag, true, NULL);
