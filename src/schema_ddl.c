@@ -13,8 +13,10 @@
  * version and writes it as a transactional logical message (prefix
  * cdc_plugin.schema) that commits or rolls back with the DDL. It must
  * never refuse or write anything for a table that is not captured, must
- * cost one query when nothing captured is touched, and runs no C++ but the
- * guarded table filter (cdc_table_captured).
+ * stay cheap when nothing captured is touched (one query for the command's
+ * objects, one primary-key lookup in schema_state per permanent table it
+ * touched), and runs no C++ but the table filter, whose C entry points
+ * catch every exception (cdc_table_captured).
  */
 #include "postgres.h"
 
