@@ -312,3 +312,69 @@ REVOKE ALL ON cdc_plugin.gaps FROM PUBLIC;
 GRANT SELECT ON cdc_plugin.gaps TO pg_monitor, cdc_plugin_snapshot;
 -- superusers and roles with REPLICATION (the function checks it) that are granted it
 REVOKE ALL ON FUNCTION cdc_plugin.recover_slot() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
+-- Schema changes: the event trigger and the compatibility guard
+-- ---------------------------------------------------------------------
+
+-- One row per captured table: the shape last described in the WAL (a
+-- cdc_plugin.schema logical message) and its version. Written only by the
+-- event trigger (as this table's owner). A user catalog table, so that
+-- logical decoding can read it with its historic snapshots.
+CREATE TABLE cdc_plugin.schema_state (
+    relid pg_catalog.oid PRIMARY KEY,
+    schema_name pg_catalog.text NOT NULL,
+    table_name pg_catalog.text NOT NULL,
+    schema_version bigint NOT NULL,
+    columns pg_catalog.jsonb NOT NULL,         -- [{attnum, name, type, type_oid, typmod, not_null, has_default, key}]
+    replica_identity pg_catalog.text NOT NULL, -- default, full, index, nothing
+    table_owner pg_catalog.oid NOT NULL,       -- who may pass a refused DROP TABLE (the table is gone by then)
+    updated pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+) WITH (user_catalog_table = true);
+
+COMMENT ON TABLE cdc_plugin.schema_state IS
+'per captured table, the shape the cdc_plugin event trigger last described and its version (see cdc_plugin.schema_versions)';
+
+CREATE VIEW cdc_plugin.schema_versions AS
+  SELECT relid, pg_catalog.format('%I.%I', schema_name, table_name) AS "table",
+         schema_version, columns, replica_identity, updated
+    FROM cdc_plugin.schema_state;
+
+COMMENT ON VIEW cdc_plugin.schema_versions IS
+'one row per captured table: its schema version and shape as the cdc_plugin event trigger last described them';
+
+REVOKE ALL ON cdc_plugin.schema_state FROM PUBLIC;
+REVOKE ALL ON cdc_plugin.schema_versions FROM PUBLIC;
+GRANT SELECT ON cdc_plugin.schema_versions TO pg_monitor;
+
+-- version 1 of every captured table that exists now
+CREATE FUNCTION cdc_plugin.schema_state_seed()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'cdc_plugin_schema_state_seed'
+LANGUAGE C VOLATILE STRICT;
+SELECT cdc_plugin.schema_state_seed();
+DROP FUNCTION cdc_plugin.schema_state_seed();
+
+CREATE FUNCTION cdc_plugin.on_ddl_command_end()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'cdc_plugin_on_ddl_command_end'
+LANGUAGE C;
+
+CREATE FUNCTION cdc_plugin.on_sql_drop()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'cdc_plugin_on_sql_drop'
+LANGUAGE C;
+
+COMMENT ON FUNCTION cdc_plugin.on_ddl_command_end() IS
+'event trigger: describes DDL on captured tables into the WAL and applies cdc_plugin.schema_compatibility';
+COMMENT ON FUNCTION cdc_plugin.on_sql_drop() IS
+'event trigger: describes dropped captured tables and columns into the WAL and applies cdc_plugin.schema_compatibility';
+
+-- event triggers call them whatever EXECUTE says; nobody else may
+REVOKE ALL ON FUNCTION cdc_plugin.on_ddl_command_end() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cdc_plugin.on_sql_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER cdc_plugin_ddl ON ddl_command_end
+  EXECUTE FUNCTION cdc_plugin.on_ddl_command_end();
+CREATE EVENT TRIGGER cdc_plugin_ddl_drop ON sql_drop
+  EXECUTE FUNCTION cdc_plugin.on_sql_drop();

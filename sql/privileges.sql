@@ -30,7 +30,7 @@ END
 $$;
 RESET ROLE;
 
-SELECT plan(26);
+SELECT plan(30);
 
 SELECT throws_ok('CREATE EXTENSION cdc_plugin', '42501',
                  'schema "cdc_plugin" already exists and is owned by role "regress_cdc_mallory", who is not a superuser',
@@ -118,6 +118,7 @@ SELECT results_eq($$
            ('schema cdc_plugin', 'PUBLIC', 'USAGE'),
            ('view cdc_plugin.gaps', 'cdc_plugin_snapshot', 'SELECT'),
            ('view cdc_plugin.gaps', 'pg_monitor', 'SELECT'),
+           ('view cdc_plugin.schema_versions', 'pg_monitor', 'SELECT'),
            ('view cdc_plugin.snapshots', 'cdc_plugin_snapshot', 'SELECT'),
            ('view cdc_plugin.snapshots', 'pg_monitor', 'SELECT'),
            ('view cdc_plugin.worker_status', 'pg_monitor', 'SELECT')$$,
@@ -149,6 +150,15 @@ SELECT ok(has_table_privilege('regress_cdc_monitor', 'cdc_plugin.worker_status',
 SELECT ok(NOT has_table_privilege('regress_cdc_monitor', 'cdc_plugin.worker_status',
                                   'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'),
           'and do nothing else with it');
+SELECT ok(NOT has_table_privilege('regress_cdc_nobody', 'cdc_plugin.schema_state', 'SELECT, INSERT, UPDATE, DELETE'),
+          'a role granted nothing may neither read nor write schema_state');
+SELECT ok(NOT has_table_privilege('regress_cdc_nobody', 'cdc_plugin.schema_versions', 'SELECT'),
+          'a role granted nothing may not read schema_versions');
+SELECT ok(has_table_privilege('regress_cdc_monitor', 'cdc_plugin.schema_versions', 'SELECT'),
+          'a member of pg_monitor may read schema_versions');
+SELECT ok(NOT has_function_privilege('regress_cdc_nobody', 'cdc_plugin.on_ddl_command_end()', 'EXECUTE')
+          AND NOT has_function_privilege('regress_cdc_nobody', 'cdc_plugin.on_sql_drop()', 'EXECUTE'),
+          'nobody is granted the event trigger functions (event triggers call them regardless)');
 SELECT * FROM finish();
 
 \c contrib_regression

@@ -4,8 +4,10 @@
  * _PG_init only calls each module's init; every cdc_plugin.* setting is
  * defined in config.c.
  * Nothing here may assume the library was preloaded: the output plugin is
- * loaded on demand by logical decoding, and then only the plugin is used.
- * Preloaded (shared_preload_libraries), the settings, the status struct in
+ * loaded on demand by logical decoding or by the extension's event
+ * trigger, and then only the plugin, the trigger and the settings they read
+ * (the table filters, the schema guard's) are used. Preloaded
+ * (shared_preload_libraries), the other settings, the status struct in
  * shared memory and the background workers are set up too.
  */
 #include "postgres.h"

@@ -8,6 +8,11 @@
  * starting, so the worker validates them, logs one clear line and shows
  * the problem in cdc_plugin.status() instead.
  *
+ * The table filters and the schema guard's settings are defined in every
+ * process that loads the library, preloaded or not: the event trigger
+ * (schema_ddl.c) runs in ordinary backends of every database where the
+ * extension is installed, and must read the same filters as the worker.
+ *
  * Two exceptions: cdc_plugin.wal_budget_warn is checked at once (a list of
  * percentages is wrong or right whatever Kafka says), and so is a secret
  * in cdc_plugin.kafka_properties: a check
@@ -39,6 +44,9 @@ int			cdc_snapshot_chunk_rows = 2048;
 int			cdc_on_slot_lost = CDC_ON_SLOT_LOST_RESNAPSHOT;
 char	   *cdc_wal_budget_warn = NULL;
 int			cdc_wal_retained_warn_mb = 10240;
+int			cdc_schema_compatibility = CDC_SCHEMA_COMPAT_NONE;
+bool		cdc_allow_incompatible_ddl = false;
+bool		cdc_schema_events_ddl_text = true;
 
 /* cdc_plugin.wal_budget_warn, parsed by its check hook */
 int			cdc_wal_budget_levels[CDC_WAL_BUDGET_MAX_LEVELS];
@@ -62,6 +70,25 @@ static const struct config_enum_entry cdc_on_slot_lost_options[] = {
 	{"stop", CDC_ON_SLOT_LOST_STOP, false},
 	{NULL, 0, false}
 };
+
+static const struct config_enum_entry cdc_schema_compatibility_options[] = {
+	{"none", CDC_SCHEMA_COMPAT_NONE, false},
+	{"backward", CDC_SCHEMA_COMPAT_BACKWARD, false},
+	{"forward", CDC_SCHEMA_COMPAT_FORWARD, false},
+	{"full", CDC_SCHEMA_COMPAT_FULL, false},
+	{NULL, 0, false}
+};
+
+const char *
+cdc_schema_compatibility_name(int mode)
+{
+	const struct config_enum_entry *e;
+
+	for (e = cdc_schema_compatibility_options; e->name != NULL; e++)
+		if (e->val == mode)
+			return e->name;
+	return "unknown";
+}
 
 /* Slot names must be valid replication slot names (checked at reload too). */
 static bool
@@ -220,6 +247,30 @@ cdc_config_kafka_properties_refusal(void)
 void
 cdc_config_init(void)
 {
+	/* the filters and the schema guard: in every process (see the top) */
+	{
+		DefineCustomStringVariable("cdc_plugin.include_tables",
+								   "Tables to publish, as comma-separated schema.table patterns (* wildcards).",
+								   "Empty: every table.",
+								   &cdc_include_tables, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+		DefineCustomStringVariable("cdc_plugin.exclude_tables",
+								   "Tables never to publish, as comma-separated schema.table patterns (* wildcards).",
+								   NULL, &cdc_exclude_tables, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+		DefineCustomEnumVariable("cdc_plugin.schema_compatibility",
+								 "Which DDL on captured tables the event trigger refuses.",
+								 "none: nothing; backward: changes consumers on the new schema could not apply to older events; forward: changes consumers on the old schema could not read; full: both.",
+								 &cdc_schema_compatibility, CDC_SCHEMA_COMPAT_NONE,
+								 cdc_schema_compatibility_options, PGC_SUSET, 0, NULL, NULL, NULL);
+		DefineCustomBoolVariable("cdc_plugin.allow_incompatible_ddl",
+								 "Lets DDL that cdc_plugin.schema_compatibility refuses pass (superuser or table owner), with a LOG line.",
+								 "Meant for SET LOCAL in the transaction of the one change.",
+								 &cdc_allow_incompatible_ddl, false, PGC_USERSET, 0, NULL, NULL, NULL);
+		DefineCustomBoolVariable("cdc_plugin.schema_events_ddl_text",
+								 "Whether schema events written to the WAL carry the text of the DDL command.",
+								 "off: their ddl field is null (the text may hold literals such as defaults).",
+								 &cdc_schema_events_ddl_text, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	}
+
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
@@ -249,13 +300,6 @@ cdc_config_init(void)
 							   "Topics are named <topic_prefix>.<schema>.<table>.",
 							   "Empty: the database name.",
 							   &cdc_topic_prefix, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("cdc_plugin.include_tables",
-							   "Tables to publish, as comma-separated schema.table patterns (* wildcards).",
-							   "Empty: every table.",
-							   &cdc_include_tables, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("cdc_plugin.exclude_tables",
-							   "Tables never to publish, as comma-separated schema.table patterns (* wildcards).",
-							   NULL, &cdc_exclude_tables, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("cdc_plugin.tombstones_on_delete",
 							 "Send a tombstone (the key with a null value) after every delete.",
 							 "Lets compacted topics drop deleted rows.",

@@ -44,6 +44,22 @@ extern int	cdc_wal_budget_levels[CDC_WAL_BUDGET_MAX_LEVELS];
 extern int	cdc_wal_budget_nlevels;
 extern int	cdc_wal_retained_warn_mb;
 
+/* cdc_plugin.schema_compatibility: which DDL on captured tables is refused */
+typedef enum CdcSchemaCompatibility
+{
+	CDC_SCHEMA_COMPAT_NONE,		/* refuse nothing */
+	CDC_SCHEMA_COMPAT_BACKWARD, /* consumers on the new schema read older events */
+	CDC_SCHEMA_COMPAT_FORWARD,	/* consumers on the old schema read newer events */
+	CDC_SCHEMA_COMPAT_FULL		/* both */
+} CdcSchemaCompatibility;
+
+extern int	cdc_schema_compatibility;
+extern bool cdc_allow_incompatible_ddl;
+extern bool cdc_schema_events_ddl_text;
+
+/* The name of a cdc_plugin.schema_compatibility value. */
+extern const char *cdc_schema_compatibility_name(int mode);
+
 /*
  * Why the configuration file's cdc_plugin.kafka_properties was refused (it
  * names a secret-bearing property), or NULL: describes the last time this

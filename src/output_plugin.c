@@ -994,6 +994,17 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 			cdc_skipped(ctx);
 		return;
 	}
+	if (strcmp(prefix, CDC_SCHEMA_PREFIX) == 0)
+	{
+		/*
+		 * A schema event (schema_ddl.c): never an m event. Publishing it as
+		 * a schema event, to every partition of the table's topic before
+		 * the first row of the new shape, goes here (a sink callback like
+		 * the watermark's); until then it is skipped for every consumer.
+		 */
+		cdc_skipped(ctx);
+		return;
+	}
 	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix))
 	{
 		cdc_skipped(ctx);

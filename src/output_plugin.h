@@ -41,6 +41,14 @@ typedef void (*CdcOutputCommitCallback) (void *arg, ReorderBufferTXN *txn);
  */
 #define CDC_WATERMARK_PREFIX "cdc_plugin.watermark"
 
+/*
+ * Logical messages with this prefix are schema events, written by the
+ * event trigger (schema_ddl.c) in the DDL's transaction: a JSON object
+ * describing one captured table's new shape. Never written as m events,
+ * for any consumer.
+ */
+#define CDC_SCHEMA_PREFIX "cdc_plugin.schema"
+
 /* The extension's schema: its tables are never published. */
 #define CDC_EXTENSION_SCHEMA "cdc_plugin"
 

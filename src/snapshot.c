@@ -230,8 +230,8 @@ cdc_queue_relid(void)
 	return OidIsValid(nsp) ? get_relname_relid(CDC_QUEUE_TABLE, nsp) : InvalidOid;
 }
 
-/* True if schema.table passes cdc_plugin.include_tables / exclude_tables. */
-static bool
+/* True if schema.table passes cdc_plugin.include_tables / exclude_tables (snapshot.h). */
+bool
 cdc_table_captured(const char *schema, const char *table)
 {
 	char		errbuf[CDC_ERRBUF_SIZE];

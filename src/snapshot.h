@@ -23,6 +23,13 @@
  */
 extern void cdc_in_transaction(void (*fn) (void *arg), void *arg);
 
+/*
+ * True if schema.table passes cdc_plugin.include_tables / exclude_tables
+ * and is not in schema cdc_plugin; an ERROR when the filters are invalid.
+ * Says nothing about the table's kind or persistence.
+ */
+extern bool cdc_table_captured(const char *schema, const char *table);
+
 /* Once per worker process, before its first session. */
 extern void cdc_snapshot_worker_init(void);
 
