@@ -25,7 +25,7 @@ cleanup() {
   [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-cp -r sql expected test/regress.conf "$work/"
+cp -r sql expected test/regress.conf test/valgrind.supp "$work/"
 plugin_libraries_conf >>"$work/regress.conf"
 [[ $(id -u) -eq 0 ]] && chown -R postgres: "$work"
 
@@ -49,7 +49,7 @@ CONF
 echo "run_valgrind: starting the server under valgrind (logs in $work)"
 as_pg_user bash -c "cd '$work' && valgrind --quiet --trace-children=yes --track-origins=yes \
   --error-exitcode=0 --num-callers=30 --log-file='$work/valgrind.%p.log' \
-  --suppressions=/dev/null '$PG_BINDIR/postgres' -D '$work/data' >'$work/server.log' 2>&1 &"
+  --suppressions='$work/valgrind.supp' '$PG_BINDIR/postgres' -D '$work/data' >'$work/server.log' 2>&1 &"
 for _ in $(seq 120); do
   as_pg_user "$PG_BINDIR/pg_isready" -h "$work" -p "$port" -q && break
   sleep 1
