@@ -829,11 +829,7 @@ cdc_change_counters_reset(void)
 Datum
 cdc_plugin_recover_slot(PG_FUNCTION_ARGS)
 {
-	Oid			table;
-	HeapTuple	tup;
-	Oid			owner;
-	Oid			save_user;
-	int			save_sec;
+	CdcAsOwner	who;
 	int			ret;
 	int64		id = 0;
 	bool		recovering = false;
@@ -844,31 +840,9 @@ cdc_plugin_recover_slot(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to recover the cdc_plugin replication slot"),
 				 errdetail("Only superusers and roles with the REPLICATION attribute may drop and recreate it.")));
-	if (cdc_database == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cdc_plugin is not in shared_preload_libraries, so no worker runs to recover a slot")));
-	if (strcmp(cdc_database, get_database_name(MyDatabaseId)) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the cdc_plugin worker does not publish this database"),
-				 errhint("cdc_plugin.database names the database the worker publishes.")));
-	table = cdc_extension_table(CDC_GAP_TABLE);
-	if (!OidIsValid(table))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table %s.%s is missing: the extension is damaged",
-						CDC_EXTENSION_SCHEMA, CDC_GAP_TABLE)));
-
+	cdc_check_worker_configured("recover a slot");
 	/* the caller need not write the log: its owner does */
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", table);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	cdc_become_owner_of(CDC_GAP_TABLE, &who);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
@@ -876,7 +850,7 @@ cdc_plugin_recover_slot(PG_FUNCTION_ARGS)
 		Datum		values[1];
 
 		values[0] = DirectFunctionCall1(namein,
-										CStringGetDatum(GetUserNameFromId(save_user, false)));
+										CStringGetDatum(GetUserNameFromId(who.save_user, false)));
 		ret = SPI_execute_with_args(psprintf(
 			"UPDATE %s.%s SET state = 'recovering', recovery_requested_by = $1"
 			" WHERE state OPERATOR(pg_catalog.=) 'waiting' RETURNING id",
@@ -903,7 +877,7 @@ cdc_plugin_recover_slot(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
-	SetUserIdAndSecContext(save_user, save_sec);
+	cdc_restore_user(&who);
 
 	if (id == 0)
 	{

@@ -2034,13 +2034,13 @@ cdc_check_snapshot_privilege(const char *what)
 }
 
 /* The worker must publish this database for a request to mean anything. */
-static void
-cdc_check_worker_configured(void)
+void
+cdc_check_worker_configured(const char *to_do)
 {
 	if (cdc_database == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cdc_plugin is not in shared_preload_libraries, so no worker runs to take snapshots")));
+				 errmsg("cdc_plugin is not in shared_preload_libraries, so no worker runs to %s", to_do)));
 	if (strcmp(cdc_database, get_database_name(MyDatabaseId)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -2048,28 +2048,23 @@ cdc_check_worker_configured(void)
 				 errhint("cdc_plugin.database names the database the worker publishes.")));
 }
 
-/* Runs the queue's SQL as its owner (callers may not write the queue themselves). */
-typedef struct CdcAsOwner
+/* Runs SQL on one of the extension's tables as its owner (callers may not write it themselves). */
+void
+cdc_become_owner_of(const char *table_name, CdcAsOwner *s)
 {
-	Oid			save_user;
-	int			save_sec;
-} CdcAsOwner;
-
-static void
-cdc_become_queue_owner(CdcAsOwner *s)
-{
-	Oid			queue = cdc_queue_relid();
+	Oid			nsp = get_namespace_oid(CDC_EXTENSION_SCHEMA, true);
+	Oid			table = OidIsValid(nsp) ? get_relname_relid(table_name, nsp) : InvalidOid;
 	HeapTuple	tup;
 	Oid			owner;
 
-	if (!OidIsValid(queue))
+	if (!OidIsValid(table))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table %s.%s is missing: the extension is damaged",
-						CDC_EXTENSION_SCHEMA, CDC_QUEUE_TABLE)));
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(queue));
+						CDC_EXTENSION_SCHEMA, table_name)));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", queue);
+		elog(ERROR, "cache lookup failed for relation %u", table);
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	GetUserIdAndSecContext(&s->save_user, &s->save_sec);
@@ -2077,7 +2072,7 @@ cdc_become_queue_owner(CdcAsOwner *s)
 						   SECURITY_RESTRICTED_OPERATION);
 }
 
-static void
+void
 cdc_restore_user(CdcAsOwner *s)
 {
 	SetUserIdAndSecContext(s->save_user, s->save_sec);
@@ -2214,8 +2209,8 @@ cdc_plugin_snapshot(PG_FUNCTION_ARGS)
 					 errhint("Add a primary key, or use ALTER TABLE ... REPLICA IDENTITY USING INDEX with a unique index on NOT NULL columns.")));
 	}
 
-	cdc_check_worker_configured();
-	cdc_become_queue_owner(&who);
+	cdc_check_worker_configured("take snapshots");
+	cdc_become_owner_of(CDC_QUEUE_TABLE, &who);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	foreach(lc, leaves)
@@ -2260,7 +2255,7 @@ cdc_plugin_cancel_snapshot(PG_FUNCTION_ARGS)
 
 	cdc_check_snapshot_privilege("cancel a cdc_plugin snapshot");
 	who_name = GetUserNameFromId(GetUserId(), false);
-	cdc_become_queue_owner(&who);
+	cdc_become_owner_of(CDC_QUEUE_TABLE, &who);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = Int64GetDatum(id);

@@ -30,6 +30,19 @@ extern void cdc_in_transaction(void (*fn) (void *arg), void *arg);
  */
 extern bool cdc_table_captured(const char *schema, const char *table);
 
+/* SQL functions: ERROR unless the worker publishes this database (to_do: what needs it). */
+extern void cdc_check_worker_configured(const char *to_do);
+
+/* SQL functions: act as the owner of one of the extension's tables, then back. */
+typedef struct CdcAsOwner
+{
+	Oid			save_user;
+	int			save_sec;
+} CdcAsOwner;
+
+extern void cdc_become_owner_of(const char *table_name, CdcAsOwner *s);
+extern void cdc_restore_user(CdcAsOwner *s);
+
 /* Once per worker process, before its first session. */
 extern void cdc_snapshot_worker_init(void);
 
