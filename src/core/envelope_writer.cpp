@@ -694,10 +694,9 @@ EnvelopeWriter::write_source(const cdc_source &src)
 		put_varint(tag(f::kSnapshot, kVarint));
 		put_varint(1);
 	}
-	if (src.snapshot_kind != CDC_SNAPSHOT_NONE)
+	/* read through raw_enum: a value outside the enum is an error, not UB */
+	if (long kind = raw_enum(src.snapshot_kind); kind != CDC_SNAPSHOT_NONE)
 	{
-		long		kind = raw_enum(src.snapshot_kind);
-
 		if (kind < CDC_SNAPSHOT_INITIAL || kind > CDC_SNAPSHOT_GAP)
 			fail("invalid snapshot kind " + std::to_string(kind));
 		put_varint(tag(f::kSnapshotKind, kVarint));
