@@ -320,17 +320,23 @@ sub wait_snapshots_done
 
 # The r events of one snapshot in a consumer's file, duplicates included
 # (each consumed offset counts once).
+# The r events of a snapshot in the consumer's file (each message once);
+# $where, if given, is a further condition on the JSON envelope "e";
+# $count, if given, replaces count(*).
 sub count_snapshot_rows
 {
-	my ($node, $consumer, $snapshot_id) = @_;
+	my ($node, $consumer, $snapshot_id, $where, $count) = @_;
 	my $file = $consumer->{file};
+	$where //= 'true';
+	$count //= 'count(*)';
 	return $node->safe_psql('postgres', qq{
 		CREATE TEMP TABLE consumed (topic text, part int, off bigint, key bytea, value bytea);
 		COPY consumed FROM '$file';
-		SELECT count(*) FROM (SELECT DISTINCT topic, part, off, value FROM consumed) c
-		 WHERE value IS NOT NULL
-		   AND cdc_plugin.to_json(value)->>'op' = 'r'
-		   AND (cdc_plugin.to_json(value)->'source'->>'snapshot_id')::bigint = $snapshot_id});
+		SELECT $count FROM (SELECT DISTINCT topic, part, off, cdc_plugin.to_json(value) AS e
+		                        FROM consumed WHERE value IS NOT NULL) c
+		 WHERE e->>'op' = 'r'
+		   AND (e->'source'->>'snapshot_id')::bigint = $snapshot_id
+		   AND ($where)});
 }
 
 # ---- workload ------------------------------------------------------------
