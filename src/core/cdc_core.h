@@ -35,7 +35,8 @@ typedef enum cdc_op
 	CDC_OP_COMMIT = 8,
 	CDC_OP_SNAPSHOT_BEGIN = 9,
 	CDC_OP_SNAPSHOT_END = 10,
-	CDC_OP_GAP = 11
+	CDC_OP_GAP = 11,
+	CDC_OP_SCHEMA = 12
 } cdc_op;
 
 /* Which snapshot read an event; numbers match cdc.v1.SnapshotKind. */
@@ -178,7 +179,36 @@ typedef struct cdc_source
 	bool		snapshot;		/* a snapshot event (r, snapshot_begin, snapshot_end) */
 	cdc_snapshot_kind snapshot_kind;
 	uint64_t	snapshot_id;
+	uint64_t	schema_version; /* version of the table's shape; 0: unknown (not written) */
 } cdc_source;
+
+/* One column of a schema event; strings NUL-terminated. */
+typedef struct cdc_schema_column
+{
+	const char *name;
+	const char *type_name;		/* format_type() with typmod */
+	uint32_t	type_oid;
+	int32_t		typmod;			/* -1: none */
+	bool		not_null;
+	bool		has_default;
+	bool		key;
+	int32_t		attnum;
+} cdc_schema_column;
+
+/* A schema event's description (cdc.v1.SchemaChange); strings NUL-terminated, NULL = empty. */
+typedef struct cdc_schema_change
+{
+	uint64_t	version;
+	const char *command_tag;
+	const char *ddl;
+	bool		dropped;
+	const char *renamed_from_schema;
+	const char *renamed_from_table;
+	const char *replica_identity;
+	const cdc_schema_column *columns;
+	size_t		ncolumns;
+	bool		resent;
+} cdc_schema_change;
 
 /* Per-table event count for a commit event. */
 typedef struct cdc_table_count
@@ -229,6 +259,9 @@ typedef struct cdc_event
 	bool		gap_resnapshot; /* a snapshot of the table follows */
 	uint64_t	gap_snapshot_id;	/* its id; 0 without resnapshot */
 	int64_t		gap_time_us;	/* Unix epoch (1970), as in the envelope; not a TimestampTz */
+
+	/* op == CDC_OP_SCHEMA */
+	const cdc_schema_change *schema_change;
 
 	cdc_encode_parts parts;		/* default CDC_ENCODE_ALL */
 } cdc_event;
