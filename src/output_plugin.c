@@ -34,6 +34,7 @@
 #include "cdc_core.h"
 #include "output_plugin.h"
 #include "row_image.h"
+#include "schema_event.h"
 
 /*
  * Filtered-out changes between two progress reports. A walsender reads its
@@ -70,9 +71,18 @@ typedef struct CdcRelEntry
 								 * and their element types; set with desc */
 	int			ntype_hashes;
 	cdc_bytes	source_header;	/* encoded source fields; data NULL until built */
+	uint64		schema_version; /* include-schema-events: in cdc_plugin.schema_state
+								 * as of the build (0: none) */
 	struct CdcTxnTable *txn_table;	/* counter in the current transaction, */
 	uint64		txn_generation; /* ... valid while this equals the state's */
 } CdcRelEntry;
+
+/* include-schema-events: the schema version last sent for a table. */
+typedef struct CdcSchemaSent
+{
+	Oid			relid;			/* hash key */
+	uint64		version;
+} CdcSchemaSent;
 
 /* Events of the current transaction for one table. */
 typedef struct CdcTxnTable
@@ -109,6 +119,8 @@ typedef struct CdcDecodingState
 	bool		txn_begin_sent;
 	int			skipped_since_progress; /* filtered out since the last report */
 	MemoryContextCallback free_callback;
+
+	HTAB	   *schema_sent;	/* relid -> CdcSchemaSent; include-schema-events */
 
 	CdcOutputSink *sink;		/* attached by the worker; NULL otherwise */
 } CdcDecodingState;
@@ -402,6 +414,9 @@ cdc_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	cdc_live_state = st;
 	st->txn_tables = cdc_relid_hash("cdc_plugin transaction tables", sizeof(CdcTxnTable),
 									ctx->context);
+	if (st->flags.include_schema_events)
+		st->schema_sent = cdc_relid_hash("cdc_plugin schema versions sent",
+										 sizeof(CdcSchemaSent), ctx->context);
 	cdc_txn_reset(st);
 }
 
@@ -500,6 +515,9 @@ cdc_rel_entry_build(CdcDecodingState *st, CdcRelEntry *entry, Relation rel)
 	entry->schema = MemoryContextStrdup(entry->cxt, cdc_server_cstring(schema));
 	entry->table = MemoryContextStrdup(entry->cxt, cdc_server_cstring(table));
 	entry->namespace_hash = GetSysCacheHashValue1(NAMESPACEOID, ObjectIdGetDatum(nspoid));
+	/* read as of the decoded position: the catalog snapshot is the historic one */
+	entry->schema_version = st->flags.include_schema_events && entry->included ?
+		cdc_schema_version_of(entry->relid) : 0;
 	entry->built = true;
 }
 
@@ -609,6 +627,14 @@ cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_w
 		route->old_key = NULL;
 		route->old_keylen = 0;
 		route->partition = -1;
+		route->every_partition = event->op == CDC_OP_SCHEMA;
+		route->former_schema = NULL;
+		route->former_table = NULL;
+		if (event->op == CDC_OP_SCHEMA && event->schema_change->renamed_from_table != NULL)
+		{
+			route->former_schema = event->schema_change->renamed_from_schema;
+			route->former_table = event->schema_change->renamed_from_table;
+		}
 		/* after the envelope is copied out: both share the encoder's buffer */
 		if (old_key != NULL)
 		{
@@ -806,6 +832,61 @@ cdc_build_source_header(CdcDecodingState *st, CdcRelEntry *entry)
 	entry->source_header.len = len;
 }
 
+/*
+ * Writes a schema event (include-schema-events) at lsn of txn: not counted
+ * among the transaction's events, but after its BEGIN. Notes the version
+ * as sent for the table.
+ */
+static void
+cdc_write_schema_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
+					   const CdcSchemaEvent *schema)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	cdc_event	event;
+	CdcSchemaSent *sent;
+	CdcRelEntry *entry;
+
+	memset(&event, 0, sizeof(event));
+	event.op = CDC_OP_SCHEMA;
+	cdc_fill_source(st, txn, lsn, &event.source);
+	event.source.schema = schema->schema;
+	event.source.table = schema->table;
+	event.source.schema_version = schema->change.version;
+	event.schema_change = &schema->change;
+	if (txn != NULL)
+		cdc_send_begin(ctx, txn);
+	cdc_write_event(ctx, &event, true, schema->relid, NULL);
+	sent = hash_search(st->schema_sent, &schema->relid, HASH_ENTER, NULL);
+	sent->version = schema->change.version;
+	/* a cached entry (rebuilt before the change committed) has the version now */
+	entry = hash_search(st->relcache, &schema->relid, HASH_FIND, NULL);
+	if (entry != NULL && !schema->change.dropped)
+		entry->schema_version = schema->change.version;
+}
+
+/*
+ * include-schema-events: before a table's first event in this decoding
+ * session, and whenever the version its events carry is not the one last
+ * sent for it, restates its shape from cdc_plugin.schema_state.
+ */
+static void
+cdc_restate_schema(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, CdcRelEntry *entry,
+				   XLogRecPtr lsn)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	CdcSchemaSent *sent;
+	CdcSchemaEvent schema;
+
+	if (entry->schema_version == 0)
+		return;
+	sent = hash_search(st->schema_sent, &entry->relid, HASH_FIND, NULL);
+	if (sent != NULL && sent->version == entry->schema_version)
+		return;
+	if (!cdc_schema_event_restate(entry->relid, &schema))
+		return;
+	cdc_write_schema_event(ctx, txn, lsn, &schema);
+}
+
 /* Completes an event of one table (source, ordering) and writes it. */
 static void
 cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
@@ -814,6 +895,11 @@ cdc_write_table_event(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 {
 	CdcDecodingState *st = ctx->output_plugin_private;
 
+	if (st->flags.include_schema_events)
+	{
+		cdc_restate_schema(ctx, txn, entry, lsn);
+		event->source.schema_version = entry->schema_version;
+	}
 	cdc_fill_source(st, txn, lsn, &event->source);
 	event->source.schema = entry->schema;
 	event->source.table = entry->table;
@@ -974,6 +1060,38 @@ cdc_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelations,
 		cdc_skipped(ctx);
 }
 
+/*
+ * A schema message of the event trigger, decoded in its transaction's
+ * order: written as a schema event if the table passes the table filters.
+ * One that cannot be parsed (forged with pg_logical_emit_message()) is
+ * skipped with a WARNING rather than stopping decoding.
+ */
+static void
+cdc_schema_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
+				   const char *message, Size sz)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	MemoryContext old = MemoryContextSwitchTo(st->change_cxt);
+	CdcSchemaEvent schema;
+	const char *why = NULL;
+
+	if (!cdc_schema_event_parse(message, sz, &schema, &why))
+	{
+		ereport(WARNING,
+				(errmsg("cdc_plugin skipped a %s message at %X/%X: %s",
+						CDC_SCHEMA_PREFIX, LSN_FORMAT_ARGS(lsn), why),
+				 errdetail("Only the cdc_plugin event trigger writes messages with this prefix.")));
+		cdc_skipped(ctx);
+	}
+	else if (strcmp(schema.schema, CDC_EXTENSION_SCHEMA) == 0 ||
+			 !cdc_options_table_included(st->options, schema.schema, schema.table))
+		cdc_skipped(ctx);
+	else
+		cdc_write_schema_event(ctx, txn, lsn, &schema);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->change_cxt);
+}
+
 /* pg_logical_emit_message(): transactional ones in commit order, others at once. */
 static void
 cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
@@ -996,13 +1114,11 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 	}
 	if (strcmp(prefix, CDC_SCHEMA_PREFIX) == 0)
 	{
-		/*
-		 * A schema event (schema_ddl.c): never an m event. Publishing it as
-		 * a schema event, to every partition of the table's topic before
-		 * the first row of the new shape, goes here (a sink callback like
-		 * the watermark's); until then it is skipped for every consumer.
-		 */
-		cdc_skipped(ctx);
+		/* a schema event (schema_ddl.c): never an m event */
+		if (st->flags.include_schema_events && transactional)
+			cdc_schema_message(ctx, txn, lsn, message, sz);
+		else
+			cdc_skipped(ctx);
 		return;
 	}
 	if (!st->flags.include_messages || !cdc_options_message_included(st->options, prefix))

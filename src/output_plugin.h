@@ -30,6 +30,9 @@ typedef struct CdcOutputRoute
 	const char *old_key;		/* an UPDATE that changed the key: the old one */
 	size_t		old_keylen;
 	int			partition;		/* -1: by key (the producer's partitioner) */
+	bool		every_partition;	/* a schema event: a copy to every partition */
+	const char *former_schema;	/* a schema event of a renamed table: copies go */
+	const char *former_table;	/* to the former topic too (NULL: none) */
 } CdcOutputRoute;
 
 typedef void (*CdcOutputCommitCallback) (void *arg, ReorderBufferTXN *txn);
@@ -45,7 +48,8 @@ typedef void (*CdcOutputCommitCallback) (void *arg, ReorderBufferTXN *txn);
  * Logical messages with this prefix are schema events, written by the
  * event trigger (schema_ddl.c) in the DDL's transaction: a JSON object
  * describing one captured table's new shape. Never written as m events,
- * for any consumer.
+ * for any consumer; with the decoding option include-schema-events they
+ * are written as schema events (route.every_partition set).
  */
 #define CDC_SCHEMA_PREFIX "cdc_plugin.schema"
 

@@ -87,6 +87,7 @@
 #include "output_plugin.h"
 #include "publish.h"
 #include "row_image.h"
+#include "schema_event.h"
 #include "snapshot.h"
 #include "stream.h"
 
@@ -168,6 +169,7 @@ typedef struct CdcSnapChunk
 	uint64		seq;
 	bool		last;			/* fewer rows than asked: the table ends here */
 	char	  **last_key;		/* key of its last row; NULL if it read none */
+	uint64		schema_version; /* of the table when it was read (0: unknown) */
 	cdc_chunk  *rows;
 } CdcSnapChunk;
 
@@ -871,6 +873,7 @@ typedef struct CdcReadArgs
 	uint64		rows;
 	bool		last;
 	char	  **last_key;		/* in run->cxt; NULL if no row */
+	uint64		schema_version; /* of the table in cdc_plugin.schema_state */
 	CdcReadResult result;
 } CdcReadArgs;
 
@@ -919,11 +922,14 @@ cdc_snapshot_query(CdcReadArgs *a)
 	recv.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "cdc_plugin snapshot row",
 										 ALLOCSET_DEFAULT_SIZES);
 	recv.publish_now = a->publish_now;
+	/* the table is locked: no DDL on it commits before the read ends */
+	a->schema_version = cdc_schema_version_of(run->relid);
 	if (a->publish_now)
 	{
 		cdc_snapshot_source(run, &recv.source);
 		recv.source.lsn = a->position;
 		recv.source.commit_lsn = a->position;
+		recv.source.schema_version = a->schema_version;
 	}
 
 	keycols = cdc_key_columns(rel, &nkeys);
@@ -1142,8 +1148,41 @@ cdc_snapshot_to_partitions(CdcSnapRun *run, cdc_event *event, const char *what)
 }
 
 /*
+ * Restates the table's shape (a schema event, resent) on every partition
+ * before its snapshot begins there: a consumer that starts from the
+ * snapshot learns the columns first. As of the catalog snapshot: the
+ * decoded position at a low watermark, the slot's snapshot at the start.
+ * Nothing is sent without a description (no extension, or the table has
+ * none). False if the session ended.
+ */
+static bool
+cdc_snapshot_restate_schema(CdcSnapRun *run, XLogRecPtr lsn, XLogRecPtr commit_lsn,
+							TimestampTz commit_time)
+{
+	CdcSchemaEvent schema;
+	cdc_event	event;
+
+	if (!cdc_schema_event_restate(run->relid, &schema))
+		return true;
+	memset(&event, 0, sizeof(event));
+	event.op = CDC_OP_SCHEMA;
+	event.source.database = S.database_utf8;
+	event.source.schema = run->schema_utf8;
+	event.source.table = run->table_utf8;
+	event.source.lsn = lsn;
+	event.source.commit_lsn = commit_lsn;
+	if (commit_time != 0)
+		event.source.commit_time_us = commit_time +
+			(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	event.source.schema_version = schema.change.version;
+	event.schema_change = &schema.change;
+	return cdc_snapshot_to_partitions(run, &event, "encode a schema event");
+}
+
+/*
  * Sends one marker to every partition of the table's topic, positioned at
- * lsn in the transaction committed at commit_lsn. False if the session ended.
+ * lsn in the transaction committed at commit_lsn; a snapshot_begin after
+ * the table's shape. False if the session ended.
  */
 static bool
 cdc_snapshot_markers(CdcSnapRun *run, cdc_op op, XLogRecPtr lsn, XLogRecPtr commit_lsn,
@@ -1151,6 +1190,9 @@ cdc_snapshot_markers(CdcSnapRun *run, cdc_op op, XLogRecPtr lsn, XLogRecPtr comm
 {
 	cdc_event	event;
 
+	if (op == CDC_OP_SNAPSHOT_BEGIN &&
+		!cdc_snapshot_restate_schema(run, lsn, commit_lsn, commit_time))
+		return false;
 	memset(&event, 0, sizeof(event));
 	event.op = op;
 	cdc_snapshot_source(run, &event.source);
@@ -1205,6 +1247,7 @@ cdc_snapshot_publish_chunk(CdcSnapChunk *c, ReorderBufferTXN *txn, XLogRecPtr ls
 	cdc_snapshot_source(run, &src);
 	src.lsn = lsn;
 	src.commit_lsn = txn->final_lsn;
+	src.schema_version = c->schema_version;
 	if (txn->xact_time.commit_time != 0)
 		src.commit_time_us = txn->xact_time.commit_time +
 			(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
@@ -1484,6 +1527,7 @@ cdc_snapshot_next_chunk(void)
 	S.reading.seq = wm.low;
 	S.reading.last = a.last;
 	S.reading.last_key = a.last_key;
+	S.reading.schema_version = a.schema_version;
 	if (a.last_key != NULL)
 		run->next_key = a.last_key;
 }

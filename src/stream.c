@@ -66,6 +66,7 @@
 #define CDC_IDLE_WAIT_MS 200		/* WAL not announced by a commit (other databases) */
 #define CDC_UNFLUSHED_WAIT_MS 10	/* WAL written but not flushed yet (async commit) */
 #define CDC_ROOM_WAIT_MS 100		/* one round of waiting for room in the queue */
+#define CDC_PARTITION_COUNT_WAIT_MS 100 /* one round of asking for a topic's partition count */
 #define CDC_DRAIN_MS 5000			/* how long SIGTERM or a reload waits for Kafka */
 #define CDC_LOOK_AGAIN_MS 10000		/* bad settings or a lost slot: look again this often */
 #define CDC_EXTENSION_WAIT_MS 1000	/* no extension yet: look again this often */
@@ -697,6 +698,8 @@ cdc_session_options(void)
 
 	options = lappend(options, makeDefElem("include-messages",
 										   (Node *) makeString(pstrdup("false")), -1));
+	options = lappend(options, makeDefElem("include-schema-events",
+										   (Node *) makeString(pstrdup("true")), -1));
 	if (cdc_include_tables[0] != '\0')
 		options = lappend(options, makeDefElem("include-tables",
 											   (Node *) makeString(pstrdup(cdc_include_tables)), -1));
@@ -776,17 +779,78 @@ cdc_stream_send(const CdcOutputRoute *route, const char *data, size_t len)
 }
 
 /*
+ * Sends one envelope to every partition of the topic of schema.table,
+ * asking for the partition count in bounded rounds until it is known (a
+ * new topic, brokers down). False when the session ended.
+ */
+bool
+cdc_stream_send_every_partition(const CdcOutputRoute *route, const char *schema,
+								const char *table, const char *data, size_t len)
+{
+	CdcOutputRoute copy = *route;
+	int			n,
+				p;
+	char		errbuf[CDC_ERRBUF_SIZE * 2];
+
+	for (;;)
+	{
+		if (W.end != CDC_END_NONE)
+			return false;
+		n = cdc_publish_partition_count(schema, table, CDC_PARTITION_COUNT_WAIT_MS,
+										errbuf, sizeof(errbuf));
+		if (n < 0)
+		{
+			cdc_session_abandon(CDC_END_FAILED, errbuf);
+			return false;
+		}
+		if (n > 0)
+			break;
+		cdc_monitor_set_state("waiting for Kafka");
+		if (!cdc_stream_serve(0))
+			return false;
+	}
+	copy.schema = schema;
+	copy.table = table;
+	copy.key = NULL;
+	copy.keylen = 0;
+	copy.old_key = NULL;
+	copy.old_keylen = 0;
+	copy.every_partition = false;
+	for (p = 0; p < n; p++)
+	{
+		copy.partition = p;
+		if (!cdc_stream_send(&copy, data, len))
+			return false;
+	}
+	return true;
+}
+
+/*
  * One envelope from the plugin. A change of the table being snapshotted
- * first drops its key from the open chunk (the change is newer).
+ * first drops its key from the open chunk (the change is newer). A schema
+ * event goes to every partition of the table's topic, and of its former
+ * topic after a rename.
  */
 static void
 cdc_write(LogicalDecodingContext *ctx, XLogRecPtr lsn, TransactionId xid, bool last_write)
 {
+	const CdcOutputRoute *route = &W.sink->route;
+
 	if (W.end != CDC_END_NONE)
 		return;
-	if (OidIsValid(W.sink->route.relid))
-		cdc_snapshot_on_change(&W.sink->route);
-	(void) cdc_stream_send(&W.sink->route, ctx->out->data, ctx->out->len);
+	if (route->every_partition)
+	{
+		if (cdc_stream_send_every_partition(route, route->schema, route->table,
+											ctx->out->data, ctx->out->len) &&
+			route->former_table != NULL)
+			(void) cdc_stream_send_every_partition(route, route->former_schema,
+												   route->former_table,
+												   ctx->out->data, ctx->out->len);
+		return;
+	}
+	if (OidIsValid(route->relid))
+		cdc_snapshot_on_change(route);
+	(void) cdc_stream_send(route, ctx->out->data, ctx->out->len);
 }
 
 /* A snapshot watermark decoded (the worker wrote it between two rounds). */

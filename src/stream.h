@@ -21,6 +21,8 @@ extern PGDLLEXPORT void cdc_worker_main(Datum main_arg);
  * nothing more may be sent.
  */
 extern bool cdc_stream_send(const CdcOutputRoute *route, const char *data, size_t len);
+extern bool cdc_stream_send_every_partition(const CdcOutputRoute *route, const char *schema,
+											const char *table, const char *data, size_t len);
 
 /*
  * One round of serving Kafka and the signals: waits up to wait_ms, polls,

@@ -417,6 +417,7 @@ typedef struct cdc_option_flags
 	bool		skip_empty_xacts;	/* default true */
 	bool		include_messages;	/* default true */
 	bool		include_type_names; /* default false */
+	bool		include_schema_events;	/* default false */
 } cdc_option_flags;
 
 /* Creates an option set holding the defaults; NULL on failure. */

@@ -338,6 +338,7 @@ cdc_options_get_flags(const cdc_options *opts, cdc_option_flags *flags)
 		flags->skip_empty_xacts = o.skip_empty_xacts;
 		flags->include_messages = o.include_messages;
 		flags->include_type_names = o.include_type_names;
+		flags->include_schema_events = o.include_schema_events;
 	}
 	catch (...)
 	{

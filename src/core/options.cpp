@@ -37,6 +37,7 @@ const OptionSpec kOptions[] = {
 	{"skip-empty-xacts", set_bool, &Options::skip_empty_xacts, nullptr},
 	{"include-messages", set_bool, &Options::include_messages, nullptr},
 	{"include-type-names", set_bool, &Options::include_type_names, nullptr},
+	{"include-schema-events", set_bool, &Options::include_schema_events, nullptr},
 	{"include-tables", set_tables, nullptr, &Options::include_tables},
 	{"exclude-tables", set_tables, nullptr, &Options::exclude_tables},
 	{"message-prefixes", set_prefixes, nullptr, nullptr},

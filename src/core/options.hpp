@@ -23,6 +23,7 @@ struct Options
 	bool		skip_empty_xacts = true;
 	bool		include_messages = true;
 	bool		include_type_names = false;
+	bool		include_schema_events = false;
 	std::vector<TablePattern> include_tables;
 	std::vector<TablePattern> exclude_tables;
 	std::vector<std::string> message_prefixes;

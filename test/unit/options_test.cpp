@@ -14,7 +14,8 @@ namespace {
 
 const char kAccepted[] =
 	"accepted options are include-transaction-events, skip-empty-xacts, "
-	"include-messages, include-type-names, include-tables, exclude-tables, message-prefixes";
+	"include-messages, include-type-names, include-schema-events, include-tables, exclude-tables, "
+	"message-prefixes";
 
 class Options : public ::testing::Test
 {
@@ -73,6 +74,7 @@ TEST_F(Options, DefaultsIncludeEverythingAndSkipEmptyTransactions)
 	EXPECT_TRUE(f.skip_empty_xacts);
 	EXPECT_TRUE(f.include_messages);
 	EXPECT_FALSE(f.include_type_names);
+	EXPECT_FALSE(f.include_schema_events);
 	EXPECT_TRUE(table("public", "orders"));
 	EXPECT_TRUE(table("", ""));
 	EXPECT_TRUE(message("anything"));
@@ -85,12 +87,14 @@ TEST_F(Options, BooleanOptionsSetTheirFlag)
 	set_ok("skip-empty-xacts", "false");
 	set_ok("include-messages", "off");
 	set_ok("include-type-names", "yes");
+	set_ok("include-schema-events", "1");
 	cdc_option_flags f = flags();
 
 	EXPECT_TRUE(f.include_transaction_events);
 	EXPECT_FALSE(f.skip_empty_xacts);
 	EXPECT_FALSE(f.include_messages);
 	EXPECT_TRUE(f.include_type_names);
+	EXPECT_TRUE(f.include_schema_events);
 
 	set_ok("include-messages", "on");
 	EXPECT_TRUE(flags().include_messages);
