@@ -78,18 +78,25 @@ namespace f {
 	/* Envelope */
 	constexpr uint32_t kOp = 1, kBefore = 2, kAfter = 3, kKey = 4, kSource = 5,
 				kTransaction = 6, kTruncate = 7, kMessage = 8, kSummary = 9,
-				kSnapshotMarker = 10, kGap = 11;
+				kSnapshotMarker = 10, kGap = 11, kSchemaChange = 12;
 	/* Source */
 	constexpr uint32_t kConnector = 1, kVersion = 2, kDatabase = 3, kSchema = 4,
 				kTable = 5, kLsn = 6, kCommitLsn = 7, kXid = 8,
 				kCommitTimeUs = 9, kSnapshot = 10, kSnapshotKind = 11,
-				kSnapshotId = 12;
+				kSnapshotId = 12, kSchemaVersion = 13;
 	/* SnapshotMarker */
 	constexpr uint32_t kMarkerPartition = 1, kMarkerPartitions = 2, kMarkerRows = 3;
 	/* Gap */
 	constexpr uint32_t kGapId = 1, kGapLostFromLsn = 2, kGapLostToLsn = 3, kGapReason = 4,
 				kGapResnapshot = 5, kGapSnapshotId = 6, kGapPartition = 7,
 				kGapPartitions = 8, kGapTimeUs = 9;
+	/* SchemaChange */
+	constexpr uint32_t kScVersion = 1, kScCommandTag = 2, kScDdl = 3, kScDropped = 4,
+				kScRenamedFromSchema = 5, kScRenamedFromTable = 6,
+				kScReplicaIdentity = 7, kScColumns = 8, kScResent = 9;
+	/* SchemaColumn */
+	constexpr uint32_t kSclName = 1, kSclType = 2, kSclTypeOid = 3, kSclTypmod = 4,
+				kSclNotNull = 5, kSclHasDefault = 6, kSclKey = 7, kSclAttnum = 8;
 	/* Transaction */
 	constexpr uint32_t kTxnId = 1, kTotalOrder = 2, kDataCollectionOrder = 3;
 	/* TransactionSummary / TableCount */
@@ -366,8 +373,10 @@ EnvelopeWriter::encode(const cdc_event &ev)
 
 	long		op = raw_enum(ev.op);
 
-	if (op < CDC_OP_CREATE || op > CDC_OP_GAP)
-		fail("invalid op " + std::to_string(op) + " (expected 1..11)");
+	if (op < CDC_OP_CREATE || op > CDC_OP_SCHEMA)
+		fail("invalid op " + std::to_string(op) + " (expected 1..12)");
+	if (op == CDC_OP_SCHEMA && ev.schema_change == nullptr)
+		fail("schema event has no schema_change");
 
 	long		parts = raw_enum(ev.parts);
 
@@ -585,6 +594,78 @@ EnvelopeWriter::encode(const cdc_event &ev)
 				close_message(at);
 				break;
 			}
+		case CDC_OP_SCHEMA:
+			{
+				const cdc_schema_change &sc = *ev.schema_change;
+
+				/* NULL or empty strings are not written (proto3) */
+				auto		put_str = [&](uint32_t field, const char *str, const char *what) {
+					size_t		n = cstr_len(str);
+
+					if (n == 0)
+						return;
+					if (!valid_utf8(str, n))
+						fail(std::string("schema change ") + what + " is not valid UTF-8");
+					put_len_field(field, str, n);
+				};
+				auto		put_uint = [&](uint32_t field, uint64_t value) {
+					if (value)
+					{
+						put_varint(tag(field, kVarint));
+						put_varint(value);
+					}
+				};
+
+				/* int32 fields: negative values are sign-extended to 10 bytes */
+				auto		int32_wire = [](int32_t v) {
+					return static_cast<uint64_t>(static_cast<int64_t>(v));
+				};
+
+				if (sc.ncolumns > 0 && sc.columns == nullptr)
+					fail("schema change has " + std::to_string(sc.ncolumns)
+						 + " columns but no column array");
+
+				/* the DDL text and the columns are often 128 bytes or more */
+				size_t		at = open_message(f::kSchemaChange, 1, 2);
+
+				put_uint(f::kScVersion, sc.version);
+				put_str(f::kScCommandTag, sc.command_tag, "command tag");
+				put_str(f::kScDdl, sc.ddl, "ddl");
+				put_uint(f::kScDropped, sc.dropped ? 1u : 0u);
+				put_str(f::kScRenamedFromSchema, sc.renamed_from_schema,
+						"renamed_from_schema");
+				put_str(f::kScRenamedFromTable, sc.renamed_from_table,
+						"renamed_from_table");
+				put_str(f::kScReplicaIdentity, sc.replica_identity, "replica_identity");
+				for (size_t i = 0; i < sc.ncolumns; i++)
+				{
+					const cdc_schema_column &col = sc.columns[i];
+
+					try
+					{
+						size_t		cat = open_message(f::kScColumns, 2);
+
+						put_str(f::kSclName, col.name, "column name");
+						put_str(f::kSclType, col.type_name, "type name");
+						put_uint(f::kSclTypeOid, col.type_oid);
+						put_uint(f::kSclTypmod, int32_wire(col.typmod));
+						put_uint(f::kSclNotNull, col.not_null ? 1u : 0u);
+						put_uint(f::kSclHasDefault, col.has_default ? 1u : 0u);
+						put_uint(f::kSclKey, col.key ? 1u : 0u);
+						put_uint(f::kSclAttnum, int32_wire(col.attnum));
+						close_message(cat);
+					}
+					catch (const CoreError &)
+					{
+						rethrow_located("schema_change column "
+										+ (col.name ? quoted(col.name)
+										   : std::to_string(i + 1)));
+					}
+				}
+				put_uint(f::kScResent, sc.resent ? 1u : 0u);
+				close_message(at, 2);
+				break;
+			}
 		default:
 			break;
 	}
@@ -706,6 +787,11 @@ EnvelopeWriter::write_source(const cdc_source &src)
 	{
 		put_varint(tag(f::kSnapshotId, kVarint));
 		put_varint(src.snapshot_id);
+	}
+	if (src.schema_version)
+	{
+		put_varint(tag(f::kSchemaVersion, kVarint));
+		put_varint(src.schema_version);
 	}
 	close_message(at);
 }

@@ -161,6 +161,7 @@ ref_envelope(const cdc_event &ev, const std::string &version)
 	src->set_snapshot(ev.source.snapshot);
 	src->set_snapshot_kind(static_cast<pb::SnapshotKind>(ev.source.snapshot_kind));
 	src->set_snapshot_id(ev.source.snapshot_id);
+	src->set_schema_version(ev.source.schema_version);
 	if (ev.has_transaction)
 	{
 		e.mutable_transaction()->set_id(ev.txn_id);
@@ -201,6 +202,34 @@ ref_envelope(const cdc_event &ev, const std::string &version)
 		g->set_partition(ev.marker_partition);
 		g->set_partitions(ev.marker_partitions);
 		g->set_time_us(ev.gap_time_us);
+	}
+	if (ev.op == CDC_OP_SCHEMA && ev.schema_change)
+	{
+		const cdc_schema_change &sc = *ev.schema_change;
+		pb::SchemaChange *c = e.mutable_schema_change();
+
+		c->set_version(sc.version);
+		c->set_command_tag(s(sc.command_tag));
+		c->set_ddl(s(sc.ddl));
+		c->set_dropped(sc.dropped);
+		c->set_renamed_from_schema(s(sc.renamed_from_schema));
+		c->set_renamed_from_table(s(sc.renamed_from_table));
+		c->set_replica_identity(s(sc.replica_identity));
+		for (size_t i = 0; i < sc.ncolumns; i++)
+		{
+			const cdc_schema_column &col = sc.columns[i];
+			pb::SchemaColumn *pc = c->add_columns();
+
+			pc->set_name(s(col.name));
+			pc->set_type(s(col.type_name));
+			pc->set_type_oid(col.type_oid);
+			pc->set_typmod(col.typmod);
+			pc->set_not_null(col.not_null);
+			pc->set_has_default(col.has_default);
+			pc->set_key(col.key);
+			pc->set_attnum(col.attnum);
+		}
+		c->set_resent(sc.resent);
 	}
 	if (ev.op == CDC_OP_COMMIT)
 	{
@@ -957,6 +986,271 @@ TEST_F(EnvelopeWriter, GapWritesEveryFieldAndRoundTrips)
 	EXPECT_EQ(encode_error(g), "gap reason is not valid UTF-8");
 }
 
+/* A schema event as the worker builds it, with every field set. */
+TEST_F(EnvelopeWriter, SchemaEventWritesEveryFieldAndRoundTrips)
+{
+	std::string long_ddl = "ALTER TABLE public.orders ADD COLUMN note varchar(40) NOT NULL DEFAULT '"
+		+ std::string(200, 'x') + "'";
+	std::vector<cdc_schema_column> cols = {
+		{"id", "bigint", 20, -1, true, true, true, 1},
+		{"note", "character varying(40)", 1043, 44, true, true, false, 3},
+		{"price", "numeric(10,2)", 1700, 655366, false, false, false, 4},
+	};
+	cdc_schema_change sc{};
+
+	sc.version = 7;
+	sc.command_tag = "ALTER TABLE";
+	sc.ddl = long_ddl.c_str();
+	sc.replica_identity = "default";
+	sc.columns = cols.data();
+	sc.ncolumns = cols.size();
+
+	cdc_event	ev = event_of(CDC_OP_SCHEMA);
+
+	ev.source.database = "shop";
+	ev.source.schema = "public";
+	ev.source.table = "orders";
+	ev.source.lsn = 0x16B3748;
+	ev.source.commit_lsn = 0x16B3800;
+	ev.source.xid = 901;
+	ev.source.commit_time_us = 1733092161116656LL;
+	ev.source.schema_version = 7;
+	ev.schema_change = &sc;
+	ev.gap_reason = "x";		/* another op's field: not written */
+	ev.marker_partitions = 3;
+
+	pb::Envelope e = parse(encode_matching_reference(ev));
+
+	EXPECT_EQ(e.op(), pb::OP_SCHEMA);
+	ASSERT_TRUE(e.has_schema_change());
+	EXPECT_FALSE(e.has_gap());
+	EXPECT_FALSE(e.has_snapshot());
+	EXPECT_FALSE(e.has_transaction());
+	EXPECT_FALSE(e.has_key());
+	EXPECT_FALSE(e.has_after());
+	EXPECT_EQ(e.source().schema_version(), 7u);
+	EXPECT_EQ(e.source().table(), "orders");
+	EXPECT_EQ(e.source().xid(), 901u);
+
+	const pb::SchemaChange &c = e.schema_change();
+
+	EXPECT_EQ(c.version(), 7u);
+	EXPECT_EQ(c.command_tag(), "ALTER TABLE");
+	EXPECT_EQ(c.ddl(), long_ddl);
+	EXPECT_FALSE(c.dropped());
+	EXPECT_EQ(c.renamed_from_schema(), "");
+	EXPECT_EQ(c.renamed_from_table(), "");
+	EXPECT_EQ(c.replica_identity(), "default");
+	EXPECT_FALSE(c.resent());
+	ASSERT_EQ(c.columns_size(), 3);
+	EXPECT_EQ(c.columns(0).name(), "id");
+	EXPECT_EQ(c.columns(0).type(), "bigint");
+	EXPECT_EQ(c.columns(0).type_oid(), 20u);
+	EXPECT_EQ(c.columns(0).typmod(), -1);
+	EXPECT_TRUE(c.columns(0).not_null());
+	EXPECT_TRUE(c.columns(0).has_default());
+	EXPECT_TRUE(c.columns(0).key());
+	EXPECT_EQ(c.columns(0).attnum(), 1);
+	EXPECT_EQ(c.columns(1).type(), "character varying(40)");
+	EXPECT_EQ(c.columns(1).typmod(), 44);
+	EXPECT_FALSE(c.columns(1).key());
+	EXPECT_EQ(c.columns(1).attnum(), 3);
+	EXPECT_EQ(c.columns(2).typmod(), 655366);
+	EXPECT_FALSE(c.columns(2).not_null());
+	EXPECT_FALSE(c.columns(2).has_default());
+
+	/* a rename, a drop and a restatement: the other booleans and strings */
+	sc.command_tag = "ALTER TABLE";
+	sc.ddl = "ALTER TABLE old_orders RENAME TO orders";
+	sc.renamed_from_schema = "archive";
+	sc.renamed_from_table = "old_orders";
+	sc.dropped = true;
+	sc.resent = true;
+	sc.replica_identity = "full";
+	e = parse(encode_matching_reference(ev));
+	EXPECT_TRUE(e.schema_change().dropped());
+	EXPECT_TRUE(e.schema_change().resent());
+	EXPECT_EQ(e.schema_change().renamed_from_schema(), "archive");
+	EXPECT_EQ(e.schema_change().renamed_from_table(), "old_orders");
+	EXPECT_EQ(e.schema_change().replica_identity(), "full");
+
+	/* NULL strings and no columns: the fields are omitted */
+	sc = cdc_schema_change{};
+	sc.version = 1;
+	sc.resent = true;
+	e = parse(encode_matching_reference(ev));
+	EXPECT_EQ(e.schema_change().version(), 1u);
+	EXPECT_EQ(e.schema_change().command_tag(), "");
+	EXPECT_EQ(e.schema_change().columns_size(), 0);
+
+	/* a column with NULL strings and zero numbers */
+	std::vector<cdc_schema_column> blank = {{nullptr, nullptr, 0, 0, false, false, false, 0}};
+
+	sc.columns = blank.data();
+	sc.ncolumns = blank.size();
+	e = parse(encode_matching_reference(ev));
+	ASSERT_EQ(e.schema_change().columns_size(), 1);
+	EXPECT_EQ(e.schema_change().columns(0).name(), "");
+}
+
+TEST_F(EnvelopeWriter, SchemaEventIsByteExact)
+{
+	std::vector<cdc_schema_column> cols = {{"a", "int4", 23, -1, true, false, true, 1}};
+	cdc_schema_change sc{};
+
+	sc.version = 2;
+	sc.resent = true;
+	sc.replica_identity = "default";
+	sc.columns = cols.data();
+	sc.ncolumns = cols.size();
+
+	cdc_event	ev = event_of(CDC_OP_SCHEMA);
+
+	ev.source.schema_version = 2;
+	ev.schema_change = &sc;
+
+	/*
+	 * 08 0c                        op = 12
+	 * 2a 15 ... 68 02              source { connector, version, schema_version = 2 }
+	 * 62 2b                        schema_change, 43 bytes (a 2-byte length guess
+	 *                              shrunk to one byte)
+	 *   08 02                      version = 2
+	 *   3a 07 "default"            replica_identity
+	 *   42 1c                      column, 28 bytes
+	 *     0a 01 'a'  12 04 "int4"  18 17
+	 *     20 ff ff ff ff ff ff ff ff ff 01    typmod = -1 (10-byte varint)
+	 *     28 01  38 01  40 01      not_null, key, attnum = 1
+	 *   48 01                      resent
+	 */
+	EXPECT_EQ(hex(encode(ev)),
+			  "08 0c 2a 15 0a 0a 63 64 63 5f 70 6c 75 67 69 6e 12 05 31 2e 32 2e 33 68 02 "
+			  "62 2b 08 02 3a 07 64 65 66 61 75 6c 74 "
+			  "42 1c 0a 01 61 12 04 69 6e 74 34 18 17 "
+			  "20 ff ff ff ff ff ff ff ff ff 01 28 01 38 01 40 01 48 01");
+}
+
+TEST_F(EnvelopeWriter, SchemaVersionIsWrittenForRowEventsOnlyWhenNonzero)
+{
+	std::vector<cdc_column> cols = {column("id", "bigint", 20, int_value(42))};
+	cdc_row		r = row_of(cols);
+
+	for (cdc_op op : {CDC_OP_CREATE, CDC_OP_UPDATE, CDC_OP_DELETE, CDC_OP_READ})
+	{
+		cdc_event	ev = insert_of(nullptr);
+
+		ev.op = op;
+		if (op == CDC_OP_DELETE || op == CDC_OP_UPDATE)
+			ev.before = &r;
+		if (op != CDC_OP_DELETE)
+			ev.after = &r;
+		ev.key = &r;
+		std::string without = encode_matching_reference(ev);
+
+		EXPECT_EQ(parse(without).source().schema_version(), 0u);
+
+		ev.source.schema_version = 0x1234567890ULL;
+		std::string with = encode_matching_reference(ev);
+
+		EXPECT_EQ(parse(with).source().schema_version(), 0x1234567890ULL) << op;
+		/* the field is the source's last: 68 then the varint */
+		EXPECT_EQ(with.size(), without.size() + 1 + 6) << op;
+	}
+
+	/* a pre-encoded source header is followed by it like by the other fields */
+	char		header[128];
+	size_t		hlen = 0;
+
+	ASSERT_EQ(cdc_encoder_source_header(enc, "db", "public", "t", header, sizeof(header),
+										&hlen, err, sizeof(err)), 0) << err;
+	cdc_event	named = insert_of(&r);
+
+	named.source.schema_version = 3;
+	std::string expected = encode(named);
+	cdc_event	pre = named;
+
+	pre.source.database = pre.source.schema = pre.source.table = nullptr;
+	pre.source.header.data = header;
+	pre.source.header.len = hlen;
+	EXPECT_EQ(hex(encode(pre)), hex(expected));
+}
+
+TEST_F(EnvelopeWriter, ReadEventInTwoPartsWithSchemaVersionConcatenates)
+{
+	std::vector<cdc_column> cols = {column("id", "bigint", 20, int_value(42))};
+	cdc_row		r = row_of(cols);
+	cdc_event	ev = insert_of(&r);
+
+	ev.op = CDC_OP_READ;
+	ev.key = &r;
+	ev.source.snapshot = true;
+	ev.source.snapshot_kind = CDC_SNAPSHOT_INITIAL;
+	ev.source.snapshot_id = 5;
+	ev.source.schema_version = 300;	/* a two-byte varint */
+
+	std::string all = encode_matching_reference(ev);
+
+	ev.parts = CDC_ENCODE_NO_SOURCE;
+	std::string rows = encode(ev);
+
+	ev.parts = CDC_ENCODE_SOURCE_ONLY;
+	std::string source = encode(ev);
+
+	EXPECT_EQ(hex(rows + source), hex(all));
+	EXPECT_EQ(parse(source).source().schema_version(), 300u);
+	EXPECT_FALSE(parse(rows).has_source());
+	EXPECT_EQ(parse(rows + source).source().schema_version(), 300u);
+}
+
+TEST_F(EnvelopeWriter, SchemaEventStringsAreCheckedForUtf8)
+{
+	std::vector<cdc_schema_column> cols = {{"id", "bigint", 20, -1, true, false, true, 1}};
+	cdc_schema_change sc{};
+
+	sc.version = 1;
+	sc.columns = cols.data();
+	sc.ncolumns = cols.size();
+	cdc_event	ev = event_of(CDC_OP_SCHEMA);
+
+	ev.schema_change = &sc;
+	encode(ev);
+
+	sc.ddl = "ALTER TABLE caf\xe9";
+	EXPECT_EQ(encode_error(ev), "schema change ddl is not valid UTF-8");
+	sc.ddl = nullptr;
+	sc.command_tag = "\xff";
+	EXPECT_EQ(encode_error(ev), "schema change command tag is not valid UTF-8");
+	sc.command_tag = nullptr;
+	sc.renamed_from_schema = "\xc3(";
+	EXPECT_EQ(encode_error(ev), "schema change renamed_from_schema is not valid UTF-8");
+	sc.renamed_from_schema = nullptr;
+	sc.renamed_from_table = "\xc3(";
+	EXPECT_EQ(encode_error(ev), "schema change renamed_from_table is not valid UTF-8");
+	sc.renamed_from_table = nullptr;
+	sc.replica_identity = "\xc3(";
+	EXPECT_EQ(encode_error(ev), "schema change replica_identity is not valid UTF-8");
+	sc.replica_identity = nullptr;
+	cols[0].type_name = "\xc3(";
+	EXPECT_EQ(encode_error(ev),
+			  "schema change type name is not valid UTF-8 (in schema_change column \"id\")");
+	cols[0].type_name = "bigint";
+	cols[0].name = "caf\xe9";
+	EXPECT_EQ(encode_error(ev),
+			  "schema change column name is not valid UTF-8 (in schema_change column \"caf?\")");
+	cols[0].name = "id";
+	encode(ev);
+
+	/* trusted strings are not checked */
+	sc.ddl = "caf\xe9";
+	cdc_encoder_trust_utf8(enc, true);
+	EXPECT_FALSE(encode(ev).empty());
+	cdc_encoder_trust_utf8(enc, false);
+
+	/* a count without an array */
+	sc.ddl = nullptr;
+	sc.columns = nullptr;
+	EXPECT_EQ(encode_error(ev), "schema change has 1 columns but no column array");
+}
+
 TEST_F(EnvelopeWriter, GapSnapshotKindIsWritten)
 {
 	cdc_event	b = event_of(CDC_OP_SNAPSHOT_BEGIN);
@@ -1090,10 +1384,17 @@ TEST_F(EnvelopeWriter, RejectsOpOutsideTheEnum)
 {
 	cdc_event	ev = event_of(static_cast<cdc_op>(0));
 
-	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..11)");
-	ev.op = static_cast<cdc_op>(12);
-	EXPECT_EQ(encode_error(ev), "invalid op 12 (expected 1..11)");
+	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..12)");
+	ev.op = static_cast<cdc_op>(13);
+	EXPECT_EQ(encode_error(ev), "invalid op 13 (expected 1..12)");
 	ev.op = CDC_OP_GAP;
+	encode(ev);
+
+	cdc_schema_change sc{};
+
+	ev.op = CDC_OP_SCHEMA;
+	EXPECT_EQ(encode_error(ev), "schema event has no schema_change");
+	ev.schema_change = &sc;
 	encode(ev);
 }
 
