@@ -127,6 +127,12 @@ check_envelope(const pb::Envelope &env)
 		check_known(env.snapshot(), "cdc.v1.SnapshotMarker");
 	if (env.has_gap())
 		check_known(env.gap(), "cdc.v1.Gap");
+	if (env.has_schema_change())
+	{
+		check_known(env.schema_change(), "cdc.v1.SchemaChange");
+		for (const auto &col : env.schema_change().columns())
+			check_known(col, "cdc.v1.SchemaColumn");
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -1257,6 +1263,12 @@ Renderer::source(const pb::Source &s)
 		key("snapshot_id", first);
 		append_int(o_, s.snapshot_id());
 	}
+	/* only when known, so that renderings without it stay as they were */
+	if (s.schema_version() != 0)
+	{
+		key("schema_version", first);
+		append_int(o_, s.schema_version());
+	}
 	o_.push_back('}');
 }
 
@@ -1287,6 +1299,8 @@ op_name(int op)
 			return "snapshot_end";
 		case pb::OP_GAP:
 			return "gap";
+		case pb::OP_SCHEMA:
+			return "schema";
 		default:
 			return nullptr;
 	}
@@ -1498,6 +1512,75 @@ Renderer::envelope(const pb::Envelope &env)
 			o_.append("null");
 		else
 			append_timestamp(o_, g.time_us(), true);
+		o_.push_back('}');
+	}
+	else if (op == pb::OP_SCHEMA)
+	{
+		/* ddl null when not sent (resent, or DDL text off); renamed_from null unless renamed */
+		const auto &sc = env.schema_change();
+		bool		sfirst = true;
+
+		key("schema_change", first);
+		o_.push_back('{');
+		key("version", sfirst);
+		append_int(o_, sc.version());
+		key("command_tag", sfirst);
+		str(sc.command_tag());
+		key("ddl", sfirst);
+		if (sc.ddl().empty())
+			o_.append("null");
+		else
+			str(sc.ddl());
+		key("dropped", sfirst);
+		o_.append(sc.dropped() ? "true" : "false");
+		key("renamed_from", sfirst);
+		if (sc.renamed_from_schema().empty() && sc.renamed_from_table().empty())
+			o_.append("null");
+		else
+		{
+			bool		rfirst = true;
+
+			o_.push_back('{');
+			key("schema", rfirst);
+			str(sc.renamed_from_schema());
+			key("table", rfirst);
+			str(sc.renamed_from_table());
+			o_.push_back('}');
+		}
+		key("replica_identity", sfirst);
+		str(sc.replica_identity());
+		key("resent", sfirst);
+		o_.append(sc.resent() ? "true" : "false");
+		key("columns", sfirst);
+		o_.push_back('[');
+		for (int i = 0; i < sc.columns_size(); i++)
+		{
+			const auto &c = sc.columns(i);
+			bool		cfirst = true;
+
+			unit();
+			if (i > 0)
+				o_.push_back(',');
+			o_.push_back('{');
+			key("name", cfirst);
+			str(c.name());
+			key("type", cfirst);
+			str(c.type());
+			key("type_oid", cfirst);
+			append_int(o_, c.type_oid());
+			key("typmod", cfirst);
+			append_int(o_, c.typmod());
+			key("not_null", cfirst);
+			o_.append(c.not_null() ? "true" : "false");
+			key("has_default", cfirst);
+			o_.append(c.has_default() ? "true" : "false");
+			key("key", cfirst);
+			o_.append(c.key() ? "true" : "false");
+			key("attnum", cfirst);
+			append_int(o_, c.attnum());
+			o_.push_back('}');
+		}
+		o_.push_back(']');
 		o_.push_back('}');
 	}
 	o_.push_back('}');

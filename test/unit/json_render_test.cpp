@@ -1261,6 +1261,137 @@ TEST_F(JsonRenderOp, GapSnapshotRendersItsKind)
 			  "\"snapshot\":{\"partition\":0,\"partitions\":3}}");
 }
 
+TEST_F(JsonRenderOp, SchemaEventRendersItsShape)
+{
+	const std::string ssrc =
+		"\"source\":{\"connector\":\"cdc_plugin\",\"version\":\"1.2.3\",\"db\":\"shop\","
+		"\"schema\":\"public\",\"table\":\"orders\",\"lsn\":\"0/16B3748\","
+		"\"commit_lsn\":\"1/16B3800\",\"xid\":742,"
+		"\"commit_time\":\"2024-01-02T03:04:05.5+00:00\",\"snapshot\":false,"
+		"\"schema_version\":3}";
+	std::vector<cdc_schema_column> cols = {
+		{"id", "bigint", 20, -1, true, true, true, 1},
+		{"note", "character varying(40)", 1043, 44, false, false, false, 3},
+	};
+	cdc_schema_change sc{};
+
+	sc.version = 3;
+	sc.command_tag = "ALTER TABLE";
+	sc.ddl = "ALTER TABLE orders ADD note varchar(40) -- \"n\"";
+	sc.replica_identity = "default";
+	sc.columns = cols.data();
+	sc.ncolumns = cols.size();
+
+	cdc_event	ev = base(CDC_OP_SCHEMA, true);
+
+	ev.has_transaction = false;
+	ev.source.schema_version = 3;
+	ev.schema_change = &sc;
+	ev.gap_reason = "x";		/* another op's field: not rendered */
+	ev.marker_partitions = 3;
+
+	const std::string id_col =
+		"{\"name\":\"id\",\"type\":\"bigint\",\"type_oid\":20,\"typmod\":-1,"
+		"\"not_null\":true,\"has_default\":true,\"key\":true,\"attnum\":1}";
+	const std::string note_col =
+		"{\"name\":\"note\",\"type\":\"character varying(40)\",\"type_oid\":1043,"
+		"\"typmod\":44,\"not_null\":false,\"has_default\":false,\"key\":false,\"attnum\":3}";
+
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"schema\"," + ssrc + ","
+			  "\"schema_change\":{\"version\":3,\"command_tag\":\"ALTER TABLE\","
+			  "\"ddl\":\"ALTER TABLE orders ADD note varchar(40) -- \\\"n\\\"\","
+			  "\"dropped\":false,\"renamed_from\":null,\"replica_identity\":\"default\","
+			  "\"resent\":false,\"columns\":[" + id_col + "," + note_col + "]}}");
+
+	/* a rename that is also the table's last event */
+	sc.version = 4;
+	ev.source.schema_version = 4;
+	sc.ddl = "ALTER TABLE archive.old_orders RENAME TO orders";
+	sc.renamed_from_schema = "archive";
+	sc.renamed_from_table = "old_orders";
+	sc.dropped = true;
+	sc.replica_identity = "full";
+	sc.ncolumns = 1;
+	EXPECT_EQ(render(ev),
+			  "{\"op\":\"schema\"," + ssrc.substr(0, ssrc.size() - 2) + "4},"
+			  "\"schema_change\":{\"version\":4,\"command_tag\":\"ALTER TABLE\","
+			  "\"ddl\":\"ALTER TABLE archive.old_orders RENAME TO orders\","
+			  "\"dropped\":true,\"renamed_from\":{\"schema\":\"archive\",\"table\":\"old_orders\"},"
+			  "\"replica_identity\":\"full\",\"resent\":false,\"columns\":[" + id_col + "]}}");
+
+	/* a restatement: no command tag, no DDL text (null), resent; only one name renamed */
+	sc.command_tag = nullptr;
+	sc.ddl = nullptr;
+	sc.renamed_from_schema = nullptr;
+	sc.dropped = false;
+	sc.resent = true;
+	std::string json = render(ev);
+
+	EXPECT_NE(json.find("\"schema_change\":{\"version\":4,\"command_tag\":\"\",\"ddl\":null,"
+						"\"dropped\":false,\"renamed_from\":{\"schema\":\"\",\"table\":\"old_orders\"},"
+						"\"replica_identity\":\"full\",\"resent\":true,\"columns\":["),
+			  std::string::npos) << json;
+
+	/* no columns, an empty DDL text: [] and null */
+	sc.renamed_from_table = nullptr;
+	sc.ncolumns = 0;
+	sc.ddl = "";
+	json = render(ev);
+	EXPECT_NE(json.find("\"ddl\":null,\"dropped\":false,\"renamed_from\":null,"
+						"\"replica_identity\":\"full\",\"resent\":true,\"columns\":[]}}"),
+			  std::string::npos) << json;
+}
+
+TEST_F(JsonRenderOp, SchemaVersionOfRowEventsRendersOnlyWhenSet)
+{
+	std::vector<cdc_column> cols = {column("id", "bigint", 20, int_value(1))};
+	cdc_row		r = row_of(cols);
+	const std::string txn =
+		",\"transaction\":{\"id\":742,\"total_order\":1,\"data_collection_order\":1}}";
+	const std::string src_v =
+		src_json.substr(0, src_json.size() - 1) + ",\"schema_version\":18446744073709551615}";
+
+	for (auto [op, name] : {std::pair{CDC_OP_CREATE, "c"}, {CDC_OP_UPDATE, "u"},
+							{CDC_OP_DELETE, "d"}})
+	{
+		cdc_event	ev = base(op, true);
+
+		if (op != CDC_OP_CREATE)
+			ev.before = &r;
+		if (op != CDC_OP_DELETE)
+			ev.after = &r;
+		ev.key = &r;
+		const std::string rows =
+			std::string("{\"op\":\"") + name + "\","
+			+ "\"before\":" + (ev.before ? "{\"id\":1}" : "null")
+			+ ",\"after\":" + (ev.after ? "{\"id\":1}" : "null")
+			+ ",\"key\":{\"id\":1},";
+
+		/* without: byte for byte as before */
+		EXPECT_EQ(render(ev), rows + src_json + txn);
+		ev.source.schema_version = UINT64_MAX;	/* uint64 as a JSON number, like xid */
+		EXPECT_EQ(render(ev), rows + src_v + txn);
+	}
+
+	/* r: after the snapshot id */
+	cdc_event	ev = base(CDC_OP_READ, true);
+
+	ev.has_transaction = false;
+	ev.after = &r;
+	ev.key = &r;
+	ev.source.snapshot = true;
+	ev.source.snapshot_kind = CDC_SNAPSHOT_INITIAL;
+	ev.source.snapshot_id = 5;
+	ev.source.schema_version = 2;
+	std::string json = render(ev);
+
+	EXPECT_NE(json.find("\"snapshot\":\"initial\",\"snapshot_id\":5,\"schema_version\":2}"),
+			  std::string::npos) << json;
+	ev.source.schema_version = 0;
+	EXPECT_EQ(render(ev).find("schema_version"), std::string::npos);
+}
+
 TEST_F(JsonRenderOp, StreamedEventsRenderAsBeforeSnapshots)
 {
 	/* every field the snapshot work added left at zero: not a byte changes */
@@ -1533,6 +1664,58 @@ TEST(JsonRenderErrors, GapWithUnknownFieldOrNulInReasonIsInvalid)
 			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
 }
 
+TEST(JsonRenderLayout, SchemaWithoutSchemaChangeSectionRendersDefaults)
+{
+	pb::Envelope e;
+
+	e.set_op(pb::OP_SCHEMA);
+	EXPECT_EQ(render_ok(e),
+			  "{\"op\":\"schema\","
+			  "\"source\":{\"connector\":\"\",\"version\":\"\",\"db\":\"\",\"lsn\":\"0/0\","
+			  "\"commit_lsn\":\"0/0\",\"xid\":0,\"commit_time\":null,\"snapshot\":false},"
+			  "\"schema_change\":{\"version\":0,\"command_tag\":\"\",\"ddl\":null,"
+			  "\"dropped\":false,\"renamed_from\":null,\"replica_identity\":\"\","
+			  "\"resent\":false,\"columns\":[]}}");
+
+	/* a column with every field at its default */
+	e.mutable_schema_change()->add_columns();
+	EXPECT_NE(render_ok(e).find("\"columns\":[{\"name\":\"\",\"type\":\"\",\"type_oid\":0,"
+								"\"typmod\":0,\"not_null\":false,\"has_default\":false,"
+								"\"key\":false,\"attnum\":0}]}}"),
+			  std::string::npos);
+}
+
+TEST(JsonRenderErrors, SchemaChangeWithUnknownFieldOrNulIsInvalid)
+{
+	pb::Envelope s;
+
+	s.set_op(pb::OP_SCHEMA);
+	s.mutable_schema_change()->GetReflection()->MutableUnknownFields(
+		s.mutable_schema_change())->AddVarint(10, 1);
+	EXPECT_EQ(render_error(s), std::string(kCorrupt) + ": unknown field 10 in cdc.v1.SchemaChange");
+
+	pb::Envelope c;
+
+	c.set_op(pb::OP_SCHEMA);
+	pb::SchemaColumn *col = c.mutable_schema_change()->add_columns();
+
+	col->set_name("id");
+	col->GetReflection()->MutableUnknownFields(col)->AddFixed64(9, 1);
+	EXPECT_EQ(render_error(c), std::string(kCorrupt) + ": unknown field 9 in cdc.v1.SchemaColumn");
+
+	/* also in an envelope of another op */
+	c.set_op(pb::OP_CREATE);
+	c.mutable_after();
+	EXPECT_EQ(render_error(c), std::string(kCorrupt) + ": unknown field 9 in cdc.v1.SchemaColumn");
+
+	pb::Envelope n;
+
+	n.set_op(pb::OP_SCHEMA);
+	n.mutable_schema_change()->set_ddl(std::string("a\0b", 3));
+	EXPECT_EQ(render_error(n),
+			  "invalid envelope: a string holds a NUL byte, which PostgreSQL text cannot hold");
+}
+
 TEST(JsonRenderErrors, OpMustBeKnown)
 {
 	pb::Envelope e;
@@ -1541,8 +1724,8 @@ TEST(JsonRenderErrors, OpMustBeKnown)
 	EXPECT_EQ(render_error(e), "invalid envelope: op is unspecified");
 	e.set_op(static_cast<pb::Op>(42));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 42");
-	e.set_op(static_cast<pb::Op>(12));
-	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 12");
+	e.set_op(static_cast<pb::Op>(13));
+	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 13");
 	e.set_op(static_cast<pb::Op>(-3));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op -3");
 }
@@ -1757,6 +1940,30 @@ protected:
 		g.marker_partitions = 3;
 		g.gap_time_us = 1733092161116656LL;
 		add(g);
+
+		cdc_schema_column scols[] = {
+			{"id", "bigint", 20, -1, true, true, true, 1},
+			{"note", "character varying(40)", 1043, 44, false, false, false, 3},
+		};
+		cdc_schema_change sc{};
+
+		sc.version = 4;
+		sc.command_tag = "ALTER TABLE";
+		sc.ddl = "ALTER TABLE s.t ADD note varchar(40)";
+		sc.renamed_from_schema = "s";
+		sc.renamed_from_table = "t_old";
+		sc.replica_identity = "default";
+		sc.columns = scols;
+		sc.ncolumns = 2;
+		cdc_event	sch = event_of(CDC_OP_SCHEMA);
+
+		sch.source.schema = "s";
+		sch.source.table = "t";
+		sch.source.lsn = sch.source.commit_lsn = 0x300000100ULL;
+		sch.source.xid = 9;
+		sch.source.schema_version = 4;
+		sch.schema_change = &sc;
+		add(sch);
 		cdc_encoder_destroy(enc);
 	}
 
