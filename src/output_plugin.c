@@ -1078,9 +1078,9 @@ cdc_schema_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPt
 	if (!cdc_schema_event_parse(message, sz, &schema, &why))
 	{
 		ereport(WARNING,
-				(errmsg("cdc_plugin skipped a %s message at %X/%X: %s",
-						CDC_SCHEMA_PREFIX, LSN_FORMAT_ARGS(lsn), why),
-				 errdetail("Only the cdc_plugin event trigger writes messages with this prefix.")));
+				(errmsg("cdc_plugin skipped a %s message: %s", CDC_SCHEMA_PREFIX, why),
+				 errdetail("The message is at %X/%X. Only the cdc_plugin event trigger writes messages with this prefix.",
+						   LSN_FORMAT_ARGS(lsn))));
 		cdc_skipped(ctx);
 	}
 	else if (strcmp(schema.schema, CDC_EXTENSION_SCHEMA) == 0 ||

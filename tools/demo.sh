@@ -97,6 +97,13 @@ elif v["op"] in ("snapshot_begin", "snapshot_end"):
           v["op"].replace("snapshot_", "snap "), head, v["source"]["snapshot_id"],
           v["source"]["snapshot"], sn.get("partition", 0), sn["partitions"],
           (", %d rows" % sn.get("rows", 0)) if v["op"] == "snapshot_end" else ""), flush=True)
+elif v["op"] == "schema":
+    sc = v["schema_change"]
+    what = "restated" if sc.get("resent") else (sc.get("ddl") or sc.get("command_tag"))
+    print("[   schema] %s %s.%s version %d: %s\n            columns: %s" % (
+          head, v["source"]["schema"], v["source"]["table"], sc["version"], what,
+          ", ".join("%s %s%s" % (c["name"], c["type"], " key" if c.get("key") else "")
+                    for c in sc["columns"])), flush=True)
 else:
     print("[%9s] %s key=%s\n            %s" % (v["op"], head, json.dumps(m["key"]),
           json.dumps({k: v[k] for k in ("before", "after") if v.get(k) is not None})), flush=True)
@@ -105,7 +112,7 @@ else:
 pids+=($!)
 sleep 1
 
-echo "== running the workload (and, in the middle of it, a snapshot of customers on demand)"
+echo "== running the workload (in the middle of it, a snapshot of customers on demand and an ALTER TABLE)"
 psql_demo >/dev/null <<'SQL'
 INSERT INTO customers (name, email) VALUES ('Ada', 'ada@example.com'), ('Grace', 'grace@example.com');
 SELECT pg_sleep(0.3);
@@ -119,6 +126,9 @@ SELECT pg_sleep(0.3);
 UPDATE orders SET status = 'paid' WHERE id = 1;
 SELECT pg_sleep(0.3);
 UPDATE customers SET email = 'grace@navy.example' WHERE id = 4;
+SELECT pg_sleep(0.3);
+ALTER TABLE customers ADD COLUMN phone text;
+UPDATE customers SET phone = '+1 555 0100' WHERE id = 3;
 SELECT pg_sleep(0.3);
 DELETE FROM orders WHERE id = 2;
 SELECT pg_sleep(0.3);
