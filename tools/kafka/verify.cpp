@@ -20,7 +20,10 @@
  * table's topic, between the old slot's events and the new one's, and be
  * followed by the re-snapshot it announces. After a slot loss there is no
  * reference at all (the reference slot is lost too): without one, only
- * the comparison with it is skipped.
+ * the comparison with it is skipped. Schema events (a table's shape, sent
+ * to every partition before the row events of that shape) are not in it
+ * either: per partition, every row event carrying a source.schema_version
+ * must follow the schema event of that version, and use only its columns.
  */
 #include "kafka_tools.hpp"
 
@@ -100,6 +103,16 @@ const char kVerifyUsage[] =
 	"after every event older than gap.lost_to_lsn and before every newer one;\n"
 	"with resnapshot, a snapshot_begin of its snapshot (kind gap) follows it on\n"
 	"that partition (bad_gaps otherwise). A copy sent again is a duplicate.\n"
+	"Schemas: schema events are not in the reference, never duplicates, and have\n"
+	"no Kafka key (NULL or empty); after a rename they may also be on the former\n"
+	"name's topic. schemas counts the valid ones. bad_schemas: a schema event\n"
+	"without a schema_change section, a table, a version, or whose\n"
+	"source.schema_version is not schema_change.version (or with a transaction,\n"
+	"a row or a key, or snapshot fields); per (topic, partition) in offset\n"
+	"order: a c/u/d/r event with a nonzero source.schema_version V not preceded\n"
+	"there by a schema event of its table with version V, or with a column (in\n"
+	"after, before or key) that version does not list; a schema event not resent\n"
+	"whose version is below one of its table seen before there.\n"
 	"Exit: 0 OK, 1 FAIL, 2 usage or I/O error.\n";
 
 /* What identifies a change across re-sends. */
@@ -169,12 +182,31 @@ struct EnvInfo
 	uint64_t	gap_snapshot_id = 0;
 	uint32_t	gap_partition = 0;
 	uint32_t	gap_partitions = 0;
+
+	/* source.schema_version (0: unknown); c, u, d, r with one: their column names, once each */
+	uint64_t	schema_version = 0;
+	std::vector<std::string> row_columns;
+
+	/* schema events */
+	bool		schema_event = false;
+	std::string schema_problem;	/* why it is not a valid one */
+	uint64_t	sc_version = 0;
+	bool		sc_resent = false;
+	std::string sc_renamed_schema;
+	std::string sc_renamed_table;
+	std::vector<std::string> sc_columns;
 };
 
 bool
 is_marker(int op)
 {
 	return op == pb::OP_SNAPSHOT_BEGIN || op == pb::OP_SNAPSHOT_END;
+}
+
+bool
+is_row_op(int op)
+{
+	return op == pb::OP_CREATE || op == pb::OP_UPDATE || op == pb::OP_DELETE || op == pb::OP_READ;
 }
 
 /* A keyed r event: the same row read by the same snapshot at the same position. */
@@ -199,9 +231,9 @@ const char *
 op_name(int op)
 {
 	static const char *const names[] = {"?", "c", "u", "d", "r", "t", "m", "begin", "commit",
-		"snapshot_begin", "snapshot_end", "gap"};
+		"snapshot_begin", "snapshot_end", "gap", "schema"};
 
-	return op >= 0 && op <= 11 ? names[op] : "?";
+	return op >= 0 && op <= 12 ? names[op] : "?";
 }
 
 /* An LSN as pg_lsn prints it. */
@@ -332,6 +364,20 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 
 	int			op = env.op();
 
+	info.schema_version = env.source().schema_version();
+	if (info.schema_version != 0 && is_row_op(op))
+	{
+		std::set<std::string> names;
+
+		for (const pb::Row *r : {env.has_after() ? &env.after() : nullptr,
+								 env.has_before() ? &env.before() : nullptr,
+								 env.has_key() ? &env.key() : nullptr})
+			if (r != nullptr)
+				for (const auto &c : r->columns())
+					if (names.insert(c.name()).second)
+						info.row_columns.push_back(c.name());
+	}
+
 	if (op == pb::OP_READ || is_marker(op))
 	{
 		const pb::Source &src = env.source();
@@ -402,6 +448,36 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 		else if (env.has_before() || env.has_after() || env.has_key())
 			problem = "it has a row";
 	}
+	else if (op == pb::OP_SCHEMA)
+	{
+		const pb::Source &src = env.source();
+		const pb::SchemaChange &sc = env.schema_change();
+		std::string &problem = info.schema_problem;
+
+		info.schema_event = true;
+		info.sc_version = sc.version();
+		info.sc_resent = sc.resent();
+		info.sc_renamed_schema = sc.renamed_from_schema();
+		info.sc_renamed_table = sc.renamed_from_table();
+		for (const auto &c : sc.columns())
+			info.sc_columns.push_back(c.name());
+
+		if (!env.has_schema_change())
+			problem = "it has no schema_change section";
+		else if (info.schema.empty() || info.table.empty())
+			problem = "its source names no table";
+		else if (sc.version() == 0)
+			problem = "schema_change.version is 0";
+		else if (src.schema_version() != sc.version())
+			problem = "source.schema_version " + std::to_string(src.schema_version()) +
+				" is not schema_change.version " + std::to_string(sc.version());
+		else if (env.has_transaction())
+			problem = "it has a transaction block";
+		else if (env.has_before() || env.has_after() || env.has_key())
+			problem = "it has a row or a key";
+		else if (src.snapshot() || src.snapshot_kind() != 0 || src.snapshot_id() != 0)
+			problem = "its source says snapshot";
+	}
 	return info;
 }
 
@@ -438,6 +514,8 @@ env_text(const EnvInfo &e)
 			std::to_string(e.snapshot_id);
 	if (e.gap_event)
 		t += " gap_id=" + std::to_string(e.gap_id);
+	if (e.schema_event)
+		t += " version=" + std::to_string(e.sc_version) + (e.sc_resent ? " resent" : "");
 
 	if (!e.schema.empty() || !e.table.empty())
 		t += " table=" + e.schema + "." + e.table;
@@ -631,6 +709,9 @@ read_reference(const std::string &path, Reference &ref, std::string &err)
 			ok = false;
 			break;
 		}
+		/* schema events are checked on their own, like markers and gaps */
+		if (e.schema_event)
+			continue;
 		auto		ins = ref.by_id.emplace(e.id, bytes);
 
 		if (ins.second)
@@ -1234,7 +1315,9 @@ run_verify(int argc, char **argv)
 				markers = 0,
 				bad_markers = 0,
 				gaps = 0,
-				bad_gaps = 0;
+				bad_gaps = 0,
+				schemas = 0,
+				bad_schemas = 0;
 	std::unordered_set<Identity, IdentityHash> seen;
 	std::set<SnapshotRowId> seen_rows;
 	std::set<std::tuple<std::string, uint64_t, int32_t>> seen_gaps;	/* topic, gap id, partition */
@@ -1283,6 +1366,23 @@ run_verify(int argc, char **argv)
 		const Msg  *last_gap = nullptr;
 	};
 	std::map<std::pair<std::string, int32_t>, PartitionGaps> partition_gaps;
+
+	/*
+	 * Per (topic, partition, schema, table): the versions its schema events
+	 * announced so far there (the first copy of each, and its column names),
+	 * and the highest of them.
+	 */
+	struct SchemaVersion
+	{
+		const Msg  *msg = nullptr;
+		std::unordered_set<std::string> columns;
+	};
+	struct TableSchemas
+	{
+		std::map<uint64_t, SchemaVersion> versions;
+		const Msg  *highest = nullptr;
+	};
+	std::map<std::tuple<std::string, int32_t, std::string, std::string>, TableSchemas> schemas_seen;
 
 	/* per (topic, partition, Kafka key): op of the last non-tombstone */
 	std::map<std::tuple<std::string, int32_t, std::string>, int> last_op;
@@ -1336,7 +1436,12 @@ run_verify(int argc, char **argv)
 		{
 			std::string expected = cdc_core::topic_name(prefix, e.schema, e.table);
 
-			if (m.topic != expected)
+			/* after a rename, a schema event goes to the former name's topic too */
+			if (m.topic != expected && e.schema_event &&
+				(!e.sc_renamed_schema.empty() || !e.sc_renamed_table.empty()) &&
+				m.topic == cdc_core::topic_name(prefix, e.sc_renamed_schema, e.sc_renamed_table))
+				;
+			else if (m.topic != expected)
 				problem = "topic should be " + expected;
 		}
 		else if (!message_topic.empty() ? m.topic != message_topic
@@ -1354,12 +1459,100 @@ run_verify(int argc, char **argv)
 			else if (m.key != e.key)
 				problem += std::string(problem.empty() ? "" : "; ") + "Kafka key differs from the envelope's key bytes";
 		}
-		else if (!m.key_null && !(e.has_key && m.key.empty()))
+		else if (!m.key_null && !(e.has_key && m.key.empty()) && !(e.schema_event && m.key.empty()))
 			problem += std::string(problem.empty() ? "" : "; ") + "Kafka key should be NULL (the envelope has no key)";
 		if (!problem.empty())
 		{
 			misrouted++;
 			ex.add("misrouted", env_text(e) + " at " + where(m) + ": " + problem);
+		}
+
+		/* a schema event: not in the reference, no key, no duplicates */
+		if (e.schema_event)
+		{
+			if (!e.schema_problem.empty())
+			{
+				bad_schemas++;
+				ex.add("bad_schemas", env_text(e) + " at " + where(m) +
+					   " is not a valid schema event: " + e.schema_problem);
+				continue;
+			}
+			schemas++;
+
+			/* a change (not a restatement) is on its partition's order of positions */
+			if (table_topic_ok && !e.sc_resent)
+			{
+				PartitionGaps &pg = partition_gaps[std::make_pair(m.topic, m.partition)];
+
+				if (pg.last_gap != nullptr && e.commit_pos < pg.last_gap->env.gap_lost_to)
+				{
+					bad_gaps++;
+					ex.add("bad_gaps", env_text(e) + " at " + where(m) + " comes after " +
+						   env_text(pg.last_gap->env) + " at " + where(*pg.last_gap) +
+						   " but is older than its lost_to_lsn " +
+						   lsn_text(pg.last_gap->env.gap_lost_to));
+				}
+				if (!pg.any || e.commit_pos > pg.newest)
+				{
+					pg.newest = e.commit_pos;
+					pg.newest_msg = &m;
+				}
+				pg.any = true;
+			}
+
+			TableSchemas &ts = schemas_seen[std::make_tuple(m.topic, m.partition, e.schema, e.table)];
+
+			if (!e.sc_resent && ts.highest != nullptr && e.sc_version < ts.highest->env.sc_version)
+			{
+				bad_schemas++;
+				ex.add("bad_schemas", env_text(e) + " at " + where(m) + " comes after version " +
+					   std::to_string(ts.highest->env.sc_version) + " of its table at " +
+					   where(*ts.highest) + " (a change, not resent, must not go back)");
+			}
+			auto		ins = ts.versions.emplace(e.sc_version, SchemaVersion());
+
+			if (ins.second)
+			{
+				ins.first->second.msg = &m;
+				ins.first->second.columns.insert(e.sc_columns.begin(), e.sc_columns.end());
+			}
+			if (ts.highest == nullptr || e.sc_version > ts.highest->env.sc_version)
+				ts.highest = &m;
+			continue;
+		}
+
+		/* a row event of a known shape: after that shape's schema event, with its columns */
+		if (e.schema_version != 0 && is_row_op(e.id.op) &&
+			!(e.snapshot_event && !e.snapshot_problem.empty()))
+		{
+			auto		ts = schemas_seen.find(std::make_tuple(m.topic, m.partition, e.schema, e.table));
+			const SchemaVersion *sv = nullptr;
+
+			if (ts != schemas_seen.end())
+			{
+				auto		v = ts->second.versions.find(e.schema_version);
+
+				if (v != ts->second.versions.end())
+					sv = &v->second;
+			}
+			if (sv == nullptr)
+			{
+				bad_schemas++;
+				ex.add("bad_schemas", env_text(e) + " at " + where(m) + " has schema_version " +
+					   std::to_string(e.schema_version) +
+					   " but no schema event of its table with that version precedes it in its partition");
+			}
+			else
+				for (const std::string &name : e.row_columns)
+					if (!sv->columns.count(name))
+					{
+						bad_schemas++;
+						ex.add("bad_schemas", env_text(e) + " at " + where(m) + " has a column \"" +
+							   name + "\" that version " + std::to_string(e.schema_version) +
+							   " of its table (schema event at " + where(*sv->msg) +
+							   ") does not have");
+						break;
+					}
 		}
 
 		/* a gap: one copy per partition, between the old slot's events and the new one's */
@@ -1712,7 +1905,8 @@ run_verify(int argc, char **argv)
 	}
 
 	bool		ok = missing.empty() && mismatched == 0 && phantom == 0 && misrouted == 0 &&
-		out_of_order == 0 && bad_markers == 0 && bad_gaps == 0 && duplicates <= max_duplicates;
+		out_of_order == 0 && bad_markers == 0 && bad_gaps == 0 && bad_schemas == 0 &&
+		duplicates <= max_duplicates;
 
 	if (!final_state_path.empty() && !write_final_state(final_state_path, msgs, ex, err))
 	{
@@ -1721,7 +1915,7 @@ run_verify(int argc, char **argv)
 	}
 
 	for (const auto &kind : {"missing", "mismatched", "phantom", "misrouted", "duplicates", "out_of_order",
-			 "bad_markers", "bad_gaps", "final_state"})
+			 "bad_markers", "bad_gaps", "bad_schemas", "final_state"})
 	{
 		auto		it = ex.by_kind.find(kind);
 
@@ -1739,12 +1933,13 @@ run_verify(int argc, char **argv)
 
 	std::printf("verify: reference=%s consumed=%zu unique=%zu duplicates=%lld tombstones=%lld "
 				"missing=%s mismatched=%s phantom=%lld misrouted=%lld out_of_order=%lld "
-				"snapshot_rows=%lld markers=%lld bad_markers=%lld gaps=%lld bad_gaps=%lld -> %s\n",
+				"snapshot_rows=%lld markers=%lld bad_markers=%lld gaps=%lld bad_gaps=%lld "
+				"schemas=%lld bad_schemas=%lld -> %s\n",
 				reference_count.c_str(), msgs.size(),
 				seen.size() + static_cast<size_t>(snapshot_rows), duplicates, tombstones,
 				missing_count.c_str(), mismatched_count.c_str(), phantom, misrouted,
 				out_of_order, snapshot_rows, markers, bad_markers, gaps, bad_gaps,
-				ok ? "OK" : "FAIL");
+				schemas, bad_schemas, ok ? "OK" : "FAIL");
 	std::fflush(stdout);
 	return ok ? 0 : 1;
 }
