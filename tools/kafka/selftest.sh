@@ -197,6 +197,10 @@ check "a re-snapshot that never began is explained" \
 	grep -q '^verify: bad_gaps: .*no snapshot_begin of snapshot_id=9 after the gap .*it never began' "$work/st_gap_nosnap.verify.err"
 check "an event of the new slot before the gap is explained" \
 	grep -q '^verify: bad_gaps: .*op=gap .*comes after .*which the new slot published' "$work/st_gap_early.verify.err"
+check "a row before its schema event is explained" \
+	grep -q '^verify: bad_schemas: .*op=c .*has schema_version 1 but no schema event of its table with that version precedes it' "$work/st_schema_early.verify.err"
+check "a column its version does not have is explained" \
+	grep -q '^verify: bad_schemas: .*has a column "zzz" that version 2 of its table' "$work/st_schema_column.verify.err"
 
 # tools/gap_consumer.py rebuilds the tables of the stream with a gap:
 # rows deleted in the gap dropped at the re-snapshot's end, a table

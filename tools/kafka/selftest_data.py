@@ -63,12 +63,15 @@ class Ev:
 
     def __init__(self, op, table, lsn, commit=None, order=None, key=None,
                  before=None, after=None, schema="public", message=None,
-                 snapshot=None, marker=None, gap=None):
+                 snapshot=None, marker=None, gap=None, sv=None, schema_change=None):
         """snapshot=(kind, id[, flag]): a snapshot event as the worker sends
         it (commit is the high watermark's commit, no transaction block, xid
         0); marker=(partition, partitions[, rows]) for snapshot_begin/end.
         gap=dict of Gap fields: a gap as the worker sends it (lsn and
-        commit_lsn are lost_to_lsn, no transaction block, xid 0)."""
+        commit_lsn are lost_to_lsn, no transaction block, xid 0).
+        sv: source.schema_version. schema_change=dict of SchemaChange
+        fields, columns a list of names: a schema event as the worker sends
+        it (the DDL's lsn and commit_lsn, an xid, no transaction block)."""
         e = pb.Envelope()
         e.op = op
         e.source.connector = "cdc_plugin"
@@ -84,6 +87,23 @@ class Ev:
             e.gap.SetInParent()
             e.source.lsn = lsn
             e.source.commit_lsn = commit if commit is not None else lsn
+        elif schema_change is not None:
+            for field, value in schema_change.items():
+                if field == "columns":
+                    for i, name in enumerate(value):
+                        c = e.schema_change.columns.add()
+                        c.name = name
+                        c.type = "integer" if name in ("id", "qty") else "text"
+                        c.type_oid = INT4 if name in ("id", "qty") else TEXT
+                        c.typmod = -1
+                        c.key = name == "id"
+                        c.not_null = name == "id"
+                        c.attnum = i + 1
+                else:
+                    setattr(e.schema_change, field, value)
+            e.schema_change.SetInParent()
+            e.source.commit_lsn = commit if commit is not None else lsn
+            e.source.xid = e.source.commit_lsn >> 8
         elif snapshot is not None:
             e.source.commit_lsn = commit
             e.source.snapshot = snapshot[2] if len(snapshot) > 2 else True
@@ -101,6 +121,8 @@ class Ev:
             e.transaction.id = commit >> 8
             e.transaction.total_order = order
             e.transaction.data_collection_order = order
+        if sv is not None:
+            e.source.schema_version = sv
         if key is not None:
             e.key.CopyFrom(key)
             e.key.SetInParent()  # an empty key Row is present too
@@ -204,7 +226,7 @@ def modified(ev, **after):
 n = len(REFERENCE)
 expect = []
 ZERO = dict(missing=0, mismatched=0, phantom=0, misrouted=0, out_of_order=0, bad_markers=0,
-            bad_gaps=0)
+            bad_gaps=0, bad_schemas=0)
 
 
 def counts(**kw):
@@ -529,6 +551,63 @@ scenario("st_gap_key", gap_workload(gaps=[(GAPS[0][0], {"partition": 0, "key": i
 scenario("st_gap_phantom", gap_workload(after=[item(g_c4, 4)] + gap_copies("notes", gap_id=2,
                                                                            resnapshot=True)[:1]),
          None, 1, gcounts(gaps=12, phantom=1))
+
+# ---- schema events ----
+# Table items (keyed, partition id % 2) starts at version 1 (id, note),
+# restated (resent) to every partition before its first row; version 2
+# adds qty (ALTER TABLE, to every partition); after a worker restart version
+# 2 is restated. Row events carry their version as source.schema_version.
+# Schema events are not in the reference and have no Kafka key (one copy
+# with an empty one, which is accepted too).
+SCH = pb.OP_SCHEMA
+V1_COLS, V2_COLS = ["id", "note"], ["id", "note", "qty"]
+
+
+def schema_copies(version, columns, lsn, resent=False, sv=None, ddl="", skip=(), key=None):
+    change = dict(version=version, replica_identity="default", resent=resent, columns=columns)
+    if not resent:
+        change.update(command_tag="ALTER TABLE", ddl=ddl)
+    return [(Ev(SCH, "items", lsn, lsn, sv=version if sv is None else sv, schema_change=change),
+             {"partition": p, "key": key}) for p in range(NP) if p not in skip]
+
+
+x_c1 = Ev(C, "items", 0x1100, 0x1000, 1, key=row(id=1), after=row(id=1, note="a"), sv=1)
+x_c2 = Ev(C, "items", 0x1100, 0x1000, 2, key=row(id=2), after=row(id=2, note="b"), sv=1)
+x_u1 = Ev(U, "items", 0x2100, 0x2000, 1, key=row(id=1), after=row(id=1, note="a2", qty=5), sv=2)
+x_c4 = Ev(C, "items", 0x2200, 0x2000, 2, key=row(id=4), after=row(id=4, note="d", qty=1), sv=2)
+x_d2 = Ev(D, "items", 0x3100, 0x3000, 1, key=row(id=2), before=row(id=2), sv=2)
+X_V1 = schema_copies(1, V1_COLS, 0x100, resent=True)
+X_V2 = (schema_copies(2, V2_COLS, 0x1500, ddl="ALTER TABLE items ADD qty integer", skip=(0,))
+        + schema_copies(2, V2_COLS, 0x1500, ddl="ALTER TABLE items ADD qty integer",
+                        skip=(1, 2), key=b""))
+X_V2_AGAIN = schema_copies(2, V2_COLS, 0x1500, resent=True)
+X_REF = [x_c1, x_c2, x_u1, x_c4, x_d2]
+
+
+def schema_workload(first=(), c4=x_c4, after=()):
+    return (list(first) + X_V1 + [item(x_c1, 1), item(x_c2, 2)] + X_V2
+            + [item(x_u1, 1), item(c4, 4)] + X_V2_AGAIN + [item(x_d2, 2), "tombstone"]
+            + list(after))
+
+
+xn = len(X_REF)
+scenario("st_schema", schema_workload(), X_REF, 0,
+         counts(reference=xn, consumed=xn + 1 + 9, unique=xn, duplicates=0, tombstones=1,
+                schemas=9, bad_schemas=0))
+# id=1's insert before any schema event on its partition
+scenario("st_schema_early", [item(x_c1, 1)] + X_V1 + schema_workload()[len(X_V1) + 1:], X_REF, 1,
+         counts(schemas=9, bad_schemas=1))
+assert schema_workload()[len(X_V1)] == item(x_c1, 1)
+# a column version 2 does not have
+x_c4z = Ev(C, "items", 0x2200, 0x2000, 2, key=row(id=4), after=row(id=4, note="d", zzz=1), sv=2)
+scenario("st_schema_column", schema_workload(c4=x_c4z), [x_c1, x_c2, x_u1, x_c4z, x_d2], 1,
+         counts(schemas=9, bad_schemas=1))
+# a change back to version 1 (not resent) on partition 0; a copy whose
+# source.schema_version is not its version
+scenario("st_schema_back", schema_workload(
+    after=schema_copies(1, V1_COLS, 0x3500, skip=(1, 2))
+    + schema_copies(2, V2_COLS, 0x3600, resent=True, sv=3, skip=(0, 2))), X_REF, 1,
+         counts(schemas=10, bad_schemas=2))
 
 with open(OUT + "/expect", "w") as f:
     f.write("".join(line + "\n" for line in expect))
