@@ -233,8 +233,9 @@ check "--snapshots-complete --wait: a running snapshot is waited for, then fails
 
 # A half-written last line is ignored; usage and I/O errors exit 2.
 # (a consumer may read a message twice: keep each line once, so that the
-# cut line is the only copy of its change)
-awk '!seen[$0]++' "$work/st_clean.tsv" | head -c -7 >"$work/partial.tsv"
+# cut line is the only copy of its change; tombstones are left out, which
+# the verifier allows, so that the cut line is a change, not a tombstone)
+awk '!seen[$0]++' "$work/st_clean.tsv" | grep -vP '\t\\N$' | head -c -7 >"$work/partial.tsv"
 "$tool" verify --consumed "$work/partial.tsv" --reference "$work/data/st_clean.ref" --topic-prefix st_clean >"$work/partial.out" 2>/dev/null
 check "half-written last line ignored (its change counts as missing)" bash -c '[ $1 -eq 1 ] && grep -q "missing=1 " "$2"' _ $? "$work/partial.out"
 "$tool" verify --consumed "$work/st_clean.tsv" --reference "$work/data/st_clean.ref" >/dev/null 2>&1
