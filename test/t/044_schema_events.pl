@@ -23,12 +23,12 @@ my $partitions = 4;
 my $broker = CdcKafka::start_broker(partitions => $partitions);
 my $node = CdcKafka::start_node('schema', $broker);
 CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming');
+CdcKafka::create_reference_slot($node);
 $node->safe_psql('postgres', q{
 	CREATE TABLE orders (id int PRIMARY KEY, amount int NOT NULL, note text, extra text);
 	INSERT INTO orders SELECT g, g, md5(g::text), 'x' FROM generate_series(1, 300) g;
 	-- rows the clients never touch
 	INSERT INTO orders SELECT g, g, 'quiet', 'x' FROM generate_series(1001, 1020) g;});
-CdcKafka::create_reference_slot($node);
 my $consumer = CdcKafka::start_consumer($broker, $node->basedir . '/consumed.tsv');
 
 my $script = $node->basedir . '/orders.pgbench';
