@@ -67,6 +67,7 @@
 #define CDC_UNFLUSHED_WAIT_MS 10	/* WAL written but not flushed yet (async commit) */
 #define CDC_ROOM_WAIT_MS 100		/* one round of waiting for room in the queue */
 #define CDC_PARTITION_COUNT_WAIT_MS 100 /* one round of asking for a topic's partition count */
+#define CDC_PARTITION_COUNT_PAUSE_MS 10 /* ... and the wait between two rounds */
 #define CDC_DRAIN_MS 5000			/* how long SIGTERM or a reload waits for Kafka */
 #define CDC_LOOK_AGAIN_MS 10000		/* bad settings or a lost slot: look again this often */
 #define CDC_EXTENSION_WAIT_MS 1000	/* no extension yet: look again this often */
@@ -806,7 +807,8 @@ cdc_stream_send_every_partition(const CdcOutputRoute *route, const char *schema,
 		if (n > 0)
 			break;
 		cdc_monitor_set_state("waiting for Kafka");
-		if (!cdc_stream_serve(0))
+		/* a wait of its own: it also watches the WAL budget and the postmaster */
+		if (!cdc_stream_serve(CDC_PARTITION_COUNT_PAUSE_MS))
 			return false;
 	}
 	copy.schema = schema;

@@ -24,7 +24,8 @@ import psycopg2.extras
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_PROTO_DIR = os.path.join(HERE, "..", "src", "proto")
-OPS = {1: "c", 2: "u", 3: "d", 4: "r", 5: "t", 6: "m", 7: "begin", 8: "commit"}
+OPS = {1: "c", 2: "u", 3: "d", 4: "r", 5: "t", 6: "m", 7: "begin", 8: "commit",
+       9: "snapshot_begin", 10: "snapshot_end", 11: "gap", 12: "schema"}
 
 
 def load_envelope_module(proto_dir):
@@ -76,6 +77,18 @@ def envelope_to_dict(env):
     if env.HasField("truncate"):
         out["truncate"] = {"cascade": env.truncate.cascade,
                            "restart_identity": env.truncate.restart_identity}
+    if env.source.schema_version:
+        out["schema_version"] = env.source.schema_version
+    if env.HasField("schema_change"):
+        # include-schema-events: the table's shape from this point on
+        sc = env.schema_change
+        out["schema_change"] = {
+            "version": sc.version, "ddl": sc.ddl or None, "resent": sc.resent,
+            "dropped": sc.dropped, "replica_identity": sc.replica_identity,
+            "renamed_from": f"{sc.renamed_from_schema}.{sc.renamed_from_table}"
+                            if sc.renamed_from_table else None,
+            "columns": [{"name": c.name, "type": c.type, "not_null": c.not_null, "key": c.key}
+                        for c in sc.columns]}
     return out
 
 

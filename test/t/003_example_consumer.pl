@@ -48,5 +48,25 @@ my $confirmed = $node->safe_psql('postgres',
 	"SELECT confirmed_flush_lsn > '$start' FROM pg_replication_slots WHERE slot_name = 'shop'");
 is($confirmed, 't', 'the consumer confirmed its position to the server');
 
+# with include-schema-events a DDL arrives as a schema event before the rows
+# of the new shape, and row events carry their schema version
+$node->safe_psql('postgres', q{
+	SELECT pg_create_logical_replication_slot('shop2', 'cdc_plugin');
+	ALTER TABLE orders ADD COLUMN note text NOT NULL DEFAULT '';
+	INSERT INTO orders VALUES (2, 1, '{}', '2024-03-01', 'new shape');
+});
+($out, $err) = ('', '');
+@cmd = ('/usr/bin/python3', $tool, '--dsn', $node->connstr('postgres'),
+	'--slot', 'shop2', '--max-events', '2', '--option', 'include-schema-events=true');
+$ok = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err, IPC::Run::timeout(120));
+ok($ok, 'the consumer exits after two more events') or diag($err);
+@events = map { decode_json($_) } grep { /\S/ } split /\n/, $out;
+is(join(',', map { $_->{op} } @events), 'schema,c', 'the schema event comes first');
+is_deeply([ map { $_->{name} } @{ $events[0]{schema_change}{columns} } ],
+	[qw(id amount tags placed note)], 'it lists the new shape\'s columns');
+like($events[0]{schema_change}{ddl}, qr/^ALTER TABLE orders ADD COLUMN note/, 'and the DDL');
+is($events[1]{schema_version}, $events[0]{schema_change}{version},
+	'the row carries that schema version');
+
 $node->stop;
 done_testing();
