@@ -1147,6 +1147,23 @@ cdc_snapshot_to_partitions(CdcSnapRun *run, cdc_event *event, const char *what)
 	return true;
 }
 
+/* An event of the run's table that is not a snapshot event, at lsn of the transaction committed at commit_lsn. */
+static void
+cdc_table_event_init(CdcSnapRun *run, cdc_op op, XLogRecPtr lsn, XLogRecPtr commit_lsn,
+					 TimestampTz commit_time, cdc_event *event)
+{
+	memset(event, 0, sizeof(*event));
+	event->op = op;
+	event->source.database = S.database_utf8;
+	event->source.schema = run->schema_utf8;
+	event->source.table = run->table_utf8;
+	event->source.lsn = lsn;
+	event->source.commit_lsn = commit_lsn;
+	if (commit_time != 0)
+		event->source.commit_time_us = commit_time +
+			(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
 /*
  * Restates the table's shape (a schema event, resent) on every partition
  * before its snapshot begins there: a consumer that starts from the
@@ -1164,16 +1181,7 @@ cdc_snapshot_restate_schema(CdcSnapRun *run, XLogRecPtr lsn, XLogRecPtr commit_l
 
 	if (!cdc_schema_event_restate(run->relid, &schema))
 		return true;
-	memset(&event, 0, sizeof(event));
-	event.op = CDC_OP_SCHEMA;
-	event.source.database = S.database_utf8;
-	event.source.schema = run->schema_utf8;
-	event.source.table = run->table_utf8;
-	event.source.lsn = lsn;
-	event.source.commit_lsn = commit_lsn;
-	if (commit_time != 0)
-		event.source.commit_time_us = commit_time +
-			(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	cdc_table_event_init(run, CDC_OP_SCHEMA, lsn, commit_lsn, commit_time, &event);
 	event.source.schema_version = schema.change.version;
 	event.schema_change = &schema.change;
 	return cdc_snapshot_to_partitions(run, &event, "encode a schema event");
@@ -1826,13 +1834,7 @@ cdc_snapshot_gap_events(CdcSnapRun *run, const CdcGapStart *gap, int64 snapshot_
 {
 	cdc_event	event;
 
-	memset(&event, 0, sizeof(event));
-	event.op = CDC_OP_GAP;
-	event.source.database = S.database_utf8;
-	event.source.schema = run->schema_utf8;
-	event.source.table = run->table_utf8;
-	event.source.lsn = start_lsn;
-	event.source.commit_lsn = start_lsn;
+	cdc_table_event_init(run, CDC_OP_GAP, start_lsn, start_lsn, 0, &event);
 	event.gap_id = (uint64_t) gap->id;
 	event.gap_lost_from_lsn = gap->lost_from;
 	event.gap_lost_to_lsn = start_lsn;
