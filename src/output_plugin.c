@@ -73,6 +73,7 @@ typedef struct CdcRelEntry
 	cdc_bytes	source_header;	/* encoded source fields; data NULL until built */
 	uint64		schema_version; /* include-schema-events: in cdc_plugin.schema_state
 								 * as of the build (0: none) */
+	bool		schema_checked; /* schema_version was sent (or restated) since the build */
 	struct CdcTxnTable *txn_table;	/* counter in the current transaction, */
 	uint64		txn_generation; /* ... valid while this equals the state's */
 } CdcRelEntry;
@@ -518,6 +519,7 @@ cdc_rel_entry_build(CdcDecodingState *st, CdcRelEntry *entry, Relation rel)
 	/* read as of the decoded position: the catalog snapshot is the historic one */
 	entry->schema_version = st->flags.include_schema_events && entry->included ?
 		cdc_schema_version_of(entry->relid) : 0;
+	entry->schema_checked = false;
 	entry->built = true;
 }
 
@@ -877,14 +879,14 @@ cdc_restate_schema(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, CdcRelEnt
 	CdcSchemaSent *sent;
 	CdcSchemaEvent schema;
 
-	if (entry->schema_version == 0)
+	/* once per build: most changes come here with nothing to do */
+	if (entry->schema_checked || entry->schema_version == 0)
 		return;
 	sent = hash_search(st->schema_sent, &entry->relid, HASH_FIND, NULL);
-	if (sent != NULL && sent->version == entry->schema_version)
-		return;
-	if (!cdc_schema_event_restate(entry->relid, &schema))
-		return;
-	cdc_write_schema_event(ctx, txn, lsn, &schema);
+	if ((sent == NULL || sent->version != entry->schema_version) &&
+		cdc_schema_event_restate(entry->relid, &schema))
+		cdc_write_schema_event(ctx, txn, lsn, &schema);
+	entry->schema_checked = true;
 }
 
 /* Completes an event of one table (source, ordering) and writes it. */
