@@ -36,7 +36,8 @@ typedef enum cdc_op
 	CDC_OP_SNAPSHOT_BEGIN = 9,
 	CDC_OP_SNAPSHOT_END = 10,
 	CDC_OP_GAP = 11,
-	CDC_OP_SCHEMA = 12
+	CDC_OP_SCHEMA = 12,
+	CDC_OP_OUTBOX = 13
 } cdc_op;
 
 /* Which snapshot read an event; numbers match cdc.v1.SnapshotKind. */
@@ -218,6 +219,33 @@ typedef struct cdc_table_count
 	uint64_t	event_count;
 } cdc_table_count;
 
+/* Format of an outbox event's payload; numbers match cdc.v1.PayloadFormat. */
+typedef enum cdc_payload_format
+{
+	CDC_PAYLOAD_JSON = 1,		/* JSON text */
+	CDC_PAYLOAD_TEXT = 2,		/* UTF-8 text */
+	CDC_PAYLOAD_BYTES = 3		/* bytes as they are */
+} cdc_payload_format;
+
+/* A Kafka header of an outbox event. */
+typedef struct cdc_outbox_header
+{
+	cdc_bytes	name;			/* UTF-8 */
+	cdc_bytes	value;
+} cdc_outbox_header;
+
+/* A domain event (cdc.v1.OutboxEvent). */
+typedef struct cdc_outbox
+{
+	cdc_bytes	topic;			/* a valid Kafka topic name */
+	cdc_bytes	key;			/* UTF-8; only with has_key */
+	bool		has_key;
+	cdc_bytes	payload;
+	cdc_payload_format payload_format;
+	const cdc_outbox_header *headers;
+	size_t		nheaders;
+} cdc_outbox;
+
 /* Everything one envelope carries; members not used by op are ignored. */
 typedef struct cdc_event
 {
@@ -262,6 +290,9 @@ typedef struct cdc_event
 
 	/* op == CDC_OP_SCHEMA */
 	const cdc_schema_change *schema_change;
+
+	/* op == CDC_OP_OUTBOX */
+	const cdc_outbox *outbox;
 
 	cdc_encode_parts parts;		/* default CDC_ENCODE_ALL */
 } cdc_event;
@@ -310,6 +341,24 @@ void		cdc_encoder_destroy(cdc_encoder *enc);
 int			cdc_encoder_encode(cdc_encoder *enc, const cdc_event *event,
 							   const char **out, size_t *outlen,
 							   char *errbuf, size_t errlen);
+
+/*
+ * Serializes an outbox event alone as a cdc.v1.OutboxEvent (what
+ * cdc_plugin.publish() writes into the WAL); like cdc_encoder_encode().
+ */
+int			cdc_encoder_encode_outbox(cdc_encoder *enc, const cdc_outbox *outbox,
+									  const char **out, size_t *outlen,
+									  char *errbuf, size_t errlen);
+
+/*
+ * Parses a cdc.v1.OutboxEvent. The strings point into data; the headers go
+ * to the caller's array of max_headers entries. Returns 0, or -1 with a
+ * message for bytes that are not one (or hold more headers, an unknown
+ * payload format, a topic or header name that is not UTF-8). Never throws.
+ */
+int			cdc_outbox_parse(const char *data, size_t len, cdc_outbox *out,
+							 cdc_outbox_header *headers, size_t max_headers,
+							 char *errbuf, size_t errlen);
 
 /* Serializes a key row as a cdc.v1.Row (the Kafka message key). */
 int			cdc_encoder_encode_key(cdc_encoder *enc, const cdc_row *key,

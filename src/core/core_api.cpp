@@ -189,6 +189,15 @@ cdc_encoder_encode(cdc_encoder *enc, const cdc_event *event,
 }
 
 extern "C" int
+cdc_encoder_encode_outbox(cdc_encoder *enc, const cdc_outbox *outbox,
+						  const char **out, size_t *outlen,
+						  char *errbuf, size_t errlen)
+{
+	return run_encoder("cdc_encoder_encode_outbox", enc, outbox, out, outlen, errbuf, errlen,
+					   [&](cdc_core::EnvelopeWriter &w) { return w.encode_outbox(*outbox); });
+}
+
+extern "C" int
 cdc_encoder_encode_key(cdc_encoder *enc, const cdc_row *key,
 					   const char **out, size_t *outlen,
 					   char *errbuf, size_t errlen)

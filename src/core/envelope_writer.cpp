@@ -78,7 +78,7 @@ namespace f {
 	/* Envelope */
 	constexpr uint32_t kOp = 1, kBefore = 2, kAfter = 3, kKey = 4, kSource = 5,
 				kTransaction = 6, kTruncate = 7, kMessage = 8, kSummary = 9,
-				kSnapshotMarker = 10, kGap = 11, kSchemaChange = 12;
+				kSnapshotMarker = 10, kGap = 11, kSchemaChange = 12, kOutbox = 13;
 	/* Source */
 	constexpr uint32_t kConnector = 1, kVersion = 2, kDatabase = 3, kSchema = 4,
 				kTable = 5, kLsn = 6, kCommitLsn = 7, kXid = 8,
@@ -97,6 +97,10 @@ namespace f {
 	/* SchemaColumn */
 	constexpr uint32_t kSclName = 1, kSclType = 2, kSclTypeOid = 3, kSclTypmod = 4,
 				kSclNotNull = 5, kSclHasDefault = 6, kSclKey = 7, kSclAttnum = 8;
+	/* OutboxEvent / Header */
+	constexpr uint32_t kObTopic = 1, kObKey = 2, kObHasKey = 3, kObPayload = 4,
+				kObPayloadFormat = 5, kObHeaders = 6;
+	constexpr uint32_t kHdrName = 1, kHdrValue = 2;
 	/* Transaction */
 	constexpr uint32_t kTxnId = 1, kTotalOrder = 2, kDataCollectionOrder = 3;
 	/* TransactionSummary / TableCount */
@@ -373,10 +377,12 @@ EnvelopeWriter::encode(const cdc_event &ev)
 
 	long		op = raw_enum(ev.op);
 
-	if (op < CDC_OP_CREATE || op > CDC_OP_SCHEMA)
-		fail("invalid op " + std::to_string(op) + " (expected 1..12)");
+	if (op < CDC_OP_CREATE || op > CDC_OP_OUTBOX)
+		fail("invalid op " + std::to_string(op) + " (expected 1..13)");
 	if (op == CDC_OP_SCHEMA && ev.schema_change == nullptr)
 		fail("schema event has no schema_change");
+	if (op == CDC_OP_OUTBOX && ev.outbox == nullptr)
+		fail("outbox event has no outbox");
 
 	long		parts = raw_enum(ev.parts);
 
@@ -666,10 +672,71 @@ EnvelopeWriter::encode(const cdc_event &ev)
 				close_message(at, 2);
 				break;
 			}
+		case CDC_OP_OUTBOX:
+			{
+				/* payloads are often 128 bytes or more */
+				size_t		at = open_message(f::kOutbox, 1, 2);
+
+				write_outbox_body(*ev.outbox);
+				close_message(at, 2);
+				break;
+			}
 		default:
 			break;
 	}
 
+	check_result_size();
+	return std::string_view(buf_.data(), len_);
+}
+
+/* The fields of an OutboxEvent, in field-number order, defaults omitted. */
+void
+EnvelopeWriter::write_outbox_body(const cdc_outbox &ob)
+{
+	long		format = raw_enum(ob.payload_format);
+
+	if (format < CDC_PAYLOAD_JSON || format > CDC_PAYLOAD_BYTES)
+		fail("invalid outbox payload format " + std::to_string(format));
+	if (ob.topic.len == 0 || ob.topic.data == nullptr)
+		fail("outbox event has no topic");
+	if (!valid_utf8(ob.topic.data, ob.topic.len))
+		fail("outbox topic is not valid UTF-8");
+	if (ob.nheaders > 0 && ob.headers == nullptr)
+		fail("outbox event has " + std::to_string(ob.nheaders) + " headers but no header array");
+	put_len_field(f::kObTopic, ob.topic.data, ob.topic.len);
+	if (ob.has_key)
+	{
+		if (ob.key.len > 0)
+			put_len_field(f::kObKey, ob.key.data, ob.key.len);
+		put_varint(tag(f::kObHasKey, kVarint));
+		put_varint(1);
+	}
+	if (ob.payload.len > 0)
+		put_len_field(f::kObPayload, ob.payload.data, ob.payload.len);
+	put_varint(tag(f::kObPayloadFormat, kVarint));
+	put_varint(static_cast<uint64_t>(format));
+	for (size_t i = 0; i < ob.nheaders; i++)
+	{
+		const cdc_outbox_header &h = ob.headers[i];
+
+		if (h.name.len == 0 || !valid_utf8(h.name.data, h.name.len))
+			fail("outbox header " + std::to_string(i + 1) + " has an empty or invalid name");
+		size_t		at = open_message(f::kObHeaders, 2);
+
+		put_len_field(f::kHdrName, h.name.data, h.name.len);
+		if (h.value.len > 0)
+			put_len_field(f::kHdrValue, h.value.data, h.value.len);
+		close_message(at);
+	}
+}
+
+std::string_view
+EnvelopeWriter::encode_outbox(const cdc_outbox &ob)
+{
+	if (buf_.size() > (size_t{16} << 20))
+		std::string(1024, '\0').swap(buf_);
+	len_ = 0;
+	write_outbox_body(ob);
 	check_result_size();
 	return std::string_view(buf_.data(), len_);
 }

@@ -38,6 +38,7 @@ public:
 	/* Both throw CoreError / std::bad_alloc; the result is valid until the next call. */
 	std::string_view encode(const cdc_event &event);
 	std::string_view encode_key(const cdc_row &key);
+	std::string_view encode_outbox(const cdc_outbox &outbox);
 
 	/* Skip UTF-8 checks of strings the caller guarantees (see cdc_core.h). */
 	void		trust_utf8(bool trusted) { trusted_utf8_ = trusted; }
@@ -76,6 +77,7 @@ private:
 	void		close_message(size_t at, size_t guess = 1);
 
 	void		write_source(const cdc_source &src);
+	void		write_outbox_body(const cdc_outbox &outbox);
 	void		write_source_header(const cdc_source &src);
 	void		write_row_body(const cdc_row &row, int depth, int vdepth);
 	void		write_column_header(const cdc_column &col);

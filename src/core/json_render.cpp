@@ -133,6 +133,12 @@ check_envelope(const pb::Envelope &env)
 		for (const auto &col : env.schema_change().columns())
 			check_known(col, "cdc.v1.SchemaColumn");
 	}
+	if (env.has_outbox())
+	{
+		check_known(env.outbox(), "cdc.v1.OutboxEvent");
+		for (const auto &h : env.outbox().headers())
+			check_known(h, "cdc.v1.Header");
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -598,6 +604,80 @@ public:
 	}
 
 	void		envelope(const pb::Envelope &env);
+
+	/*
+	 * An outbox event: topic, key (null without one), payload_format, the
+	 * payload (JSON text embedded when jsonb takes it, else a string; text
+	 * as a string; bytes as bytea hex) and headers as [name, value] pairs
+	 * (values that are not UTF-8 as bytea hex).
+	 */
+	void		outbox(const pb::OutboxEvent &ob, bool &first)
+	{
+		bool		ofirst = true;
+
+		key("outbox", first);
+		o_.push_back('{');
+		key("topic", ofirst);
+		str(ob.topic());
+		key("key", ofirst);
+		if (ob.has_key())
+			str(ob.key());
+		else
+			o_.append("null");
+		key("payload_format", ofirst);
+		switch (ob.payload_format())
+		{
+			case pb::PAYLOAD_JSON:
+				o_.append("\"json\"");
+				break;
+			case pb::PAYLOAD_TEXT:
+				o_.append("\"text\"");
+				break;
+			case pb::PAYLOAD_BYTES:
+				o_.append("\"bytes\"");
+				break;
+			default:
+				invalid("unknown outbox payload format " + std::to_string(ob.payload_format()));
+		}
+		key("payload", ofirst);
+		const std::string &p = ob.payload();
+
+		if (ob.payload_format() == pb::PAYLOAD_JSON && json_kind(p) == JsonText::kJsonb)
+		{
+			check_size(o_.size() + p.size());
+			o_.append(p);
+		}
+		else if (ob.payload_format() != pb::PAYLOAD_BYTES && utf8_valid(p.data(), p.size()))
+			str(p);
+		else
+		{
+			check_size(o_.size() + 2 * p.size() + 5);
+			append_bytea_string(o_, p);
+		}
+		key("headers", ofirst);
+		o_.push_back('[');
+		for (int i = 0; i < ob.headers_size(); i++)
+		{
+			const auto &h = ob.headers(i);
+
+			unit();
+			if (i > 0)
+				o_.push_back(',');
+			o_.push_back('[');
+			str(h.name());
+			o_.push_back(',');
+			if (utf8_valid(h.value().data(), h.value().size()))
+				str(h.value());
+			else
+			{
+				check_size(o_.size() + 2 * h.value().size() + 5);
+				append_bytea_string(o_, h.value());
+			}
+			o_.push_back(']');
+		}
+		o_.push_back(']');
+		o_.push_back('}');
+	}
 
 	/* The rendering must not exceed max_len. */
 	void		check_size(size_t len) const
@@ -1301,6 +1381,8 @@ op_name(int op)
 			return "gap";
 		case pb::OP_SCHEMA:
 			return "schema";
+		case pb::OP_OUTBOX:
+			return "outbox";
 		default:
 			return nullptr;
 	}
@@ -1514,6 +1596,8 @@ Renderer::envelope(const pb::Envelope &env)
 			append_timestamp(o_, g.time_us(), true);
 		o_.push_back('}');
 	}
+	else if (op == pb::OP_OUTBOX)
+		outbox(env.outbox(), first);
 	else if (op == pb::OP_SCHEMA)
 	{
 		/* ddl null when not sent (resent, or DDL text off); renamed_from null unless renamed */

@@ -1384,9 +1384,9 @@ TEST_F(EnvelopeWriter, RejectsOpOutsideTheEnum)
 {
 	cdc_event	ev = event_of(static_cast<cdc_op>(0));
 
-	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..12)");
-	ev.op = static_cast<cdc_op>(13);
-	EXPECT_EQ(encode_error(ev), "invalid op 13 (expected 1..12)");
+	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..13)");
+	ev.op = static_cast<cdc_op>(14);
+	EXPECT_EQ(encode_error(ev), "invalid op 14 (expected 1..13)");
 	ev.op = CDC_OP_GAP;
 	encode(ev);
 

@@ -1724,8 +1724,8 @@ TEST(JsonRenderErrors, OpMustBeKnown)
 	EXPECT_EQ(render_error(e), "invalid envelope: op is unspecified");
 	e.set_op(static_cast<pb::Op>(42));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 42");
-	e.set_op(static_cast<pb::Op>(13));
-	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 13");
+	e.set_op(static_cast<pb::Op>(14));
+	EXPECT_EQ(render_error(e), "invalid envelope: unknown op 14");
 	e.set_op(static_cast<pb::Op>(-3));
 	EXPECT_EQ(render_error(e), "invalid envelope: unknown op -3");
 }
