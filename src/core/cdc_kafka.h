@@ -79,7 +79,7 @@ int			cdc_kafka_properties_check_secrets(const char *properties,
 /* Drops whatever is still queued and stops librdkafka's threads. NULL is allowed. */
 void		cdc_producer_destroy(cdc_producer *p);
 
-/* Result of cdc_producer_send. */
+/* Result of cdc_producer_send and cdc_producer_send_headers. */
 typedef enum cdc_send_result
 {
 	CDC_SEND_QUEUED = 0,		/* copied into the producer's queue */
@@ -100,6 +100,32 @@ cdc_send_result cdc_producer_send(cdc_producer *p, const char *topic, int32_t pa
 								  const void *key, size_t keylen,
 								  const void *value, size_t valuelen,
 								  char *errbuf, size_t errlen);
+
+/*
+ * One Kafka message header: name NUL-terminated (not NULL), value
+ * valuelen bytes, or NULL for a null header value (valuelen ignored).
+ */
+typedef struct cdc_header
+{
+	const char *name;
+	const void *value;
+	size_t		valuelen;
+} cdc_header;
+
+/*
+ * cdc_producer_send with nheaders headers (copied, sent in this order;
+ * a name may repeat). Everything else is exactly as cdc_producer_send:
+ * the open transaction, the queue-full answer, the refusals (the headers'
+ * names and values count toward the size that must fit in the queue) and
+ * the counting of the message (its acknowledged bytes are key and value
+ * only). headers may be NULL when nheaders is 0; a NULL headers array
+ * otherwise, or a header without a name, is refused (CDC_SEND_FAILED).
+ */
+cdc_send_result cdc_producer_send_headers(cdc_producer *p, const char *topic, int32_t partition,
+										  const void *key, size_t keylen,
+										  const void *value, size_t valuelen,
+										  const cdc_header *headers, size_t nheaders,
+										  char *errbuf, size_t errlen);
 
 /*
  * The partition count of a topic (a metadata request, which also makes a

@@ -623,25 +623,70 @@ KafkaProducer::topic_handle(const char *topic)
 
 int
 KafkaProducer::send(const char *topic, int32_t partition, const void *key, size_t keylen,
-					const void *value, size_t valuelen)
+					const void *value, size_t valuelen,
+					const cdc_header *headers, size_t nheaders)
 {
 	rd_kafka_topic_t *rkt = topic_handle(topic);
 	AckTracker::TxnId id = tracker_.open();
 	rd_kafka_resp_err_t err;
 	uint64_t	size = (key ? keylen : 0) + (value ? valuelen : 0);
 
+	if (nheaders > 0)
+	{
+		if (headers == nullptr)
+			refuse("a message was given headers without a header array");
+		for (size_t i = 0; i < nheaders; i++)
+		{
+			if (headers[i].name == nullptr)
+				refuse("header " + std::to_string(i + 1) + " of a message has no name");
+			size += std::strlen(headers[i].name) +
+				(headers[i].value ? headers[i].valuelen : 0);
+		}
+	}
+
 	/* librdkafka would report such a message "queue full" forever */
 	if (queue_max_bytes_ > 0 && size > queue_max_bytes_)
 		refuse_too_large(size);
 
-	err = rd_kafka_producev(rk_,
-							RD_KAFKA_V_RKT(rkt),
-							RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
-							RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-							RD_KAFKA_V_KEY(const_cast<void *>(key), key ? keylen : 0),
-							RD_KAFKA_V_VALUE(const_cast<void *>(value), value ? valuelen : 0),
-							RD_KAFKA_V_OPAQUE(reinterpret_cast<void *>(static_cast<uintptr_t>(id))),
-							RD_KAFKA_V_END);
+	if (nheaders == 0)
+		err = rd_kafka_producev(rk_,
+								RD_KAFKA_V_RKT(rkt),
+								RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+								RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+								RD_KAFKA_V_KEY(const_cast<void *>(key), key ? keylen : 0),
+								RD_KAFKA_V_VALUE(const_cast<void *>(value), value ? valuelen : 0),
+								RD_KAFKA_V_OPAQUE(reinterpret_cast<void *>(static_cast<uintptr_t>(id))),
+								RD_KAFKA_V_END);
+	else
+	{
+		/* ours until librdkafka queued the message: it takes them only then */
+		std::unique_ptr<rd_kafka_headers_t, decltype(&rd_kafka_headers_destroy)>
+			hdrs(rd_kafka_headers_new(nheaders), rd_kafka_headers_destroy);
+
+		if (!hdrs)
+			refuse("could not allocate the headers of a message");
+		for (size_t i = 0; i < nheaders; i++)
+		{
+			const cdc_header &h = headers[i];
+
+			/* copied; a NULL value is a null header value */
+			if (rd_kafka_header_add(hdrs.get(), h.name, -1, h.value,
+									h.value ? static_cast<ssize_t>(h.valuelen) : 0)
+				!= RD_KAFKA_RESP_ERR_NO_ERROR)
+				refuse("could not add a header to a message");
+		}
+		err = rd_kafka_producev(rk_,
+								RD_KAFKA_V_RKT(rkt),
+								RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+								RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+								RD_KAFKA_V_KEY(const_cast<void *>(key), key ? keylen : 0),
+								RD_KAFKA_V_VALUE(const_cast<void *>(value), value ? valuelen : 0),
+								RD_KAFKA_V_HEADERS(hdrs.get()),
+								RD_KAFKA_V_OPAQUE(reinterpret_cast<void *>(static_cast<uintptr_t>(id))),
+								RD_KAFKA_V_END);
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			hdrs.release();		/* the queued message owns them now */
+	}
 	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 	{
 		/* an empty queue that is full: this message alone does not fit */
@@ -711,11 +756,15 @@ KafkaProducer::partition_count(const char *topic, int timeout_ms)
 void
 KafkaProducer::refuse_too_large(uint64_t size)
 {
-	std::string why = "a message of " + std::to_string(size)
-		+ " bytes does not fit in the producer queue: raise queue.buffering.max.kbytes"
-		" (and message.max.bytes, and the topic's max.message.bytes) in"
-		" cdc_plugin.kafka_properties above the largest row";
+	refuse("a message of " + std::to_string(size)
+		   + " bytes does not fit in the producer queue: raise queue.buffering.max.kbytes"
+		   " (and message.max.bytes, and the topic's max.message.bytes) in"
+		   " cdc_plugin.kafka_properties above the largest row");
+}
 
+void
+KafkaProducer::refuse(const std::string &why)
+{
 	tracker_.count_unsent();
 	set_failure(why);
 	fail(why);
@@ -900,9 +949,21 @@ cdc_producer_send(cdc_producer *p, const char *topic, int32_t partition,
 				  const void *key, size_t keylen,
 				  const void *value, size_t valuelen, char *errbuf, size_t errlen)
 {
+	return cdc_producer_send_headers(p, topic, partition, key, keylen, value, valuelen,
+									 nullptr, 0, errbuf, errlen);
+}
+
+extern "C" cdc_send_result
+cdc_producer_send_headers(cdc_producer *p, const char *topic, int32_t partition,
+						  const void *key, size_t keylen,
+						  const void *value, size_t valuelen,
+						  const cdc_header *headers, size_t nheaders,
+						  char *errbuf, size_t errlen)
+{
 	try
 	{
-		return p->impl.send(topic, partition, key, keylen, value, valuelen) == 0 ?
+		return p->impl.send(topic, partition, key, keylen, value, valuelen,
+							headers, nheaders) == 0 ?
 			CDC_SEND_QUEUED : CDC_SEND_QUEUE_FULL;
 	}
 	catch (...)

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "ack_tracker.hpp"
+#include "cdc_kafka.h"
 
 namespace cdc_core {
 
@@ -87,10 +88,13 @@ public:
 
 	/*
 	 * 0 queued, 1 queue full (poll and send again); throws on other
-	 * errors, and for a message the queue could never hold.
+	 * errors, and for a message the queue could never hold (headers
+	 * counted). headers (nheaders of them, copied) go with the message;
+	 * none are allocated when nheaders is 0.
 	 */
 	int send(const char *topic, int32_t partition, const void *key, size_t keylen,
-			 const void *value, size_t valuelen);
+			 const void *value, size_t valuelen,
+			 const cdc_header *headers = nullptr, size_t nheaders = 0);
 
 	/*
 	 * The topic's partition count from a metadata request waiting at most
@@ -119,6 +123,7 @@ private:
 	void set_failure(const std::string &why);	/* keeps the first */
 	std::string scrub(const std::string &text) const;	/* secrets redacted */
 	[[noreturn]] void refuse_too_large(uint64_t size);
+	[[noreturn]] void refuse(const std::string &why);	/* counted unsent, failed */
 
 	rd_kafka_t *rk_ = nullptr;
 	int wake_fd_ = -1;
