@@ -37,6 +37,21 @@ typedef struct cdc_producer cdc_producer;
 size_t		cdc_topic_name(const char *prefix, const char *schema, const char *table,
 						   char *buf, size_t buflen, char *errbuf, size_t errlen);
 
+/*
+ * Whether Kafka accepts the len bytes at topic (no NUL needed; a NUL byte
+ * counts as a character) as a topic name: 1 to CDC_TOPIC_NAME_MAX
+ * characters of [A-Za-z0-9._-], neither "." nor "..". Returns 0 (errbuf
+ * "") or -1 with errbuf saying which rule it breaks: "topic name is
+ * empty", "topic name is longer than 249 characters (N)", "topic name may
+ * not be "." or ".."", or "topic name has a character Kafka does not allow
+ * at position N (allowed: letters, digits, '.', '_', '-'), found KIND",
+ * N counted in bytes from 1, KIND the first such character: "'/'" (a
+ * printable ASCII one, quoted), "a space", "a NUL byte", "the control
+ * character 0x0A", "the byte 0xC3 of a non-ASCII character" (any byte of
+ * UTF-8 beyond ASCII). topic may be NULL only with len 0 (empty).
+ */
+int			cdc_topic_name_check(const char *topic, size_t len, char *errbuf, size_t errlen);
+
 /* What the producer is built from; strings are copied. */
 typedef struct cdc_producer_config
 {

@@ -117,6 +117,44 @@ topic_name(std::string_view prefix, std::string_view schema, std::string_view ta
 	return shortened;
 }
 
+/* See topic_name.hpp; the messages are those of cdc_kafka.h. */
+std::string
+topic_name_problem(std::string_view topic)
+{
+	if (topic.empty())
+		return "topic name is empty";
+	if (topic.size() > kTopicNameMax)
+		return "topic name is longer than " + std::to_string(kTopicNameMax) + " characters ("
+			+ std::to_string(topic.size()) + ")";
+	if (topic == "." || topic == "..")
+		return "topic name may not be \".\" or \"..\"";
+	for (std::size_t i = 0; i < topic.size(); i++)
+	{
+		unsigned char c = static_cast<unsigned char>(topic[i]);
+
+		if (kafka_topic_char(c))
+			continue;
+
+		static const char hex[] = "0123456789ABCDEF";
+		std::string code = std::string("0x") + hex[c >> 4] + hex[c & 0xF];
+		std::string kind;
+
+		if (c == '\0')
+			kind = "a NUL byte";
+		else if (c == ' ')
+			kind = "a space";
+		else if (c < 0x20 || c == 0x7F)
+			kind = "the control character " + code;
+		else if (c >= 0x80)
+			kind = "the byte " + code + " of a non-ASCII character";
+		else
+			kind = std::string("'") + static_cast<char>(c) + "'";
+		return "topic name has a character Kafka does not allow at position "
+			+ std::to_string(i + 1) + " (allowed: letters, digits, '.', '_', '-'), found " + kind;
+	}
+	return "";
+}
+
 /* FIPS 180-4 SHA-256, for the suffix of shortened topic names. */
 std::string
 sha256_hex(std::string_view data)
@@ -186,7 +224,7 @@ sha256_hex(std::string_view data)
 
 }							/* namespace cdc_core */
 
-/* The C entry point of cdc_kafka.h. */
+/* The C entry points of cdc_kafka.h. */
 extern "C" size_t
 cdc_topic_name(const char *prefix, const char *schema, const char *table,
 			   char *buf, size_t buflen, char *errbuf, size_t errlen)
@@ -208,5 +246,25 @@ cdc_topic_name(const char *prefix, const char *schema, const char *table,
 			buf[0] = '\0';
 		cdc_core::report_current_exception(errbuf, errlen);
 		return 0;
+	}
+}
+
+/* The C entry point of cdc_kafka.h. */
+extern "C" int
+cdc_topic_name_check(const char *topic, size_t len, char *errbuf, size_t errlen)
+{
+	try
+	{
+		if (topic == nullptr && len > 0)
+			cdc_core::fail("cdc_topic_name_check: NULL topic name");
+		std::string why = cdc_core::topic_name_problem(std::string_view(topic ? topic : "", len));
+
+		cdc_core::copy_error(errbuf, errlen, why);
+		return why.empty() ? 0 : -1;
+	}
+	catch (...)
+	{
+		cdc_core::report_current_exception(errbuf, errlen);
+		return -1;
 	}
 }

@@ -26,6 +26,13 @@ void		append_topic_name_part(std::string &out, std::string_view name);
 std::string topic_name(std::string_view prefix, std::string_view schema,
 					   std::string_view table);
 
+/*
+ * Why Kafka would refuse topic as a topic name, or "" when it accepts it:
+ * 1 to kTopicNameMax characters of [A-Za-z0-9._-], neither "." nor "..".
+ * A bad character is named by its position (1-based, in bytes) and kind.
+ */
+std::string topic_name_problem(std::string_view topic);
+
 /* SHA-256 of data as 64 lowercase hex digits. */
 std::string sha256_hex(std::string_view data);
 

@@ -1,12 +1,15 @@
 /*
  * topic_name_test.cpp — table -> Kafka topic: ordinary names keep their
  * topic, every other byte is escaped so that no two tables share a topic,
- * and names too long for Kafka are shortened with a hash.
+ * and names too long for Kafka are shortened with a hash; and the check
+ * of a given topic name against Kafka's rules (cdc_topic_name_check).
  */
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "cdc_kafka.h"
 #include "topic_name.hpp"
@@ -155,6 +158,112 @@ TEST(TopicName, CInterface)
 	EXPECT_EQ(cdc_topic_name("cdc", "a", "b", buf, 10, err, sizeof(err)), 0u);
 	EXPECT_STRNE(err, "");
 	EXPECT_EQ(cdc_topic_name(nullptr, "a", "b", buf, sizeof(buf), err, sizeof(err)), 0u);
+}
+
+/* cdc_topic_name_check: 0 with "" in errbuf, or -1 and the reason. */
+std::string
+check(std::string_view topic)
+{
+	char		err[512];
+
+	std::memset(err, 'x', sizeof(err));
+	int			rc = cdc_topic_name_check(topic.data(), topic.size(), err, sizeof(err));
+
+	if (rc == 0)
+		return std::string("ok") + err;	/* err must be "" */
+	EXPECT_EQ(rc, -1);
+	return err;
+}
+
+const std::string kBadChar = "topic name has a character Kafka does not allow at position ";
+const std::string kAllowed = " (allowed: letters, digits, '.', '_', '-'), found ";
+
+TEST(TopicNameCheck, AcceptsEveryAllowedCharacter)
+{
+	EXPECT_EQ(check("shop.public.orders"), "ok");
+	EXPECT_EQ(check("a"), "ok");
+	EXPECT_EQ(check("_"), "ok");
+	EXPECT_EQ(check("-"), "ok");
+	EXPECT_EQ(check("..."), "ok");	/* only "." and ".." are reserved */
+	EXPECT_EQ(check(".a"), "ok");
+	EXPECT_EQ(check("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"), "ok");
+	/* everything topic_name() makes passes */
+	EXPECT_EQ(check(topic_name("p r", std::string(63, ' '), "caf\xc3\xa9")), "ok");
+}
+
+TEST(TopicNameCheck, EmptyIsRefused)
+{
+	EXPECT_EQ(check(""), "topic name is empty");
+	char		err[128];
+
+	EXPECT_EQ(cdc_topic_name_check(nullptr, 0, err, sizeof(err)), -1);
+	EXPECT_STREQ(err, "topic name is empty");
+	/* NULL with a length is a wrong call, not a crash */
+	EXPECT_EQ(cdc_topic_name_check(nullptr, 3, err, sizeof(err)), -1);
+	EXPECT_STRNE(err, "");
+}
+
+TEST(TopicNameCheck, At249CharactersOkAt250Refused)
+{
+	EXPECT_EQ(check(std::string(249, 'a')), "ok");
+	EXPECT_EQ(check(std::string(248, 'a') + "."), "ok");
+	EXPECT_EQ(check(std::string(250, 'a')), "topic name is longer than 249 characters (250)");
+	EXPECT_EQ(check(std::string(1000, '.')), "topic name is longer than 249 characters (1000)");
+	/* the length rule is checked first: a bad character past 249 is not the reason */
+	EXPECT_EQ(check(std::string(249, 'a') + " "), "topic name is longer than 249 characters (250)");
+}
+
+TEST(TopicNameCheck, DotAndDotDotAreRefused)
+{
+	EXPECT_EQ(check("."), "topic name may not be \".\" or \"..\"");
+	EXPECT_EQ(check(".."), "topic name may not be \".\" or \"..\"");
+}
+
+TEST(TopicNameCheck, DisallowedCharactersAreNamedByPositionAndKind)
+{
+	EXPECT_EQ(check("a b"), kBadChar + "2" + kAllowed + "a space");
+	EXPECT_EQ(check("/topic"), kBadChar + "1" + kAllowed + "'/'");
+	EXPECT_EQ(check("topic*"), kBadChar + "6" + kAllowed + "'*'");
+	EXPECT_EQ(check("a\"b"), kBadChar + "2" + kAllowed + "'\"'");
+	EXPECT_EQ(check("a\nb"), kBadChar + "2" + kAllowed + "the control character 0x0A");
+	EXPECT_EQ(check("a\x7f"), kBadChar + "2" + kAllowed + "the control character 0x7F");
+	EXPECT_EQ(check(std::string(248, 'a') + "+"), kBadChar + "249" + kAllowed + "'+'");
+	/* the first bad character is the one named */
+	EXPECT_EQ(check("ab:c d"), kBadChar + "3" + kAllowed + "':'");
+}
+
+TEST(TopicNameCheck, ANulByteInsideIsRefused)
+{
+	const std::string with_nul("ab\0cd", 5);
+
+	EXPECT_EQ(check(with_nul), kBadChar + "3" + kAllowed + "a NUL byte");
+	EXPECT_EQ(check(std::string("\0", 1)), kBadChar + "1" + kAllowed + "a NUL byte");
+	/* the length given counts, not the NUL: a NUL past it is not looked at */
+	char		err[256];
+
+	EXPECT_EQ(cdc_topic_name_check("ab\0cd", 2, err, sizeof(err)), 0);
+	EXPECT_STREQ(err, "");
+}
+
+TEST(TopicNameCheck, Utf8IsRefused)
+{
+	/* U+00E9 is C3 A9: its first byte is at position 4 */
+	EXPECT_EQ(check("caf\xc3\xa9"), kBadChar + "4" + kAllowed + "the byte 0xC3 of a non-ASCII character");
+	/* a lone continuation byte, and U+1F600 (4 bytes) */
+	EXPECT_EQ(check("a\xa9"), kBadChar + "2" + kAllowed + "the byte 0xA9 of a non-ASCII character");
+	EXPECT_EQ(check("\xf0\x9f\x98\x80"), kBadChar + "1" + kAllowed + "the byte 0xF0 of a non-ASCII character");
+}
+
+TEST(TopicNameCheck, MessagesAreTruncatedToTheBuffer)
+{
+	char		err[8];
+
+	EXPECT_EQ(cdc_topic_name_check("a b", 3, err, sizeof(err)), -1);
+	EXPECT_EQ(std::strlen(err), sizeof(err) - 1);
+	EXPECT_EQ(std::string(err), std::string("topic name").substr(0, 7));
+	/* no buffer at all: still the answer */
+	EXPECT_EQ(cdc_topic_name_check("a b", 3, nullptr, 0), -1);
+	EXPECT_EQ(cdc_topic_name_check("ab", 2, nullptr, 0), 0);
 }
 
 }							/* namespace */
