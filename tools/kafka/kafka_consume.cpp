@@ -236,6 +236,194 @@ append_json_string(std::string &o, std::string_view s)
 	o.push_back('"');
 }
 
+/* Whether s is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
+bool
+valid_utf8(std::string_view s)
+{
+	size_t		i = 0;
+
+	while (i < s.size())
+	{
+		unsigned char c = static_cast<unsigned char>(s[i]);
+		size_t		n;
+		uint32_t	cp;
+
+		if (c < 0x80)
+		{
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 1, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 2, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		if (s.size() - i - 1 < n)
+			return false;
+		for (size_t j = 1; j <= n; j++)
+		{
+			unsigned char cc = static_cast<unsigned char>(s[i + j]);
+
+			if ((cc & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (cc & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+			(cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+const char kBase64Digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Appends data as standard base64 with padding (RFC 4648). */
+void
+append_base64(std::string &o, std::string_view data)
+{
+	size_t		i = 0;
+
+	for (; i + 3 <= data.size(); i += 3)
+	{
+		uint32_t	v = (uint32_t{static_cast<unsigned char>(data[i])} << 16) |
+			(uint32_t{static_cast<unsigned char>(data[i + 1])} << 8) |
+			static_cast<unsigned char>(data[i + 2]);
+
+		o.push_back(kBase64Digits[v >> 18]);
+		o.push_back(kBase64Digits[(v >> 12) & 63]);
+		o.push_back(kBase64Digits[(v >> 6) & 63]);
+		o.push_back(kBase64Digits[v & 63]);
+	}
+	if (i < data.size())
+	{
+		uint32_t	v = uint32_t{static_cast<unsigned char>(data[i])} << 16;
+		bool		two = i + 1 < data.size();
+
+		if (two)
+			v |= uint32_t{static_cast<unsigned char>(data[i + 1])} << 8;
+		o.push_back(kBase64Digits[v >> 18]);
+		o.push_back(kBase64Digits[(v >> 12) & 63]);
+		o.push_back(two ? kBase64Digits[(v >> 6) & 63] : '=');
+		o.push_back('=');
+	}
+}
+
+/* Decodes base64 (padding optional, no whitespace); false if it is not base64. */
+bool
+decode_base64(std::string_view in, std::string &out)
+{
+	uint32_t	acc = 0;
+	int			bits = 0;
+	size_t		n = in.size();
+
+	out.clear();
+	while (n > 0 && in[n - 1] == '=' && in.size() - n < 2)
+		n--;
+	if ((n % 4 == 1) || (n < in.size() && in.size() % 4 != 0))
+		return false;
+	for (size_t i = 0; i < n; i++)
+	{
+		const char *d = std::strchr(kBase64Digits, in[i]);
+
+		if (in[i] == '\0' || d == nullptr)
+			return false;
+		acc = (acc << 6) | static_cast<uint32_t>(d - kBase64Digits);
+		bits += 6;
+		if (bits >= 8)
+		{
+			bits -= 8;
+			out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+		}
+	}
+	return true;
+}
+
+/* Bytes as a JSON string when they are UTF-8, else as {"base64":"..."}. */
+void
+append_json_bytes(std::string &o, std::string_view b)
+{
+	if (valid_utf8(b))
+	{
+		append_json_string(o, b);
+		return;
+	}
+	o.append("{\"base64\":\"");
+	append_base64(o, b);
+	o.append("\"}");
+}
+
+/*
+ * Appends a message's headers as [[name, value], ...] (value null for a
+ * null value) and returns true; false, appending nothing, when it has
+ * none. A header list librdkafka cannot parse gives false and err.
+ */
+bool
+append_headers_json(const rd_kafka_message_t *m, std::string &o, std::string &err)
+{
+	rd_kafka_headers_t *hdrs = nullptr;
+	rd_kafka_resp_err_t e = rd_kafka_message_headers(m, &hdrs);
+
+	if (e == RD_KAFKA_RESP_ERR__NOENT)
+		return false;
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		err = std::string("headers do not parse: ") + rd_kafka_err2str(e);
+		return false;
+	}
+	if (rd_kafka_header_cnt(hdrs) == 0)
+		return false;
+	const char *name;
+	const void *value;
+	size_t		size;
+
+	o.push_back('[');
+	for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+	{
+		if (i > 0)
+			o.push_back(',');
+		o.push_back('[');
+		append_json_bytes(o, name);
+		o.push_back(',');
+		if (value == nullptr)
+			o.append("null");
+		else
+			append_json_bytes(o, std::string_view(static_cast<const char *>(value), size));
+		o.push_back(']');
+	}
+	o.push_back(']');
+	return true;
+}
+
+/* Appends s escaped for a COPY text format column (backslash, tab, newline, CR). */
+void
+append_copy_text(std::string &o, std::string_view s)
+{
+	for (char c : s)
+	{
+		switch (c)
+		{
+			case '\\':
+				o.append("\\\\");
+				break;
+			case '\t':
+				o.append("\\t");
+				break;
+			case '\n':
+				o.append("\\n");
+				break;
+			case '\r':
+				o.append("\\r");
+				break;
+			default:
+				o.push_back(c);
+		}
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Key rendering through the extension's envelope renderer
  * --------------------------------------------------------------------- */
@@ -327,23 +515,29 @@ on_consumer_log(const rd_kafka_t *, int level, const char *fac, const char *buf)
 const char kConsumeUsage[] =
 	"usage: cdc_kafka_consume consume --brokers B --topic-prefix P\n"
 	"         [--format json|tsv] [--output FILE] [--max-messages N]\n"
-	"         [--idle-exit MS] [--refresh-ms MS] [-X librdkafka.property=value ...]\n"
+	"         [--idle-exit MS] [--refresh-ms MS] [--headers] [-X librdkafka.property=value ...]\n"
 	"Reads every partition of every topic named P.* from the beginning,\n"
 	"picking up new topics and partitions every 500 ms (--refresh-ms), one\n"
 	"line per message:\n"
 	"  json: {\"topic\":..,\"partition\":..,\"offset\":..,\"key\":ROW|null,\"value\":ENVELOPE|null}\n"
 	"        (a key or value that does not parse is given as a \"\\\\x<hex>\"\n"
-	"        string, with \"key_error\"/\"value_error\" saying why)\n"
+	"        string, with \"key_error\"/\"value_error\" saying why); a message\n"
+	"        with headers also has \"headers\":[[NAME,VALUE],...] in their order,\n"
+	"        each a JSON string when it is UTF-8, else {\"base64\":\"...\"}, a null\n"
+	"        value null\n"
 	"  tsv:  topic TAB partition TAB offset TAB key TAB value, key and value as\n"
 	"        \\\\x<hex> (COPY text format: COPY turns it into the bytea literal\n"
-	"        \\x<hex>) or \\N for NULL\n"
+	"        \\x<hex>) or \\N for NULL; with --headers a 6th column: the headers\n"
+	"        as that JSON array, escaped for COPY text format, or \\N for none\n"
 	"Stops on SIGINT/SIGTERM, after N messages, or after MS ms without one.\n";
 
 /* Builds one output line for a message. */
 void
-format_message(const rd_kafka_message_t *m, bool json, KeyRenderer &keys,
+format_message(const rd_kafka_message_t *m, bool json, bool tsv_headers, KeyRenderer &keys,
 			   std::string &line, std::string &scratch)
 {
+	std::string headers_error;
+
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	std::string_view key(static_cast<const char *>(m->key), m->key ? m->key_len : 0);
 	std::string_view value(static_cast<const char *>(m->payload), m->payload ? m->len : 0);
@@ -371,6 +565,19 @@ format_message(const rd_kafka_message_t *m, bool json, KeyRenderer &keys,
 		{
 			line.append("\\\\x");
 			append_hex(line, value);
+		}
+		if (tsv_headers)
+		{
+			line.push_back('\t');
+			scratch.clear();
+			if (append_headers_json(m, scratch, headers_error))
+				append_copy_text(line, scratch);
+			else
+				line.append("\\N");
+			if (!headers_error.empty())
+				std::fprintf(stderr, "cdc_kafka_consume: %s [%d] offset %lld: %s\n", topic,
+							 static_cast<int>(m->partition), static_cast<long long>(m->offset),
+							 headers_error.c_str());
 		}
 		line.push_back('\n');
 		return;
@@ -415,6 +622,18 @@ format_message(const rd_kafka_message_t *m, bool json, KeyRenderer &keys,
 			append_hex(line, value);
 			line.push_back('"');
 		}
+	}
+	{
+		size_t		before = line.size();
+
+		line.append(",\"headers\":");
+		if (!append_headers_json(m, line, headers_error))
+			line.resize(before);
+	}
+	if (!headers_error.empty())
+	{
+		line.append(",\"headers_error\":");
+		append_json_string(line, headers_error);
 	}
 	if (!key_error.empty())
 	{
@@ -502,6 +721,7 @@ run_consume(int argc, char **argv)
 	int64_t		max_messages = 0;
 	int64_t		idle_exit_ms = 0;
 	int64_t		refresh_ms = 500;
+	bool		tsv_headers = false;
 	ConfList	props;
 
 	for (int i = 2; i < argc; i++)
@@ -514,6 +734,11 @@ run_consume(int argc, char **argv)
 		{
 			std::fputs(kConsumeUsage, stdout);
 			return 0;
+		}
+		if (opt == "--headers")
+		{
+			tsv_headers = true;	/* json shows them anyway */
+			continue;
 		}
 		if (!ok)
 			;
@@ -669,7 +894,7 @@ run_consume(int argc, char **argv)
 						 rd_kafka_topic_name(m->rkt), static_cast<int>(m->partition),
 						 static_cast<long long>(next), static_cast<long long>(m->offset - 1));
 		next = m->offset + 1;
-		format_message(m, json, *keys, line, scratch);
+		format_message(m, json, tsv_headers, *keys, line, scratch);
 		rd_kafka_message_destroy(m);
 		if (!write_all(fd, line))
 		{
@@ -705,10 +930,262 @@ const char kProduceUsage[] =
 	"usage: cdc_kafka_consume produce --brokers B [--input FILE]\n"
 	"         [--timeout-ms MS] [-X librdkafka.property=value ...]\n"
 	"Produces one message per input line (stdin by default):\n"
-	"  topic TAB partition TAB key TAB value\n"
+	"  topic TAB partition TAB key TAB value [TAB headers]\n"
 	"partition -1 (or empty) lets the partitioner choose; key and value are\n"
-	"\\x<hex>, \\\\x<hex> or \\N (NULL). Waits for every delivery (at most MS ms,\n"
-	"default 60000); exits 1 if any message failed, naming the error.\n";
+	"\\x<hex>, \\\\x<hex> or \\N (NULL). headers, if there: \\N or [] for none,\n"
+	"else [[NAME,VALUE],...] as consume prints them (NAME and VALUE a JSON\n"
+	"string or {\"base64\":\"...\"}, VALUE also null), escaped for COPY text\n"
+	"format like consume --format tsv --headers writes them. Waits for every\n"
+	"delivery (at most MS ms, default 60000); exits 1 if any message failed,\n"
+	"naming the error.\n";
+
+/* One header of an input line; has_value false for a null value. */
+struct InputHeader
+{
+	std::string name;
+	bool		has_value = true;
+	std::string value;
+};
+
+/* Undoes COPY text format escapes (\\ \t \n \r \b \f \v; \c for another c is c). */
+std::string
+decode_copy_text(std::string_view f)
+{
+	std::string out;
+
+	for (size_t i = 0; i < f.size(); i++)
+	{
+		if (f[i] != '\\' || i + 1 == f.size())
+		{
+			out.push_back(f[i]);
+			continue;
+		}
+		char		c = f[++i];
+
+		switch (c)
+		{
+			case 't':
+				out.push_back('\t');
+				break;
+			case 'n':
+				out.push_back('\n');
+				break;
+			case 'r':
+				out.push_back('\r');
+				break;
+			case 'b':
+				out.push_back('\b');
+				break;
+			case 'f':
+				out.push_back('\f');
+				break;
+			case 'v':
+				out.push_back('\v');
+				break;
+			default:
+				out.push_back(c);
+		}
+	}
+	return out;
+}
+
+/* Just enough JSON for a header list: [[NAME,VALUE],...]. */
+class HeaderListParser
+{
+public:
+	explicit HeaderListParser(std::string_view text) : s_(text) {}
+
+	/* Parses the whole text into out; false with err (and its position) if it is not one. */
+	bool		parse(std::vector<InputHeader> &out, std::string &err)
+	{
+		out.clear();
+		if (!list(out) || (ws(), i_ != s_.size() && fail("text after the list")))
+		{
+			err = err_ + " at character " + std::to_string(i_ + 1) + " of the headers";
+			return false;
+		}
+		return true;
+	}
+
+private:
+	bool		fail(const std::string &why)
+	{
+		if (err_.empty())
+			err_ = why;
+		return false;
+	}
+	void		ws()
+	{
+		while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+			i_++;
+	}
+	bool		eat(char c)
+	{
+		ws();
+		if (i_ < s_.size() && s_[i_] == c)
+		{
+			i_++;
+			return true;
+		}
+		return false;
+	}
+	bool		expect(char c)
+	{
+		return eat(c) || fail(std::string("expected '") + c + "'");
+	}
+	bool		list(std::vector<InputHeader> &out)
+	{
+		if (!expect('['))
+			return false;
+		if (eat(']'))
+			return true;
+		do
+		{
+			InputHeader h;
+
+			if (!expect('[') || !bytes(h.name) || !expect(','))
+				return false;
+			ws();
+			if (s_.substr(i_, 4) == "null")
+			{
+				i_ += 4;
+				h.has_value = false;
+			}
+			else if (!bytes(h.value))
+				return false;
+			if (!expect(']'))
+				return false;
+			out.push_back(std::move(h));
+		} while (eat(','));
+		return expect(']');
+	}
+	/* a JSON string, or {"base64":"..."} */
+	bool		bytes(std::string &out)
+	{
+		ws();
+		if (!eat('{'))
+			return string(out);
+		std::string member;
+		std::string text;
+
+		if (!string(member) || member != "base64")
+			return fail("expected {\"base64\":\"...\"}");
+		if (!expect(':') || !string(text) || !expect('}'))
+			return false;
+		if (!decode_base64(text, out))
+			return fail("not base64");
+		return true;
+	}
+	bool		hex4(uint32_t &v)
+	{
+		v = 0;
+		if (s_.size() - i_ < 4)
+			return fail("short \\u escape");
+		for (int k = 0; k < 4; k++)
+		{
+			char		c = s_[i_++];
+			int			d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+				c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+			if (d < 0)
+				return fail("bad \\u escape");
+			v = v * 16 + static_cast<uint32_t>(d);
+		}
+		return true;
+	}
+	static void utf8(std::string &out, uint32_t cp)
+	{
+		if (cp < 0x80)
+			out.push_back(static_cast<char>(cp));
+		else if (cp < 0x800)
+		{
+			out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+			out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+		}
+		else if (cp < 0x10000)
+		{
+			out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+			out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+			out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+		}
+		else
+		{
+			out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+			out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+			out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+			out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+		}
+	}
+	bool		string(std::string &out)
+	{
+		out.clear();
+		if (!expect('"'))
+			return false;
+		while (i_ < s_.size())
+		{
+			unsigned char c = static_cast<unsigned char>(s_[i_++]);
+
+			if (c == '"')
+				return true;
+			if (c < 0x20)
+				return fail("control character in a string");
+			if (c != '\\')
+			{
+				out.push_back(static_cast<char>(c));
+				continue;
+			}
+			if (i_ == s_.size())
+				break;
+			char		e = s_[i_++];
+			uint32_t	cp,
+						lo;
+
+			switch (e)
+			{
+				case '"':
+				case '\\':
+				case '/':
+					out.push_back(e);
+					break;
+				case 'b':
+					out.push_back('\b');
+					break;
+				case 'f':
+					out.push_back('\f');
+					break;
+				case 'n':
+					out.push_back('\n');
+					break;
+				case 'r':
+					out.push_back('\r');
+					break;
+				case 't':
+					out.push_back('\t');
+					break;
+				case 'u':
+					if (!hex4(cp))
+						return false;
+					if (cp >= 0xD800 && cp <= 0xDBFF)
+					{
+						if (s_.substr(i_, 2) != "\\u" || (i_ += 2, !hex4(lo)) || lo < 0xDC00 || lo > 0xDFFF)
+							return fail("unpaired surrogate");
+						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					}
+					else if (cp >= 0xDC00 && cp <= 0xDFFF)
+						return fail("unpaired surrogate");
+					utf8(out, cp);
+					break;
+				default:
+					return fail("bad escape in a string");
+			}
+		}
+		return fail("unterminated string");
+	}
+
+	std::string_view s_;
+	size_t		i_ = 0;
+	std::string err_;
+};
 
 /* Delivery counters, updated only by the delivery-report callback. */
 struct DeliveryStats
@@ -860,30 +1337,69 @@ run_produce(int argc, char **argv)
 					value,
 					err;
 		int64_t		partition = -1;
+		std::vector<InputHeader> headers;
 
-		if (f.size() != 4 ||
+		if ((f.size() != 4 && f.size() != 5) ||
 			!(f[1].empty() || f[1] == "-1" || parse_count(std::string(f[1]).c_str(), partition)) ||
 			!decode_bytea_field(f[2], key_null, key, err) ||
-			!decode_bytea_field(f[3], value_null, value, err))
+			!decode_bytea_field(f[3], value_null, value, err) ||
+			(f.size() == 5 && f[4] != "\\N" &&
+			 !HeaderListParser(decode_copy_text(f[4])).parse(headers, err)))
 		{
-			std::fprintf(stderr, "cdc_kafka_consume: input line %lld: expected topic TAB partition TAB key TAB value%s%s\n",
+			std::fprintf(stderr, "cdc_kafka_consume: input line %lld: expected topic TAB partition TAB key TAB value [TAB headers]%s%s\n",
 						 static_cast<long long>(lineno), err.empty() ? "" : ": ", err.c_str());
 			status = 2;
 			break;
 		}
 		std::string topic(f[0]);
 
+		/* ours until a produce succeeds; a failed one leaves them to us */
+		std::unique_ptr<rd_kafka_headers_t, decltype(&rd_kafka_headers_destroy)>
+			hdrs(nullptr, rd_kafka_headers_destroy);
+
+		if (!headers.empty())
+		{
+			hdrs.reset(rd_kafka_headers_new(headers.size()));
+			for (const auto &h : headers)
+				rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+									h.has_value ? h.value.data() : nullptr,
+									h.has_value ? static_cast<ssize_t>(h.value.size()) : 0);
+		}
+
+		std::vector<rd_kafka_vu_t> vus;
+		rd_kafka_vu_t vu;
+
+		vu.vtype = RD_KAFKA_VTYPE_TOPIC;
+		vu.u.cstr = topic.c_str();
+		vus.push_back(vu);
+		vu.vtype = RD_KAFKA_VTYPE_PARTITION;
+		vu.u.i32 = static_cast<int32_t>(partition);
+		vus.push_back(vu);
+		vu.vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+		vu.u.i = RD_KAFKA_MSG_F_COPY;
+		vus.push_back(vu);
+		vu.vtype = RD_KAFKA_VTYPE_KEY;
+		vu.u.mem.ptr = key_null ? nullptr : key.data();
+		vu.u.mem.size = key_null ? 0 : key.size();
+		vus.push_back(vu);
+		vu.vtype = RD_KAFKA_VTYPE_VALUE;
+		vu.u.mem.ptr = value_null ? nullptr : value.data();
+		vu.u.mem.size = value_null ? 0 : value.size();
+		vus.push_back(vu);
+		if (hdrs)
+		{
+			vu.vtype = RD_KAFKA_VTYPE_HEADERS;
+			vu.u.headers = hdrs.get();
+			vus.push_back(vu);
+		}
+
 		for (;;)
 		{
-			rd_kafka_resp_err_t e = rd_kafka_producev(
-				rk,
-				RD_KAFKA_V_TOPIC(topic.c_str()),
-				RD_KAFKA_V_PARTITION(static_cast<int32_t>(partition)),
-				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_KEY(key_null ? nullptr : key.data(), key_null ? 0 : key.size()),
-				RD_KAFKA_V_VALUE(value_null ? nullptr : value.data(), value_null ? 0 : value.size()),
-				RD_KAFKA_V_END);
+			rd_kafka_error_t *error = rd_kafka_produceva(rk, vus.data(), vus.size());
+			rd_kafka_resp_err_t e = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
 
+			if (error != nullptr)
+				rd_kafka_error_destroy(error);
 			if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			{
 				rd_kafka_poll(rk, 100);	/* never drop: wait for room */
@@ -896,7 +1412,10 @@ run_produce(int argc, char **argv)
 				status = 1;
 			}
 			else
+			{
+				hdrs.release();	/* the message owns them now */
 				queued++;
+			}
 			break;
 		}
 		rd_kafka_poll(rk, 0);

@@ -3,8 +3,10 @@
 # PostgreSQL: starts a mock cluster, publishes crafted envelopes (one topic
 # prefix per scenario, each with one kind of fault), consumes them back and
 # checks that verify finds exactly that fault; checks that
-# tools/gap_consumer.py rebuilds the tables of a stream with a gap; then
-# checks the broker's control commands (topic, down/up, rtt, produce-errors)
+# tools/gap_consumer.py rebuilds the tables of a stream with a gap; checks
+# message headers (produce's 5th column, consume's json member and tsv
+# --headers column, a round trip through both); then checks the broker's
+# control commands (topic, down/up, rtt, produce-errors)
 # take effect.
 #
 #   make kafka-tools && bash tools/kafka/selftest.sh
@@ -242,6 +244,82 @@ check "half-written last line ignored (its change counts as missing)" bash -c '[
 check "verify without --topic-prefix exits 2" [ $? -eq 2 ]
 "$tool" verify --consumed "$work/nonexistent.tsv" --reference "$work/data/st_clean.ref" --topic-prefix st_clean >/dev/null 2>&1
 check "verify with a missing consumed file exits 2" [ $? -eq 2 ]
+
+# ---- message headers: produce's 5th column, consume --format json and tsv --headers ----
+# (partition 0 of one topic, so the order is known; hdr_copy is a round trip:
+# consume's tsv --headers output, without its offset column, produced again)
+cmd_ok topic hdr.t 1
+cmd_ok topic hdr_copy.t 1
+"$python" - "$work/hdr.in" <<'EOF'
+import json, sys
+# the JSON text of a header list, escaped for COPY text format
+def copy_text(s):
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def hdrs(h):
+    return copy_text(json.dumps(h, ensure_ascii=False))
+lines = [
+    ["\\x6b31", "\\x7631", hdrs([["trace-id", "abc"], ["bin", {"base64": "AP8J"}], ["nullv", None],
+                                 ["empty", ""], ["dup", "1"], ["dup", "2"],
+                                 ["text", "tab\there \"quoted\" back\\slash\nnewline caf\u00e9 \U0001F600"]])],
+    ["\\N", "\\x7632"],                 # no 5th column
+    ["\\N", "\\x7633", "\\N"],          # \N: none
+    ["\\N", "\\x7634", "[]"],           # []: none
+    ["\\N", "\\N", hdrs([[{"base64": "/w=="}, {"base64": "ww=="}]])],  # not UTF-8: base64
+]
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    for l in lines:
+        f.write("\t".join(["hdr.t", "0"] + l) + "\n")
+EOF
+"$tool" produce --brokers "$bootstrap" --input "$work/hdr.in" 2>"$work/hdr.produce.err"
+check "headers: produce's 5th column gives a message its headers" [ $? -eq 0 ]
+for how in json tsv tsvh; do
+	opts=(--format "${how:0:4}")
+	[ "$how" = tsvh ] && opts=(--format tsv --headers)
+	"$tool" consume --brokers "$bootstrap" --topic-prefix hdr "${opts[@]}" \
+		--output "$work/hdr.$how" --idle-exit 10000 --max-messages 5 2>/dev/null
+done
+check "headers: consume --format json shows them in order, no member when there are none" \
+	"$python" - "$work/hdr.json" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+assert len(lines) == 5, lines
+assert [l["offset"] for l in lines] == [0, 1, 2, 3, 4], lines
+assert lines[0]["headers"] == [["trace-id", "abc"], ["bin", {"base64": "AP8J"}], ["nullv", None],
+                               ["empty", ""], ["dup", "1"], ["dup", "2"],
+                               ["text", "tab\there \"quoted\" back\\slash\nnewline caf\u00e9 \U0001F600"]], lines[0]
+for l in lines[1:4]:
+    assert "headers" not in l, l
+assert lines[4]["headers"] == [[{"base64": "/w=="}, {"base64": "ww=="}]], lines[4]
+assert lines[4]["value"] is None and lines[4]["key"] is None, lines[4]
+EOF
+check "headers: consume --format tsv --headers adds them as a 6th column (COPY text), \\N for none" \
+	"$python" - "$work/hdr.tsvh" "$work/hdr.json" <<'EOF'
+import json, re, sys
+def uncopy(s):
+    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), s)
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1], encoding="utf-8")]
+js = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
+assert len(rows) == 5 and all(len(r) == 6 for r in rows), rows
+for r, j in zip(rows, js):
+    if "headers" in j:
+        assert json.loads(uncopy(r[5])) == j["headers"], (r, j)
+    else:
+        assert r[5] == "\\N", r
+EOF
+check "headers: consume --format tsv without --headers is unchanged (5 columns)" \
+	bash -c 'cmp -s "$1" <(cut -f1-5 "$2") && ! grep -qP "^([^\t]*\t){5}" "$1"' _ "$work/hdr.tsv" "$work/hdr.tsvh"
+# round trip: what tsv --headers printed, produced again, reads back the same
+awk -F'\t' -v OFS='\t' '{print "hdr_copy.t", $2, $4, $5, $6}' "$work/hdr.tsvh" >"$work/hdr_copy.in"
+"$tool" produce --brokers "$bootstrap" --input "$work/hdr_copy.in" 2>/dev/null
+check "headers: produce takes what consume --format tsv --headers wrote" [ $? -eq 0 ]
+"$tool" consume --brokers "$bootstrap" --topic-prefix hdr_copy --format json \
+	--output "$work/hdr_copy.json" --idle-exit 10000 --max-messages 5 2>/dev/null
+check "headers: the round trip keeps every header" \
+	cmp -s <(sed 's/^{"topic":"hdr_copy\.t"/{"topic":"hdr.t"/' "$work/hdr_copy.json") "$work/hdr.json"
+printf 'hdr.t\t0\t\\N\t\\N\t[["no-value"]]\n' >"$work/hdr_bad.in"
+"$tool" produce --brokers "$bootstrap" --input "$work/hdr_bad.in" 2>"$work/hdr_bad.err"
+check "headers: a malformed header list is an input error (exit 2, saying where)" \
+	bash -c '[ $1 -eq 2 ] && grep -q "expected .,. at character 13 of the headers" "$2"' _ $? "$work/hdr_bad.err"
 
 # ---- broker controls take effect ----
 one_message() { printf '%s\t-1\t\\N\t\\x%s\n' "$1" "$(printf '%s' "$2" | od -An -tx1 | tr -d ' \n')"; }
