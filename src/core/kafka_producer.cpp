@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <pthread.h>
 
@@ -639,6 +640,10 @@ KafkaProducer::send(const char *topic, int32_t partition, const void *key, size_
 		{
 			if (headers[i].name == nullptr)
 				refuse("header " + std::to_string(i + 1) + " of a message has no name");
+			/* librdkafka takes a length as ssize_t, where -1 means strlen() */
+			if (headers[i].value && headers[i].valuelen >
+				static_cast<size_t>(std::numeric_limits<ssize_t>::max()))
+				refuse("header " + std::to_string(i + 1) + " of a message is longer than librdkafka takes");
 			size += std::strlen(headers[i].name) +
 				(headers[i].value ? headers[i].valuelen : 0);
 		}
