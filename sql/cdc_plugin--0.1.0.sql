@@ -378,3 +378,51 @@ CREATE EVENT TRIGGER cdc_plugin_ddl ON ddl_command_end
   EXECUTE FUNCTION cdc_plugin.on_ddl_command_end();
 CREATE EVENT TRIGGER cdc_plugin_ddl_drop ON sql_drop
   EXECUTE FUNCTION cdc_plugin.on_sql_drop();
+
+-- ---------------------------------------------------------------------
+-- The table-less outbox
+-- ---------------------------------------------------------------------
+
+-- Members of this role may publish domain events with cdc_plugin.publish().
+-- Roles are cluster-wide: created by the first CREATE EXTENSION, kept by
+-- DROP EXTENSION.
+DO $role$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles
+                  WHERE rolname OPERATOR(pg_catalog.=) 'cdc_plugin_publisher'::pg_catalog.name) THEN
+    CREATE ROLE cdc_plugin_publisher NOLOGIN;
+  END IF;
+END
+$role$;
+
+CREATE FUNCTION cdc_plugin.publish(topic pg_catalog.text, key pg_catalog.text,
+                                   payload pg_catalog.jsonb, headers pg_catalog.jsonb DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'cdc_plugin_publish_jsonb'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION cdc_plugin.publish(topic pg_catalog.text, key pg_catalog.text,
+                                   payload pg_catalog.text, headers pg_catalog.jsonb DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'cdc_plugin_publish_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION cdc_plugin.publish(topic pg_catalog.text, key pg_catalog.text,
+                                   payload pg_catalog.bytea, headers pg_catalog.jsonb DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'cdc_plugin_publish_bytea'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) IS
+'publishes a domain event (JSON payload) to a Kafka topic if and when the calling transaction commits';
+COMMENT ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
+'publishes a domain event (text payload) to a Kafka topic if and when the calling transaction commits';
+COMMENT ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.bytea, pg_catalog.jsonb) IS
+'publishes a domain event (bytes payload) to a Kafka topic if and when the calling transaction commits';
+
+REVOKE ALL ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.bytea, pg_catalog.jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) TO cdc_plugin_publisher;
+GRANT EXECUTE ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) TO cdc_plugin_publisher;
+GRANT EXECUTE ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.bytea, pg_catalog.jsonb) TO cdc_plugin_publisher;

@@ -30,9 +30,6 @@ PG_FUNCTION_INFO_V1(cdc_plugin_publish_jsonb);
 PG_FUNCTION_INFO_V1(cdc_plugin_publish_text);
 PG_FUNCTION_INFO_V1(cdc_plugin_publish_bytea);
 
-/* Headers one event may carry (besides cdc.event_id, which the worker adds). */
-#define CDC_OUTBOX_MAX_HEADERS 64
-
 /* The largest event publish() takes: payload, key and headers. */
 #define CDC_OUTBOX_MAX_BYTES ((Size) 64 << 20)
 

@@ -13,6 +13,9 @@
  */
 #define CDC_OUTBOX_PREFIX "cdc_plugin.outbox"
 
+/* Headers one outbox event may carry (besides cdc.event_id, which the worker adds). */
+#define CDC_OUTBOX_MAX_HEADERS 64
+
 /* The Kafka header the worker puts on every message it publishes. */
 #define CDC_EVENT_ID_HEADER "cdc.event_id"
 

@@ -34,6 +34,7 @@
 #include "cdc_core.h"
 #include "output_plugin.h"
 #include "row_image.h"
+#include "outbox.h"
 #include "schema_event.h"
 
 /*
@@ -630,6 +631,10 @@ cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_w
 		route->old_keylen = 0;
 		route->partition = -1;
 		route->every_partition = event->op == CDC_OP_SCHEMA;
+		route->outbox = event->op == CDC_OP_OUTBOX ? event->outbox : NULL;
+		route->commit_lsn = event->source.commit_lsn;
+		route->total_order = event->txn_total_order;
+		route->lsn = event->source.lsn;
 		route->former_schema = NULL;
 		route->former_table = NULL;
 		if (event->op == CDC_OP_SCHEMA && event->schema_change->renamed_from_table != NULL)
@@ -1094,6 +1099,45 @@ cdc_schema_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPt
 	MemoryContextReset(st->change_cxt);
 }
 
+/*
+ * An outbox event of cdc_plugin.publish(), decoded in its transaction's
+ * order: counted among the transaction's events. One that cannot be
+ * parsed (forged with pg_logical_emit_message()) is skipped with a WARNING.
+ */
+static void
+cdc_outbox_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
+				   const char *message, Size sz)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	MemoryContext old = MemoryContextSwitchTo(st->change_cxt);
+	cdc_outbox	ob;
+	cdc_outbox_header headers[CDC_OUTBOX_MAX_HEADERS];
+	cdc_event	event;
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	if (cdc_outbox_parse(message, sz, &ob, headers, CDC_OUTBOX_MAX_HEADERS,
+						 errbuf, sizeof(errbuf)) != 0)
+	{
+		ereport(WARNING,
+				(errmsg("cdc_plugin skipped a %s message: %s", CDC_OUTBOX_PREFIX, errbuf),
+				 errdetail("The message is at %X/%X. Only cdc_plugin.publish() writes messages with this prefix.",
+						   LSN_FORMAT_ARGS(lsn))));
+		cdc_skipped(ctx);
+	}
+	else
+	{
+		memset(&event, 0, sizeof(event));
+		event.op = CDC_OP_OUTBOX;
+		event.outbox = &ob;
+		cdc_fill_source(st, txn, lsn, &event.source);
+		cdc_count_event(st, txn, NULL, &event);
+		cdc_send_begin(ctx, txn);
+		cdc_write_event(ctx, &event, true, InvalidOid, NULL);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->change_cxt);
+}
+
 /* pg_logical_emit_message(): transactional ones in commit order, others at once. */
 static void
 cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
@@ -1110,6 +1154,15 @@ cdc_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
 		/* the worker's own snapshot bookkeeping: never an event */
 		if (st->sink != NULL && st->sink->watermark != NULL && transactional)
 			st->sink->watermark(st->sink->arg, txn, lsn, message, sz);
+		else
+			cdc_skipped(ctx);
+		return;
+	}
+	if (strcmp(prefix, CDC_OUTBOX_PREFIX) == 0)
+	{
+		/* cdc_plugin.publish(): an outbox event, never an m event */
+		if (transactional)
+			cdc_outbox_message(ctx, txn, lsn, message, sz);
 		else
 			cdc_skipped(ctx);
 		return;

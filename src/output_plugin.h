@@ -33,6 +33,16 @@ typedef struct CdcOutputRoute
 	bool		every_partition;	/* a schema event: a copy to every partition */
 	const char *former_schema;	/* a schema event of a renamed table: copies go */
 	const char *former_table;	/* to the former topic too (NULL: none) */
+	const struct cdc_outbox *outbox;	/* an outbox event: published as it is */
+
+	/*
+	 * What the event id (header cdc.event_id) is made of: the commit LSN of
+	 * the event's transaction and its position there (0: an event outside
+	 * the transaction's order, which lsn then tells apart).
+	 */
+	uint64		commit_lsn;
+	uint64		total_order;
+	uint64		lsn;
 } CdcOutputRoute;
 
 typedef void (*CdcOutputCommitCallback) (void *arg, ReorderBufferTXN *txn);

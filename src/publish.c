@@ -32,6 +32,7 @@
 #include "cdc_kafka.h"
 #include "config.h"
 #include "monitor.h"
+#include "outbox.h"
 #include "publish.h"
 
 /* The producer and what it was built from; one per worker process. */
@@ -336,6 +337,80 @@ cdc_topic_of(const char *schema, const char *table, char *errbuf, size_t errlen)
 	return P.topic;
 }
 
+/*
+ * The event id of a message (header cdc.event_id): the same every time
+ * the event is decoded again, unique among the worker's messages.
+ * "<commit LSN>:<position in the transaction>" for the events of a
+ * transaction, then ":t" for the tombstone after a delete; events outside
+ * the transaction's order (schema events) add their own LSN and, for their
+ * copies, the partition.
+ */
+static int
+cdc_event_id(const CdcOutputRoute *route, bool tombstone, char *buf, size_t len)
+{
+	int			n;
+
+	if (route->total_order != 0)
+		n = snprintf(buf, len, "%X/%X:" UINT64_FORMAT, LSN_FORMAT_ARGS(route->commit_lsn),
+					 route->total_order);
+	else
+		n = snprintf(buf, len, "%X/%X:%X/%X", LSN_FORMAT_ARGS(route->commit_lsn),
+					 LSN_FORMAT_ARGS(route->lsn));
+	if (route->op == CDC_OP_SCHEMA && route->partition >= 0 && n < (int) len)
+		n += snprintf(buf + n, len - n, ":schema:%d", route->partition);
+	if (tombstone && n < (int) len)
+		n += snprintf(buf + n, len - n, ":t");
+	return Min(n, (int) len - 1);
+}
+
+/*
+ * An outbox event: to its own topic, keyed by its key, its payload as the
+ * value, its headers and the event id as headers.
+ */
+static cdc_send_result
+cdc_publish_outbox(const CdcOutputRoute *route, char *errbuf, size_t errlen)
+{
+	const cdc_outbox *ob = route->outbox;
+	cdc_header	headers[CDC_OUTBOX_MAX_HEADERS + 1];
+	char		topic[CDC_TOPIC_NAME_MAX + 1];
+	char		id[64];
+	char		why[CDC_ERRBUF_SIZE * 2];
+	size_t		i,
+				n = 0;
+	cdc_send_result r;
+
+	if (ob->topic.len > CDC_TOPIC_NAME_MAX || ob->nheaders > CDC_OUTBOX_MAX_HEADERS)
+	{
+		snprintf(errbuf, errlen, "an outbox event has a topic name longer than %d bytes or more than %d headers",
+				 CDC_TOPIC_NAME_MAX, CDC_OUTBOX_MAX_HEADERS);
+		return CDC_SEND_FAILED;
+	}
+	memcpy(topic, ob->topic.data, ob->topic.len);
+	topic[ob->topic.len] = '\0';
+	for (i = 0; i < ob->nheaders; i++)
+	{
+		/* names are NUL-terminated for librdkafka: copied (they are short) */
+		headers[n].name = pnstrdup(ob->headers[i].name.data, ob->headers[i].name.len);
+		headers[n].value = ob->headers[i].value.data;
+		headers[n].valuelen = ob->headers[i].value.len;
+		n++;
+	}
+	headers[n].name = CDC_EVENT_ID_HEADER;
+	headers[n].value = id;
+	headers[n].valuelen = cdc_event_id(route, false, id, sizeof(id));
+	n++;
+	r = cdc_producer_send_headers(P.producer, topic, -1,
+								  ob->has_key ? (ob->key.len > 0 ? ob->key.data : "") : NULL,
+								  ob->has_key ? ob->key.len : 0,
+								  ob->payload.len > 0 ? ob->payload.data : "", ob->payload.len,
+								  headers, n, why, sizeof(why));
+	if (r == CDC_SEND_FAILED)
+		snprintf(errbuf, errlen, "could not publish an outbox event to topic \"%s\": %s", topic, why);
+	for (i = 0; i < ob->nheaders; i++)
+		pfree((char *) headers[i].name);
+	return r;
+}
+
 /* Sends the remaining messages of one envelope (change, then tombstone). */
 cdc_send_result
 cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valuelen,
@@ -345,6 +420,8 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 	char		why_topic[CDC_ERRBUF_SIZE];
 	int			parts;
 
+	if (route->outbox != NULL)
+		return cdc_publish_outbox(route, errbuf, errlen);
 	if (route->schema == NULL || route->table == NULL)
 		return CDC_SEND_QUEUED;	/* events without a table are not published */
 	topic = cdc_topic_of(route->schema, route->table, why_topic, sizeof(why_topic));
@@ -359,11 +436,18 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 	{
 		bool		tombstone = *parts_sent == 1;
 		char		why[CDC_ERRBUF_SIZE * 2];
+		char		id[64];
+		cdc_header	header;
 		cdc_send_result r;
 
-		r = cdc_producer_send(P.producer, topic, route->partition, route->key, route->keylen,
-							  tombstone ? NULL : value, tombstone ? 0 : valuelen,
-							  why, sizeof(why));
+		header.name = CDC_EVENT_ID_HEADER;
+		header.value = id;
+		header.valuelen = cdc_event_id(route, tombstone, id, sizeof(id));
+		r = cdc_producer_send_headers(P.producer, topic, route->partition,
+									  route->key, route->keylen,
+									  tombstone ? NULL : value, tombstone ? 0 : valuelen,
+									  route->commit_lsn != 0 ? &header : NULL,
+									  route->commit_lsn != 0 ? 1 : 0, why, sizeof(why));
 		if (r == CDC_SEND_FAILED)
 			snprintf(errbuf, errlen, "could not publish a change of table \"%s.%s\": %s",
 					 route->schema, route->table, why);

@@ -103,6 +103,8 @@ const char kVerifyUsage[] =
 	"after every event older than gap.lost_to_lsn and before every newer one;\n"
 	"with resnapshot, a snapshot_begin of its snapshot (kind gap) follows it on\n"
 	"that partition (bad_gaps otherwise). A copy sent again is a duplicate.\n"
+	"Outbox events (op outbox) in the reference are skipped: the worker\n"
+	"publishes their payloads to their own topics, not envelopes.\n"
 	"Schemas: schema events are not in the reference, never duplicates, and have\n"
 	"no Kafka key (NULL or empty); after a rename they may also be on the former\n"
 	"name's topic. schemas counts the valid ones. bad_schemas: a schema event\n"
@@ -187,6 +189,9 @@ struct EnvInfo
 	uint64_t	schema_version = 0;
 	std::vector<std::string> row_columns;
 
+	/* outbox events: published as they are, to their own topics, not checked here */
+	bool		outbox_event = false;
+
 	/* schema events */
 	bool		schema_event = false;
 	std::string schema_problem;	/* why it is not a valid one */
@@ -231,9 +236,9 @@ const char *
 op_name(int op)
 {
 	static const char *const names[] = {"?", "c", "u", "d", "r", "t", "m", "begin", "commit",
-		"snapshot_begin", "snapshot_end", "gap", "schema"};
+		"snapshot_begin", "snapshot_end", "gap", "schema", "outbox"};
 
-	return op >= 0 && op <= 12 ? names[op] : "?";
+	return op >= 0 && op <= 13 ? names[op] : "?";
 }
 
 /* An LSN as pg_lsn prints it. */
@@ -448,6 +453,8 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 		else if (env.has_before() || env.has_after() || env.has_key())
 			problem = "it has a row";
 	}
+	else if (op == pb::OP_OUTBOX)
+		info.outbox_event = true;
 	else if (op == pb::OP_SCHEMA)
 	{
 		const pb::Source &src = env.source();
@@ -710,7 +717,7 @@ read_reference(const std::string &path, Reference &ref, std::string &err)
 			break;
 		}
 		/* schema events are checked on their own, like markers and gaps */
-		if (e.schema_event)
+		if (e.schema_event || e.outbox_event)
 			continue;
 		auto		ins = ref.by_id.emplace(e.id, bytes);
 
