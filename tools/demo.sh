@@ -80,7 +80,7 @@ for _ in $(seq 100); do
 done
 psql_demo -At -c "SELECT format('   worker %s: %s, slot %s', pid, state, slot_name) FROM cdc_plugin.status()"
 
-echo "== consuming shop.* from Kafka as it arrives (ordered per key, not across partitions)"
+echo "== consuming shop.* (and the outbox topic events.orders) from Kafka as it arrives (ordered per key, not across partitions)"
 tools/kafka/cdc_kafka_consume consume --brokers "$bootstrap" --topic-prefix shop --format json \
   2>"$work/consumer.log" | while IFS= read -r line; do
     # {"topic":..,"partition":..,"offset":..,"key":..,"value":..} -> one readable line
@@ -110,6 +110,11 @@ else:
 ' "$line"
   done &
 pids+=($!)
+# domain events from cdc_plugin.publish() are published as they are (JSON
+# payload, key, headers) to their own topic: read with kcat
+kcat -C -b "$bootstrap" -t events.orders -u -q \
+  -f '[   outbox] %t/%p@%o key=%k headers=%h\n            %s\n' 2>>"$work/consumer.log" &
+pids+=($!)
 sleep 1
 
 echo "== running the workload (in the middle of it, a snapshot of customers on demand and an ALTER TABLE)"
@@ -120,6 +125,10 @@ SELECT cdc_plugin.snapshot('customers');
 SELECT pg_sleep(0.3);
 BEGIN;
 INSERT INTO orders (customer_id, total, items) VALUES (1, 42.50, '[{"sku": "book", "qty": 2}]');
+-- the order-placed event, in the same transaction as the order
+SELECT cdc_plugin.publish('events.orders', 'customer-1',
+       jsonb_build_object('type', 'OrderPlaced', 'order', currval('orders_id_seq'), 'total', 42.50),
+       '{"type": "OrderPlaced"}');
 INSERT INTO orders (customer_id, total, items) VALUES (2, 9.99, '[{"sku": "pen", "qty": 1}]');
 COMMIT;
 SELECT pg_sleep(0.3);
