@@ -111,6 +111,9 @@ SELECT results_eq($$
      WHERE a.grantee <> o.owner) g(object, grantee, privilege)
    ORDER BY object COLLATE "C", grantee COLLATE "C", privilege COLLATE "C"$$,
   $$VALUES ('function cdc_plugin.cancel_snapshot(bigint)', 'cdc_plugin_snapshot', 'EXECUTE'),
+           ('function cdc_plugin.publish(text,text,bytea,jsonb)', 'cdc_plugin_publisher', 'EXECUTE'),
+           ('function cdc_plugin.publish(text,text,jsonb,jsonb)', 'cdc_plugin_publisher', 'EXECUTE'),
+           ('function cdc_plugin.publish(text,text,text,jsonb)', 'cdc_plugin_publisher', 'EXECUTE'),
            ('function cdc_plugin.snapshot(regclass)', 'cdc_plugin_snapshot', 'EXECUTE'),
            ('function cdc_plugin.status()', 'pg_monitor', 'EXECUTE'),
            ('function cdc_plugin.to_json(bytea)', 'PUBLIC', 'EXECUTE'),
