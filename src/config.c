@@ -38,6 +38,9 @@ char	   *cdc_kafka_properties_file = NULL;
 char	   *cdc_topic_prefix = NULL;
 char	   *cdc_include_tables = NULL;
 char	   *cdc_exclude_tables = NULL;
+char	   *cdc_outbox_tables = NULL;
+char	   *cdc_outbox_topic = NULL;
+char	   *cdc_outbox_columns = NULL;
 bool		cdc_tombstones_on_delete = false;
 int			cdc_snapshot_mode = CDC_SNAPSHOT_MODE_INITIAL;
 int			cdc_snapshot_chunk_rows = 2048;
@@ -256,6 +259,18 @@ cdc_config_init(void)
 		DefineCustomStringVariable("cdc_plugin.exclude_tables",
 								   "Tables never to publish, as comma-separated schema.table patterns (* wildcards).",
 								   NULL, &cdc_exclude_tables, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+		DefineCustomStringVariable("cdc_plugin.outbox_tables",
+								   "Outbox tables, as comma-separated schema.table patterns (* wildcards): their inserts are published as domain events, not as row changes.",
+								   "Empty: none.",
+								   &cdc_outbox_tables, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+		DefineCustomStringVariable("cdc_plugin.outbox_topic",
+								   "Topic of the events of outbox tables; ${column} is replaced by the row's value of that column.",
+								   NULL, &cdc_outbox_topic, "outbox.event.${aggregatetype}",
+								   PGC_SIGHUP, 0, NULL, NULL, NULL);
+		DefineCustomStringVariable("cdc_plugin.outbox_columns",
+								   "Columns of outbox tables by role, as comma-separated role=column pairs (roles: id, aggregatetype, aggregateid, type, payload, headers).",
+								   "Empty: each role's column has the role's name.",
+								   &cdc_outbox_columns, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
 		DefineCustomEnumVariable("cdc_plugin.schema_compatibility",
 								 "Which DDL on captured tables the event trigger refuses.",
 								 "none: nothing; backward: changes consumers on the new schema could not apply to older events; forward: changes consumers on the old schema could not read; full: both.",

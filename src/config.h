@@ -12,6 +12,9 @@ extern char *cdc_kafka_properties_file;
 extern char *cdc_topic_prefix;
 extern char *cdc_include_tables;
 extern char *cdc_exclude_tables;
+extern char *cdc_outbox_tables;
+extern char *cdc_outbox_topic;
+extern char *cdc_outbox_columns;
 extern bool cdc_tombstones_on_delete;
 
 /* cdc_plugin.snapshot_mode */

@@ -13,13 +13,18 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "replication/message.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "cdc_core.h"
 #include "cdc_kafka.h"
@@ -200,4 +205,292 @@ Datum
 cdc_plugin_publish_bytea(PG_FUNCTION_ARGS)
 {
 	return cdc_publish(fcinfo, CDC_PAYLOAD_BYTES);
+}
+
+/* ---------------------------------------------------------------------
+ * Outbox tables (the plugin's side)
+ * ---------------------------------------------------------------------
+ */
+
+/* The attribute number of a column by name; 0 when there is none. */
+static AttrNumber
+cdc_column_attnum(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	return 0;
+}
+
+static const char *const cdc_outbox_role_names[CDC_OUTBOX_NROLES] = {
+	"id", "aggregatetype", "aggregateid", "type", "payload", "headers"
+};
+
+/* The ${column}s of the template (at most max of them noted): how many there are. */
+static int
+cdc_template_placeholders(const char *tmpl, const char **names, int *lens, int max)
+{
+	int			n = 0;
+	const char *p = tmpl;
+
+	while ((p = strstr(p, "${")) != NULL)
+	{
+		const char *close = strchr(p + 2, '}');
+
+		if (close == NULL)
+			break;
+		if (n < max)
+		{
+			names[n] = p + 2;
+			lens[n] = (int) (close - p - 2);
+		}
+		n++;
+		p = close + 1;
+	}
+	return n;
+}
+
+void
+cdc_outbox_resolve(const cdc_options *opts, Relation rel, CdcOutboxColumns *cols,
+				   MemoryContext cxt)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	const char *names[16];
+	int			lens[16];
+	int			n,
+				i,
+				r;
+
+	for (r = 0; r < CDC_OUTBOX_NROLES; r++)
+	{
+		const char *col = cdc_options_outbox_column(opts, (cdc_outbox_role) r);
+
+		cols->attnum[r] = cdc_column_attnum(desc, col);
+		if (cols->attnum[r] == 0 &&
+			(r == CDC_OUTBOX_ID || r == CDC_OUTBOX_AGGREGATEID || r == CDC_OUTBOX_PAYLOAD))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("cdc_plugin cannot publish outbox table \"%s.%s\": it has no column \"%s\" (role %s)",
+							get_namespace_name(RelationGetNamespace(rel)),
+							RelationGetRelationName(rel), col, cdc_outbox_role_names[r]),
+					 errhint("Add the column, or name the column that plays this role in cdc_plugin.outbox_columns (role=column) and reload.")));
+	}
+	n = cdc_template_placeholders(cdc_options_outbox_topic(opts), names, lens, lengthof(names));
+	if (n > (int) lengthof(names))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cdc_plugin.outbox_topic has more than %d ${column} placeholders",
+						(int) lengthof(names))));
+	cols->nplaceholders = n;
+	cols->placeholder_attnums = MemoryContextAlloc(cxt, sizeof(AttrNumber) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		char	   *name = pnstrdup(names[i], lens[i]);
+
+		cols->placeholder_attnums[i] = cdc_column_attnum(desc, name);
+		if (cols->placeholder_attnums[i] == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("cdc_plugin cannot publish outbox table \"%s.%s\": cdc_plugin.outbox_topic names column \"%s\", which it does not have",
+							get_namespace_name(RelationGetNamespace(rel)),
+							RelationGetRelationName(rel), name),
+					 errhint("Add the column, or change cdc_plugin.outbox_topic and reload.")));
+	}
+}
+
+/* A column's value as text (its output function), NULL for SQL NULL or no column. */
+static char *
+cdc_row_text(TupleDesc desc, HeapTuple tuple, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		d;
+	Oid			out;
+	bool		varlena;
+	Form_pg_attribute att;
+
+	if (attnum == 0)
+		return NULL;
+	d = heap_getattr(tuple, attnum, desc, &isnull);
+	if (isnull)
+		return NULL;
+	att = TupleDescAttr(desc, attnum - 1);
+	getTypeOutputInfo(att->atttypid, &out, &varlena);
+	return OidOutputFunctionCall(out, d);
+}
+
+/* Headers from a jsonb column: an object's members; anything else is left out with a WARNING. */
+static size_t
+cdc_row_headers(Relation rel, TupleDesc desc, HeapTuple tuple, AttrNumber attnum,
+				cdc_outbox_header *out, size_t n)
+{
+	bool		isnull;
+	Datum		d;
+	Jsonb	   *jb;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	bool		skip = false;
+
+	if (attnum == 0)
+		return n;
+	d = heap_getattr(tuple, attnum, desc, &isnull);
+	if (isnull)
+		return n;
+	if (TupleDescAttr(desc, attnum - 1)->atttypid != JSONBOID)
+	{
+		ereport(WARNING,
+				(errmsg("cdc_plugin left out the headers of an event of outbox table \"%s\": the headers column is not jsonb",
+						RelationGetRelationName(rel))));
+		return n;
+	}
+	jb = DatumGetJsonbP(d);
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+	{
+		ereport(WARNING,
+				(errmsg("cdc_plugin left out the headers of an event of outbox table \"%s\": they are not a JSON object",
+						RelationGetRelationName(rel))));
+		return n;
+	}
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			skip = n >= CDC_OUTBOX_MAX_HEADERS || v.val.string.len == 0 ||
+				(v.val.string.len == strlen(CDC_EVENT_ID_HEADER) &&
+				 memcmp(v.val.string.val, CDC_EVENT_ID_HEADER, v.val.string.len) == 0);
+			if (skip)
+				ereport(WARNING,
+						(errmsg("cdc_plugin left out a header of an event of outbox table \"%s\": more than %d headers, an empty name or the reserved %s",
+								RelationGetRelationName(rel), CDC_OUTBOX_MAX_HEADERS, CDC_EVENT_ID_HEADER)));
+			else
+				out[n].name = cdc_utf8(v.val.string.val, v.val.string.len);
+		}
+		else if (tok == WJB_VALUE && !skip)
+		{
+			if (v.type == jbvString)
+				out[n].value = cdc_utf8(v.val.string.val, v.val.string.len);
+			else if (v.type == jbvNull)
+				out[n].value.data = NULL, out[n].value.len = 0;
+			else
+			{
+				Jsonb	   *elem = JsonbValueToJsonb(&v);
+				char	   *text = JsonbToCString(NULL, &elem->root, VARSIZE(elem));
+
+				out[n].value = cdc_utf8(text, strlen(text));
+			}
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A header from a column's text, if it has a value. */
+static size_t
+cdc_text_header(const char *name, const char *value, cdc_outbox_header *out, size_t n)
+{
+	if (value == NULL)
+		return n;
+	out[n].name.data = name;
+	out[n].name.len = strlen(name);
+	out[n].value = cdc_utf8(value, strlen(value));
+	return n + 1;
+}
+
+void
+cdc_outbox_from_row(const cdc_options *opts, Relation rel, const CdcOutboxColumns *cols,
+					HeapTuple tuple, cdc_outbox *out, cdc_outbox_header *headers)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	const char *tmpl = cdc_options_outbox_topic(opts);
+	StringInfoData topic;
+	const char *p;
+	int			ph = 0;
+	char	   *key;
+	AttrNumber	pay = cols->attnum[CDC_OUTBOX_PAYLOAD];
+	bool		isnull;
+	Datum		d;
+	size_t		i,
+				n = 0;
+
+	memset(out, 0, sizeof(*out));
+	/* the topic: the template with each ${column} replaced */
+	initStringInfo(&topic);
+	for (p = tmpl; *p; p++)
+	{
+		const char *close;
+
+		if (p[0] == '$' && p[1] == '{' && (close = strchr(p + 2, '}')) != NULL)
+		{
+			char	   *v = cdc_row_text(desc, tuple, cols->placeholder_attnums[ph++]);
+
+			if (v != NULL)
+				appendStringInfoString(&topic, cdc_server_cstring(v));
+			p = close;
+		}
+		else
+			appendStringInfoChar(&topic, *p);
+	}
+	/* what Kafka does not take becomes '_', as Debezium's topic naming does */
+	for (i = 0; i < (size_t) topic.len; i++)
+	{
+		char		c = topic.data[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_' || c == '-'))
+			topic.data[i] = '_';
+	}
+	if (topic.len > CDC_TOPIC_NAME_MAX)
+		topic.data[topic.len = CDC_TOPIC_NAME_MAX] = '\0';
+	if (topic.len == 0 || strcmp(topic.data, ".") == 0 || strcmp(topic.data, "..") == 0)
+	{
+		resetStringInfo(&topic);
+		appendStringInfoChar(&topic, '_');
+	}
+	out->topic.data = topic.data;
+	out->topic.len = topic.len;
+
+	key = cdc_row_text(desc, tuple, cols->attnum[CDC_OUTBOX_AGGREGATEID]);
+	if (key != NULL)
+	{
+		out->key = cdc_utf8(key, strlen(key));
+		out->has_key = true;
+	}
+
+	d = heap_getattr(tuple, pay, desc, &isnull);
+	if (!isnull)
+	{
+		Oid			typid = TupleDescAttr(desc, pay - 1)->atttypid;
+
+		if (typid == BYTEAOID)
+		{
+			bytea	   *b = DatumGetByteaPP(d);
+
+			out->payload.data = VARDATA_ANY(b);
+			out->payload.len = VARSIZE_ANY_EXHDR(b);
+			out->payload_format = CDC_PAYLOAD_BYTES;
+		}
+		else
+		{
+			char	   *text = cdc_row_text(desc, tuple, pay);
+
+			out->payload = cdc_utf8(text, strlen(text));
+			out->payload_format = typid == JSONBOID || typid == JSONOID ?
+				CDC_PAYLOAD_JSON : CDC_PAYLOAD_TEXT;
+		}
+	}
+	else
+		out->payload_format = CDC_PAYLOAD_JSON;
+
+	n = cdc_text_header("id", cdc_row_text(desc, tuple, cols->attnum[CDC_OUTBOX_ID]), headers, n);
+	n = cdc_text_header("type", cdc_row_text(desc, tuple, cols->attnum[CDC_OUTBOX_TYPE]), headers, n);
+	n = cdc_row_headers(rel, desc, tuple, cols->attnum[CDC_OUTBOX_HEADERS], headers, n);
+	out->headers = headers;
+	out->nheaders = n;
 }

@@ -62,7 +62,10 @@ typedef struct CdcRelEntry
 	Oid			relid;			/* hash key */
 	bool		valid;			/* false once an invalidation concerned it */
 	bool		built;			/* false until the last (re)build completed */
-	bool		included;		/* passes include-tables / exclude-tables */
+	bool		included;		/* passes include-tables / exclude-tables; never an outbox table */
+	bool		outbox;			/* matches outbox-tables: inserts are outbox events */
+	CdcOutboxColumns *outbox_columns;	/* NULL until its first insert */
+	bool		outbox_update_warned;
 	MemoryContext cxt;			/* names, desc, source header, type hashes */
 	char	   *schema;
 	char	   *table;
@@ -512,7 +515,11 @@ cdc_rel_entry_build(CdcDecodingState *st, CdcRelEntry *entry, Relation rel)
 
 	schema = get_namespace_name(nspoid);
 	/* patterns come in the server encoding, like the names they match */
-	entry->included = strcmp(schema, CDC_EXTENSION_SCHEMA) != 0 &&
+	entry->outbox = strcmp(schema, CDC_EXTENSION_SCHEMA) != 0 &&
+		cdc_options_table_outbox(st->options, schema, table);
+	entry->outbox_columns = NULL;
+	entry->outbox_update_warned = false;
+	entry->included = !entry->outbox && strcmp(schema, CDC_EXTENSION_SCHEMA) != 0 &&
 		cdc_options_table_included(st->options, schema, table);
 	entry->schema = MemoryContextStrdup(entry->cxt, cdc_server_cstring(schema));
 	entry->table = MemoryContextStrdup(entry->cxt, cdc_server_cstring(table));
@@ -949,6 +956,55 @@ cdc_fill_unchanged_toast(cdc_row *image, const cdc_row *before)
 	}
 }
 
+/*
+ * A change of an outbox table: an INSERT is an outbox event (counted among
+ * its transaction's events, like publish()'s); a DELETE is not published
+ * (inserting and deleting the row in one transaction keeps the table
+ * empty); an UPDATE is not either, with one WARNING per table.
+ */
+static void
+cdc_outbox_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, CdcRelEntry *entry,
+				  Relation rel, ReorderBufferChange *change)
+{
+	CdcDecodingState *st = ctx->output_plugin_private;
+	cdc_outbox	ob;
+	cdc_outbox_header headers[CDC_OUTBOX_MAX_HEADERS];
+	cdc_event	event;
+
+	if (change->action == REORDER_BUFFER_CHANGE_UPDATE && !entry->outbox_update_warned)
+	{
+		entry->outbox_update_warned = true;
+		ereport(WARNING,
+				(errmsg("cdc_plugin does not publish updates of outbox table \"%s.%s\"",
+						entry->schema, entry->table),
+				 errdetail("Only the rows inserted into an outbox table are published, as events."),
+				 errhint("Insert a new row for a new event.")));
+	}
+	if (change->action != REORDER_BUFFER_CHANGE_INSERT || change->data.tp.newtuple == NULL)
+	{
+		cdc_skipped(ctx);
+		return;
+	}
+	if (entry->outbox_columns == NULL)
+	{
+		CdcOutboxColumns *cols = MemoryContextAllocZero(entry->cxt, sizeof(CdcOutboxColumns));
+
+		cdc_outbox_resolve(st->options, rel, cols, entry->cxt);
+		entry->outbox_columns = cols;
+	}
+	cdc_outbox_from_row(st->options, rel, entry->outbox_columns,
+						&change->data.tp.newtuple->tuple, &ob, headers);
+	memset(&event, 0, sizeof(event));
+	event.op = CDC_OP_OUTBOX;
+	event.outbox = &ob;
+	cdc_fill_source(st, txn, change->lsn, &event.source);
+	event.source.schema = entry->schema;
+	event.source.table = entry->table;
+	cdc_count_event(st, txn, entry, &event);
+	cdc_send_begin(ctx, txn);
+	cdc_write_event(ctx, &event, true, entry->relid, NULL);
+}
+
 /* One INSERT, UPDATE or DELETE. */
 static void
 cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
@@ -969,6 +1025,13 @@ cdc_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 		return;
 	old = MemoryContextSwitchTo(st->change_cxt);
 	entry = cdc_rel_entry(st, rel, true);
+	if (entry->outbox)
+	{
+		cdc_outbox_change(ctx, txn, entry, rel, change);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(st->change_cxt);
+		return;
+	}
 	if (!entry->included)
 	{
 		MemoryContextSwitchTo(old);
@@ -1091,7 +1154,8 @@ cdc_schema_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPt
 		cdc_skipped(ctx);
 	}
 	else if (strcmp(schema.schema, CDC_EXTENSION_SCHEMA) == 0 ||
-			 !cdc_options_table_included(st->options, schema.schema, schema.table))
+			 !cdc_options_table_included(st->options, schema.schema, schema.table) ||
+			 cdc_options_table_outbox(st->options, schema.schema, schema.table))
 		cdc_skipped(ctx);
 	else
 		cdc_write_schema_event(ctx, txn, lsn, &schema);

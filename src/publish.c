@@ -173,9 +173,10 @@ cdc_settings_string(const char *file_content, const char *file_problem)
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 0),
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 1));
 	}
-	return psprintf("%s\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
+	return psprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
 					cdc_kafka_properties, cdc_topic_prefix, cdc_include_tables,
-					cdc_exclude_tables, (int) cdc_tombstones_on_delete,
+					cdc_exclude_tables, cdc_outbox_tables, cdc_outbox_topic, cdc_outbox_columns,
+					(int) cdc_tombstones_on_delete,
 					refusal ? refusal : "", cdc_kafka_properties_file,
 					file_content != NULL ? file_state : file_problem);
 }
@@ -193,7 +194,11 @@ cdc_table_patterns_valid(char *errbuf, size_t errlen)
 	if (opts == NULL)
 		return false;
 	ok = cdc_options_set(opts, "include-tables", cdc_include_tables, errbuf, errlen) == 0 &&
-		cdc_options_set(opts, "exclude-tables", cdc_exclude_tables, errbuf, errlen) == 0;
+		cdc_options_set(opts, "exclude-tables", cdc_exclude_tables, errbuf, errlen) == 0 &&
+		cdc_options_set(opts, "outbox-tables", cdc_outbox_tables, errbuf, errlen) == 0 &&
+		cdc_options_set(opts, "outbox-topic", cdc_outbox_topic, errbuf, errlen) == 0 &&
+		(cdc_outbox_columns[0] == '\0' ||
+		 cdc_options_set(opts, "outbox-columns", cdc_outbox_columns, errbuf, errlen) == 0);
 	cdc_options_destroy(opts);
 	return ok;
 }
@@ -260,7 +265,7 @@ cdc_publish_start(const char *database, int wake_fd)
 	{
 		cdc_free_properties_file(file_content);
 		cdc_configuration_error(errbuf,
-								"Fix cdc_plugin.include_tables or cdc_plugin.exclude_tables in postgresql.conf and reload (SELECT pg_reload_conf()).");
+								"Fix cdc_plugin.include_tables, exclude_tables, outbox_tables, outbox_topic or outbox_columns in postgresql.conf and reload (SELECT pg_reload_conf()).");
 		return false;
 	}
 	config.bootstrap_servers = cdc_kafka_bootstrap_servers;

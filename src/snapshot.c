@@ -248,14 +248,18 @@ cdc_table_captured(const char *schema, const char *table)
 	if (cdc_options_set(opts, "include-tables", cdc_include_tables ? cdc_include_tables : "",
 						errbuf, sizeof(errbuf)) != 0 ||
 		cdc_options_set(opts, "exclude-tables", cdc_exclude_tables ? cdc_exclude_tables : "",
+						errbuf, sizeof(errbuf)) != 0 ||
+		cdc_options_set(opts, "outbox-tables", cdc_outbox_tables ? cdc_outbox_tables : "",
 						errbuf, sizeof(errbuf)) != 0)
 	{
 		cdc_options_destroy(opts);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cdc_plugin.include_tables or cdc_plugin.exclude_tables is invalid: %s", errbuf)));
+				 errmsg("cdc_plugin.include_tables, exclude_tables or outbox_tables is invalid: %s", errbuf)));
 	}
-	ok = cdc_options_table_included(opts, schema, table);
+	/* outbox tables publish events, never rows: no snapshot, no schema events */
+	ok = cdc_options_table_included(opts, schema, table) &&
+		!cdc_options_table_outbox(opts, schema, table);
 	cdc_options_destroy(opts);
 	return ok;
 }

@@ -707,6 +707,16 @@ cdc_session_options(void)
 	if (cdc_exclude_tables[0] != '\0')
 		options = lappend(options, makeDefElem("exclude-tables",
 											   (Node *) makeString(pstrdup(cdc_exclude_tables)), -1));
+	if (cdc_outbox_tables[0] != '\0')
+	{
+		options = lappend(options, makeDefElem("outbox-tables",
+											   (Node *) makeString(pstrdup(cdc_outbox_tables)), -1));
+		options = lappend(options, makeDefElem("outbox-topic",
+											   (Node *) makeString(pstrdup(cdc_outbox_topic)), -1));
+		if (cdc_outbox_columns[0] != '\0')
+			options = lappend(options, makeDefElem("outbox-columns",
+												   (Node *) makeString(pstrdup(cdc_outbox_columns)), -1));
+	}
 	return options;
 }
 

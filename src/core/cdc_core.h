@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /* Size of the error buffers the callers pass in. */
-#define CDC_ERRBUF_SIZE 256
+#define CDC_ERRBUF_SIZE 512
 
 /* Envelope operation; numbers match cdc.v1.Op in envelope.proto. */
 typedef enum cdc_op
@@ -492,6 +492,28 @@ bool		cdc_options_table_included(const cdc_options *opts,
 
 /* True if a logical message with this prefix passes message-prefixes. */
 bool		cdc_options_message_included(const cdc_options *opts, const char *prefix);
+
+/* The roles of an outbox table's columns (decoding option outbox-columns). */
+typedef enum cdc_outbox_role
+{
+	CDC_OUTBOX_ID = 0,
+	CDC_OUTBOX_AGGREGATETYPE,
+	CDC_OUTBOX_AGGREGATEID,
+	CDC_OUTBOX_TYPE,
+	CDC_OUTBOX_PAYLOAD,
+	CDC_OUTBOX_HEADERS,
+	CDC_OUTBOX_NROLES
+} cdc_outbox_role;
+
+/* True if schema.table matches outbox-tables (its inserts are outbox events). */
+bool		cdc_options_table_outbox(const cdc_options *opts, const char *schema,
+									 const char *table);
+
+/* The topic template of outbox tables (outbox-topic); valid while opts lives. */
+const char *cdc_options_outbox_topic(const cdc_options *opts);
+
+/* The column playing a role in outbox tables (outbox-columns); valid while opts lives. */
+const char *cdc_options_outbox_column(const cdc_options *opts, cdc_outbox_role role);
 
 #ifdef __cplusplus
 }

@@ -385,3 +385,38 @@ cdc_options_message_included(const cdc_options *opts, const char *prefix)
 		return true;
 	}
 }
+
+extern "C" bool
+cdc_options_table_outbox(const cdc_options *opts, const char *schema, const char *table)
+{
+	try
+	{
+		if (opts == nullptr)
+			return false;
+		return opts->opts.table_outbox(schema ? schema : "", table ? table : "");
+	}
+	catch (...)
+	{
+		return false;
+	}
+}
+
+extern "C" const char *
+cdc_options_outbox_topic(const cdc_options *opts)
+{
+	static const char kDefault[] = "outbox.event.${aggregatetype}";
+
+	return opts != nullptr ? opts->opts.outbox_topic.c_str() : kDefault;
+}
+
+extern "C" const char *
+cdc_options_outbox_column(const cdc_options *opts, cdc_outbox_role role)
+{
+	static const char *const kDefaults[] = {"id", "aggregatetype", "aggregateid", "type",
+		"payload", "headers"};
+	int			r = static_cast<int>(role);
+
+	if (r < 0 || r >= CDC_OUTBOX_NROLES)
+		return "";
+	return opts != nullptr ? opts->opts.outbox_columns[r].c_str() : kDefaults[r];
+}

@@ -31,6 +31,8 @@ struct OptionSpec
 void		set_bool(Options &opts, const OptionSpec &spec, const char *value);
 void		set_tables(Options &opts, const OptionSpec &spec, const char *value);
 void		set_prefixes(Options &opts, const OptionSpec &spec, const char *value);
+void		set_outbox_topic(Options &opts, const OptionSpec &spec, const char *value);
+void		set_outbox_columns(Options &opts, const OptionSpec &spec, const char *value);
 
 const OptionSpec kOptions[] = {
 	{"include-transaction-events", set_bool, &Options::include_transaction_events, nullptr},
@@ -41,7 +43,13 @@ const OptionSpec kOptions[] = {
 	{"include-tables", set_tables, nullptr, &Options::include_tables},
 	{"exclude-tables", set_tables, nullptr, &Options::exclude_tables},
 	{"message-prefixes", set_prefixes, nullptr, nullptr},
+	{"outbox-tables", set_tables, nullptr, &Options::outbox_tables},
+	{"outbox-topic", set_outbox_topic, nullptr, nullptr},
+	{"outbox-columns", set_outbox_columns, nullptr, nullptr},
 };
+
+const char *const kOutboxRoles[] = {"id", "aggregatetype", "aggregateid", "type", "payload",
+	"headers"};
 
 std::string
 accepted_names()
@@ -184,6 +192,69 @@ set_prefixes(Options &opts, const OptionSpec &spec, const char *value)
 	opts.message_prefixes = std::move(prefixes);
 }
 
+/*
+ * The topic template of outbox tables: text with ${column} placeholders
+ * (a column name of the outbox table, replaced by that row's value).
+ */
+void
+set_outbox_topic(Options &opts, const OptionSpec &spec, const char *value)
+{
+	if (value == nullptr || trim(value).empty())
+		fail(std::string("option \"") + spec.name
+			 + "\" requires a value: a topic name with ${column} placeholders, "
+			 "for example outbox.event.${aggregatetype}");
+
+	std::string_view v(value);
+
+	for (size_t i = 0; i < v.size(); i++)
+	{
+		if (v[i] != '$' || i + 1 >= v.size() || v[i + 1] != '{')
+			continue;
+		size_t		close = v.find('}', i + 2);
+
+		if (close == std::string_view::npos || close == i + 2)
+			fail("invalid value " + quoted(value) + " for option \"" + spec.name
+				 + "\": a ${ without a column name and a closing }");
+		i = close;
+	}
+	opts.outbox_topic = value;
+}
+
+/* role=column pairs: which column of an outbox table plays which role. */
+void
+set_outbox_columns(Options &opts, const OptionSpec &spec, const char *value)
+{
+	std::string accepted;
+
+	for (const char *r : kOutboxRoles)
+		accepted += (accepted.empty() ? "" : ", ") + std::string(r);
+	if (value == nullptr)
+		fail(std::string("option \"") + spec.name
+			 + "\" requires a value: comma-separated role=column pairs; roles are " + accepted);
+
+	std::string cols[6];
+
+	for (size_t r = 0; r < 6; r++)
+		cols[r] = kOutboxRoles[r];
+	for (std::string_view item : split_list(value))
+	{
+		size_t		eq = item.find('=');
+		std::string_view role = trim(item.substr(0, eq == std::string_view::npos ? 0 : eq));
+		std::string_view col = eq == std::string_view::npos ? std::string_view{}
+			: trim(item.substr(eq + 1));
+		size_t		r = 0;
+
+		while (r < 6 && role != kOutboxRoles[r])
+			r++;
+		if (eq == std::string_view::npos || col.empty() || r == 6)
+			fail("invalid value " + quoted(value) + " for option \"" + spec.name
+				 + "\": expected comma-separated role=column pairs; roles are " + accepted);
+		cols[r] = std::string(col);
+	}
+	for (size_t r = 0; r < 6; r++)
+		opts.outbox_columns[r] = std::move(cols[r]);
+}
+
 bool
 any_match(const std::vector<TablePattern> &patterns,
 		  std::string_view schema, std::string_view table)
@@ -251,6 +322,12 @@ Options::table_included(std::string_view schema, std::string_view table) const
 	if (!include_tables.empty() && !any_match(include_tables, schema, table))
 		return false;
 	return !any_match(exclude_tables, schema, table);
+}
+
+bool
+Options::table_outbox(std::string_view schema, std::string_view table) const
+{
+	return any_match(outbox_tables, schema, table);
 }
 
 bool

@@ -27,12 +27,18 @@ struct Options
 	std::vector<TablePattern> include_tables;
 	std::vector<TablePattern> exclude_tables;
 	std::vector<std::string> message_prefixes;
+	std::vector<TablePattern> outbox_tables;
+	std::string outbox_topic = "outbox.event.${aggregatetype}";
+	/* outbox column per role (id, aggregatetype, aggregateid, type, payload, headers) */
+	std::string outbox_columns[6] = {"id", "aggregatetype", "aggregateid", "type", "payload",
+		"headers"};
 
 	/* Applies one option (value may be NULL); throws CoreError on bad input. */
 	void		set(std::string_view name, const char *value);
 
 	bool		table_included(std::string_view schema, std::string_view table) const;
 	bool		message_included(std::string_view prefix) const;
+	bool		table_outbox(std::string_view schema, std::string_view table) const;
 };
 
 /* '*'-only glob match: '*' matches any (possibly empty) run of characters. */

@@ -15,7 +15,7 @@ namespace {
 const char kAccepted[] =
 	"accepted options are include-transaction-events, skip-empty-xacts, "
 	"include-messages, include-type-names, include-schema-events, include-tables, exclude-tables, "
-	"message-prefixes";
+	"message-prefixes, outbox-tables, outbox-topic, outbox-columns";
 
 class Options : public ::testing::Test
 {
@@ -323,6 +323,68 @@ TEST_F(Options, LongValuesAreShortenedInMessages)
 
 	EXPECT_EQ(msg, "invalid value \"" + std::string(100, 'v')
 			  + "...\" for option \"skip-empty-xacts\": expected a boolean (true or false)");
+}
+
+}							/* namespace */
+
+namespace {
+
+class OutboxOptions : public ::testing::Test
+{
+protected:
+	cdc_options *opts = nullptr;
+	char		err[CDC_ERRBUF_SIZE];
+
+	void		SetUp() override
+	{
+		opts = cdc_options_create(err, sizeof(err));
+		ASSERT_NE(opts, nullptr) << err;
+	}
+	void		TearDown() override { cdc_options_destroy(opts); }
+	int			set(const char *name, const char *value)
+	{
+		return cdc_options_set(opts, name, value, err, sizeof(err));
+	}
+};
+
+TEST_F(OutboxOptions, DefaultsAreDebeziumsColumnsAndTopic)
+{
+	EXPECT_FALSE(cdc_options_table_outbox(opts, "public", "outbox"));
+	EXPECT_STREQ(cdc_options_outbox_topic(opts), "outbox.event.${aggregatetype}");
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_ID), "id");
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_AGGREGATEID), "aggregateid");
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_HEADERS), "headers");
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_NROLES), "");
+}
+
+TEST_F(OutboxOptions, TablesTopicAndColumnsAreSet)
+{
+	ASSERT_EQ(set("outbox-tables", "public.outbox, app.*_events"), 0) << err;
+	EXPECT_TRUE(cdc_options_table_outbox(opts, "public", "outbox"));
+	EXPECT_TRUE(cdc_options_table_outbox(opts, "app", "order_events"));
+	EXPECT_FALSE(cdc_options_table_outbox(opts, "public", "orders"));
+	ASSERT_EQ(set("outbox-topic", "events.${aggregatetype}.${type}"), 0) << err;
+	EXPECT_STREQ(cdc_options_outbox_topic(opts), "events.${aggregatetype}.${type}");
+	ASSERT_EQ(set("outbox-columns", "payload = body, aggregateid=entity_id"), 0) << err;
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_PAYLOAD), "body");
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_AGGREGATEID), "entity_id");
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_ID), "id");	/* the others keep their default */
+}
+
+TEST_F(OutboxOptions, BadValuesAreRefusedAndChangeNothing)
+{
+	EXPECT_EQ(set("outbox-topic", "events.${"), -1);
+	EXPECT_STREQ(err, "invalid value \"events.${\" for option \"outbox-topic\": a ${ without a column name and a closing }");
+	EXPECT_EQ(set("outbox-topic", "events.${}"), -1);
+	EXPECT_EQ(set("outbox-topic", " "), -1);
+	EXPECT_STREQ(cdc_options_outbox_topic(opts), "outbox.event.${aggregatetype}");
+	EXPECT_EQ(set("outbox-columns", "body=payload"), -1);
+	EXPECT_STREQ(err, "invalid value \"body=payload\" for option \"outbox-columns\": expected comma-separated "
+				 "role=column pairs; roles are id, aggregatetype, aggregateid, type, payload, headers");
+	EXPECT_EQ(set("outbox-columns", "payload="), -1);
+	EXPECT_EQ(set("outbox-columns", "payload"), -1);
+	EXPECT_STREQ(cdc_options_outbox_column(opts, CDC_OUTBOX_PAYLOAD), "payload");
+	EXPECT_EQ(set("outbox-tables", "outbox"), -1);
 }
 
 }							/* namespace */
