@@ -14,7 +14,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
@@ -25,9 +28,11 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "cdc_core.h"
 #include "cdc_kafka.h"
+#include "config.h"
 #include "outbox.h"
 #include "row_image.h"
 
@@ -256,8 +261,12 @@ cdc_template_placeholders(const char *tmpl, const char **names, int *lens, int m
 	return n;
 }
 
-void
-cdc_outbox_resolve(const cdc_options *opts, Relation rel, CdcOutboxColumns *cols,
+/*
+ * Finds the role and template columns of an outbox table into cols; the
+ * problem (a missing required column) as text, or NULL.
+ */
+static char *
+cdc_outbox_missing(const cdc_options *opts, Relation rel, CdcOutboxColumns *cols,
 				   MemoryContext cxt)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -266,6 +275,8 @@ cdc_outbox_resolve(const cdc_options *opts, Relation rel, CdcOutboxColumns *cols
 	int			n,
 				i,
 				r;
+	char	   *table = psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
+								 RelationGetRelationName(rel));
 
 	for (r = 0; r < CDC_OUTBOX_NROLES; r++)
 	{
@@ -274,19 +285,13 @@ cdc_outbox_resolve(const cdc_options *opts, Relation rel, CdcOutboxColumns *cols
 		cols->attnum[r] = cdc_column_attnum(desc, col);
 		if (cols->attnum[r] == 0 &&
 			(r == CDC_OUTBOX_ID || r == CDC_OUTBOX_AGGREGATEID || r == CDC_OUTBOX_PAYLOAD))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("cdc_plugin cannot publish outbox table \"%s.%s\": it has no column \"%s\" (role %s)",
-							get_namespace_name(RelationGetNamespace(rel)),
-							RelationGetRelationName(rel), col, cdc_outbox_role_names[r]),
-					 errhint("Add the column, or name the column that plays this role in cdc_plugin.outbox_columns (role=column) and reload.")));
+			return psprintf("outbox table \"%s\" has no column \"%s\" (role %s)",
+							table, col, cdc_outbox_role_names[r]);
 	}
 	n = cdc_template_placeholders(cdc_options_outbox_topic(opts), names, lens, lengthof(names));
 	if (n > (int) lengthof(names))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("cdc_plugin.outbox_topic has more than %d ${column} placeholders",
-						(int) lengthof(names))));
+		return psprintf("cdc_plugin.outbox_topic has more than %d ${column} placeholders",
+						(int) lengthof(names));
 	cols->nplaceholders = n;
 	cols->placeholder_attnums = MemoryContextAlloc(cxt, sizeof(AttrNumber) * Max(n, 1));
 	for (i = 0; i < n; i++)
@@ -295,13 +300,100 @@ cdc_outbox_resolve(const cdc_options *opts, Relation rel, CdcOutboxColumns *cols
 
 		cols->placeholder_attnums[i] = cdc_column_attnum(desc, name);
 		if (cols->placeholder_attnums[i] == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("cdc_plugin cannot publish outbox table \"%s.%s\": cdc_plugin.outbox_topic names column \"%s\", which it does not have",
-							get_namespace_name(RelationGetNamespace(rel)),
-							RelationGetRelationName(rel), name),
-					 errhint("Add the column, or change cdc_plugin.outbox_topic and reload.")));
+			return psprintf("cdc_plugin.outbox_topic names column \"%s\", which outbox table \"%s\" does not have",
+							name, table);
 	}
+	return NULL;
+}
+
+void
+cdc_outbox_resolve(const cdc_options *opts, Relation rel, CdcOutboxColumns *cols,
+				   MemoryContext cxt)
+{
+	char	   *problem = cdc_outbox_missing(opts, rel, cols, cxt);
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("cdc_plugin cannot publish: %s", problem),
+				 errhint("Add the column, or change cdc_plugin.outbox_columns (role=column) or cdc_plugin.outbox_topic, and reload.")));
+}
+
+bool
+cdc_outbox_tables_ready(char *problem, size_t len)
+{
+	char		errbuf[CDC_ERRBUF_SIZE];
+	cdc_options *opts;
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *found = NULL;
+	uint64		i;
+
+	if (cdc_outbox_tables == NULL || cdc_outbox_tables[0] == '\0')
+		return true;
+	opts = cdc_options_create(errbuf, sizeof(errbuf));
+	if (opts == NULL)
+	{
+		strlcpy(problem, errbuf, len);
+		return false;
+	}
+	if (cdc_options_set(opts, "outbox-tables", cdc_outbox_tables, errbuf, sizeof(errbuf)) != 0 ||
+		cdc_options_set(opts, "outbox-topic", cdc_outbox_topic, errbuf, sizeof(errbuf)) != 0 ||
+		(cdc_outbox_columns[0] != '\0' &&
+		 cdc_options_set(opts, "outbox-columns", cdc_outbox_columns, errbuf, sizeof(errbuf)) != 0))
+	{
+		cdc_options_destroy(opts);
+		strlcpy(problem, errbuf, len);
+		return false;
+	}
+	PG_TRY();
+	{
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
+						" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+						" WHERE c.relkind OPERATOR(pg_catalog.=) 'r' AND c.relpersistence OPERATOR(pg_catalog.=) 'p'"
+						" AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema,cdc_plugin}')",
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "cdc_plugin could not list the tables");
+		for (i = 0; i < SPI_processed && found == NULL; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			bool		isnull;
+			Oid			relid = DatumGetObjectId(SPI_getbinval(tup, td, 1, &isnull));
+			char	   *nsp = SPI_getvalue(tup, td, 2);
+			char	   *rel = SPI_getvalue(tup, td, 3);
+			Relation	r;
+			CdcOutboxColumns cols;
+
+			if (!cdc_options_table_outbox(opts, nsp, rel))
+				continue;
+			r = try_table_open(relid, AccessShareLock);
+			if (r == NULL)
+				continue;
+			found = cdc_outbox_missing(opts, r, &cols, CurrentMemoryContext);
+			if (found != NULL)
+				found = MemoryContextStrdup(cxt, found);
+			table_close(r, AccessShareLock);
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		cdc_options_destroy(opts);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	cdc_options_destroy(opts);
+	if (found == NULL)
+		return true;
+	strlcpy(problem, found, len);
+	return false;
 }
 
 /* A column's value as text (its output function), NULL for SQL NULL or no column. */

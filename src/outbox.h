@@ -50,4 +50,11 @@ extern void cdc_outbox_resolve(const cdc_options *opts, Relation rel, CdcOutboxC
 extern void cdc_outbox_from_row(const cdc_options *opts, Relation rel, const CdcOutboxColumns *cols,
 								HeapTuple tuple, cdc_outbox *out, cdc_outbox_header *headers);
 
+/*
+ * The worker, at the start of a session (outside any transaction): false
+ * with the problem when an outbox table lacks a column it needs, so that
+ * the worker waits for a reload instead of failing at its first insert.
+ */
+extern bool cdc_outbox_tables_ready(char *problem, size_t len);
+
 #endif							/* CDC_OUTBOX_H */

@@ -53,6 +53,7 @@
 #include "cdc_core.h"
 #include "config.h"
 #include "monitor.h"
+#include "outbox.h"
 #include "output_plugin.h"
 #include "publish.h"
 #include "slot_loss.h"
@@ -1113,6 +1114,17 @@ cdc_worker_run(void)
 			slot = CDC_SLOT_MISSING;
 		if (!cdc_publish_started() && !cdc_stream_start_producer())
 		{
+			cdc_wait_for_reload();
+			continue;
+		}
+		if (!cdc_outbox_tables_ready(W.failure, sizeof(W.failure)))
+		{
+			ereport(WARNING,
+					(errmsg("cdc_plugin worker cannot publish: %s", W.failure),
+					 errhint("Add the column, or change cdc_plugin.outbox_columns (role=column) or cdc_plugin.outbox_topic, and reload (SELECT pg_reload_conf()).")));
+			cdc_monitor_set_error("configuration error", W.failure);
+			W.failure[0] = '\0';
+			cdc_stream_stop_producer();
 			cdc_wait_for_reload();
 			continue;
 		}
