@@ -27,6 +27,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "cdc_core.h"
 #include "cdc_kafka.h"
 #include "config.h"
 
@@ -41,6 +42,8 @@ char	   *cdc_exclude_tables = NULL;
 char	   *cdc_outbox_tables = NULL;
 char	   *cdc_outbox_topic = NULL;
 char	   *cdc_outbox_columns = NULL;
+char	   *cdc_messages_topic = NULL;
+char	   *cdc_transaction_topic = NULL;
 bool		cdc_tombstones_on_delete = false;
 int			cdc_snapshot_mode = CDC_SNAPSHOT_MODE_INITIAL;
 int			cdc_snapshot_chunk_rows = 2048;
@@ -113,6 +116,20 @@ cdc_check_slot_name(char **newval, void **extra, GucSource source)
 		}
 	}
 	return true;
+}
+
+/* A topic setting: empty, or a name Kafka accepts. */
+static bool
+cdc_check_topic(char **newval, void **extra, GucSource source)
+{
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (cdc_topic_name_check(*newval, strlen(*newval), errbuf, sizeof(errbuf)) == 0)
+		return true;
+	GUC_check_errdetail("%s", errbuf);
+	return false;
 }
 
 /*
@@ -315,6 +332,14 @@ cdc_config_init(void)
 							   "Topics are named <topic_prefix>.<schema>.<table>.",
 							   "Empty: the database name.",
 							   &cdc_topic_prefix, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("cdc_plugin.messages_topic",
+							   "Topic of pg_logical_emit_message() messages, keyed by prefix.",
+							   "Empty: they are not published.",
+							   &cdc_messages_topic, "", PGC_SIGHUP, 0, cdc_check_topic, NULL, NULL);
+	DefineCustomStringVariable("cdc_plugin.transaction_topic",
+							   "Topic of one begin and one commit event per published transaction, keyed by transaction id.",
+							   "Empty: none.",
+							   &cdc_transaction_topic, "", PGC_SIGHUP, 0, cdc_check_topic, NULL, NULL);
 	DefineCustomBoolVariable("cdc_plugin.tombstones_on_delete",
 							 "Send a tombstone (the key with a null value) after every delete.",
 							 "Lets compacted topics drop deleted rows.",

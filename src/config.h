@@ -15,6 +15,8 @@ extern char *cdc_exclude_tables;
 extern char *cdc_outbox_tables;
 extern char *cdc_outbox_topic;
 extern char *cdc_outbox_columns;
+extern char *cdc_messages_topic;
+extern char *cdc_transaction_topic;
 extern bool cdc_tombstones_on_delete;
 
 /* cdc_plugin.snapshot_mode */

@@ -642,6 +642,8 @@ cdc_write_event(LogicalDecodingContext *ctx, const cdc_event *event, bool last_w
 		route->commit_lsn = event->source.commit_lsn;
 		route->total_order = event->txn_total_order;
 		route->lsn = event->source.lsn;
+		route->xid = event->source.xid;
+		route->message_prefix = event->op == CDC_OP_MESSAGE ? event->message_prefix : NULL;
 		route->former_schema = NULL;
 		route->former_table = NULL;
 		if (event->op == CDC_OP_SCHEMA && event->schema_change->renamed_from_table != NULL)

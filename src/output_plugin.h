@@ -43,6 +43,8 @@ typedef struct CdcOutputRoute
 	uint64		commit_lsn;
 	uint64		total_order;
 	uint64		lsn;
+	uint64		xid;			/* begin and commit: the Kafka key of the transaction topic */
+	const char *message_prefix; /* m events: the Kafka key of the messages topic */
 } CdcOutputRoute;
 
 typedef void (*CdcOutputCommitCallback) (void *arg, ReorderBufferTXN *txn);

@@ -173,9 +173,10 @@ cdc_settings_string(const char *file_content, const char *file_problem)
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 0),
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 1));
 	}
-	return psprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
+	return psprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
 					cdc_kafka_properties, cdc_topic_prefix, cdc_include_tables,
 					cdc_exclude_tables, cdc_outbox_tables, cdc_outbox_topic, cdc_outbox_columns,
+					cdc_messages_topic, cdc_transaction_topic,
 					(int) cdc_tombstones_on_delete,
 					refusal ? refusal : "", cdc_kafka_properties_file,
 					file_content != NULL ? file_state : file_problem);
@@ -416,6 +417,48 @@ cdc_publish_outbox(const CdcOutputRoute *route, char *errbuf, size_t errlen)
 	return r;
 }
 
+/*
+ * An envelope without a table: begin and commit events to
+ * cdc_plugin.transaction_topic keyed by the transaction id, m events to
+ * cdc_plugin.messages_topic keyed by their prefix; with the setting empty
+ * (the worker then does not ask for them) nothing is sent.
+ */
+static cdc_send_result
+cdc_publish_untabled(const CdcOutputRoute *route, const char *value, size_t valuelen,
+					 char *errbuf, size_t errlen)
+{
+	const char *topic = NULL;
+	char		key[32];
+	const char *k = key;
+	size_t		klen;
+	char		id[64];
+	char		why[CDC_ERRBUF_SIZE * 2];
+	cdc_header	header;
+	cdc_send_result r;
+
+	if ((route->op == CDC_OP_BEGIN || route->op == CDC_OP_COMMIT) && cdc_transaction_topic[0])
+	{
+		topic = cdc_transaction_topic;
+		klen = snprintf(key, sizeof(key), UINT64_FORMAT, route->xid);
+	}
+	else if (route->op == CDC_OP_MESSAGE && cdc_messages_topic[0] && route->message_prefix != NULL)
+	{
+		topic = cdc_messages_topic;
+		k = route->message_prefix;
+		klen = strlen(k);
+	}
+	else
+		return CDC_SEND_QUEUED;
+	header.name = CDC_EVENT_ID_HEADER;
+	header.value = id;
+	header.valuelen = cdc_event_id(route, false, id, sizeof(id));
+	r = cdc_producer_send_headers(P.producer, topic, -1, k, klen, value, valuelen,
+								  &header, 1, why, sizeof(why));
+	if (r == CDC_SEND_FAILED)
+		snprintf(errbuf, errlen, "could not publish to topic \"%s\": %s", topic, why);
+	return r;
+}
+
 /* Sends the remaining messages of one envelope (change, then tombstone). */
 cdc_send_result
 cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valuelen,
@@ -428,7 +471,7 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 	if (route->outbox != NULL)
 		return cdc_publish_outbox(route, errbuf, errlen);
 	if (route->schema == NULL || route->table == NULL)
-		return CDC_SEND_QUEUED;	/* events without a table are not published */
+		return cdc_publish_untabled(route, value, valuelen, errbuf, errlen);
 	topic = cdc_topic_of(route->schema, route->table, why_topic, sizeof(why_topic));
 	if (topic == NULL)
 	{

@@ -699,7 +699,10 @@ cdc_session_options(void)
 	List	   *options = NIL;
 
 	options = lappend(options, makeDefElem("include-messages",
-										   (Node *) makeString(pstrdup("false")), -1));
+										   (Node *) makeString(pstrdup(cdc_messages_topic[0] ? "true" : "false")), -1));
+	if (cdc_transaction_topic[0] != '\0')
+		options = lappend(options, makeDefElem("include-transaction-events",
+											   (Node *) makeString(pstrdup("true")), -1));
 	options = lappend(options, makeDefElem("include-schema-events",
 										   (Node *) makeString(pstrdup("true")), -1));
 	if (cdc_include_tables[0] != '\0')
