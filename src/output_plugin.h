@@ -43,6 +43,7 @@ typedef struct CdcOutputRoute
 	uint64		commit_lsn;
 	uint64		total_order;
 	uint64		lsn;
+	uint64		seq;			/* r events: the row's place at its position (from 1) */
 	uint64		xid;			/* begin and commit: the Kafka key of the transaction topic */
 	const char *message_prefix; /* m events: the Kafka key of the messages topic */
 } CdcOutputRoute;

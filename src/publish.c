@@ -349,7 +349,10 @@ cdc_topic_of(const char *schema, const char *table, char *errbuf, size_t errlen)
  * "<commit LSN>:<position in the transaction>" for the events of a
  * transaction, then ":t" for the tombstone after a delete; events outside
  * the transaction's order (schema events) add their own LSN and, for their
- * copies, the partition.
+ * copies, the partition; so do snapshot markers and gap events. An r event
+ * is "<commit LSN>:<LSN>:r<n>" at the position where its chunk was
+ * published (a chunk read again after a restart is another read, with
+ * other ids).
  */
 static int
 cdc_event_id(const CdcOutputRoute *route, bool tombstone, char *buf, size_t len)
@@ -362,8 +365,15 @@ cdc_event_id(const CdcOutputRoute *route, bool tombstone, char *buf, size_t len)
 	else
 		n = snprintf(buf, len, "%X/%X:%X/%X", LSN_FORMAT_ARGS(route->commit_lsn),
 					 LSN_FORMAT_ARGS(route->lsn));
-	if (route->op == CDC_OP_SCHEMA && route->partition >= 0 && n < (int) len)
-		n += snprintf(buf + n, len - n, ":schema:%d", route->partition);
+	if (route->op == CDC_OP_READ && n < (int) len)
+		n += snprintf(buf + n, len - n, ":r" UINT64_FORMAT, route->seq);
+	else if ((route->op == CDC_OP_SCHEMA || route->op == CDC_OP_SNAPSHOT_BEGIN ||
+			  route->op == CDC_OP_SNAPSHOT_END || route->op == CDC_OP_GAP) &&
+			 route->partition >= 0 && n < (int) len)
+		n += snprintf(buf + n, len - n, ":%s:%d",
+					  route->op == CDC_OP_SCHEMA ? "schema" :
+					  route->op == CDC_OP_GAP ? "gap" :
+					  route->op == CDC_OP_SNAPSHOT_BEGIN ? "begin" : "end", route->partition);
 	if (tombstone && n < (int) len)
 		n += snprintf(buf + n, len - n, ":t");
 	return Min(n, (int) len - 1);
@@ -494,8 +504,7 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 		r = cdc_producer_send_headers(P.producer, topic, route->partition,
 									  route->key, route->keylen,
 									  tombstone ? NULL : value, tombstone ? 0 : valuelen,
-									  route->commit_lsn != 0 ? &header : NULL,
-									  route->commit_lsn != 0 ? 1 : 0, why, sizeof(why));
+									  &header, 1, why, sizeof(why));
 		if (r == CDC_SEND_FAILED)
 			snprintf(errbuf, errlen, "could not publish a change of table \"%s.%s\": %s",
 					 route->schema, route->table, why);

@@ -718,6 +718,9 @@ cdc_receiver_row(TupleTableSlot *slot, DestReceiver *self)
 		route.key = keycopy;
 		route.keylen = keylen;
 		route.partition = -1;
+		route.commit_lsn = r->source.commit_lsn;
+		route.lsn = r->source.lsn;
+		route.seq = r->rows + 1;
 		if (!cdc_stream_send(&route, data, len))
 		{
 			r->ended = true;
@@ -1136,6 +1139,8 @@ cdc_snapshot_to_partitions(CdcSnapRun *run, cdc_event *event, const char *what)
 	route.relid = run->relid;
 	route.schema = run->schema_utf8;
 	route.table = run->table_utf8;
+	route.commit_lsn = event->source.commit_lsn;
+	route.lsn = event->source.lsn;
 	for (p = 0; p < run->partitions; p++)
 	{
 		const char *data;
@@ -1279,6 +1284,8 @@ cdc_snapshot_publish_chunk(CdcSnapChunk *c, ReorderBufferTXN *txn, XLogRecPtr ls
 	route.schema = run->schema_utf8;
 	route.table = run->table_utf8;
 	route.partition = -1;
+	route.commit_lsn = src.commit_lsn;
+	route.lsn = src.lsn;
 	for (i = 0; i < n; i++)
 	{
 		cdc_bytes	key,
@@ -1291,6 +1298,7 @@ cdc_snapshot_publish_chunk(CdcSnapChunk *c, ReorderBufferTXN *txn, XLogRecPtr ls
 		appendBinaryStringInfo(&S.buf, srcbytes, srclen);
 		route.key = key.len > 0 ? key.data : NULL;
 		route.keylen = key.len;
+		route.seq = i + 1;
 		if (!cdc_stream_send(&route, S.buf.data, S.buf.len))
 			return;				/* the session ended: the chunk is read again */
 		run->rows_sent++;

@@ -52,6 +52,15 @@ $node->safe_psql('postgres', q{
 	ROLLBACK;
 	SELECT pg_logical_emit_message(false, 'app.heartbeat', 'now');});
 $node->safe_psql('postgres', 'INSERT INTO orders VALUES (3)');
+# snapshot events (schema restatement, markers, r events) carry event ids too
+my $rows_file = $node->basedir . '/rows.tsv';
+my ($rout, $rerr) = ('', '');
+my $rows_consumer = IPC::Run::start(
+	[ $CdcKafka::CONSUME_BIN, 'consume', '--brokers', $broker->bootstrap,
+	  '--topic-prefix', 'cdc', '--format', 'tsv', '--headers', '--output', $rows_file ],
+	'>', \$rout, '2>', \$rerr);
+$node->safe_psql('postgres', "SELECT cdc_plugin.snapshot('orders')");
+CdcKafka::wait_snapshots_done($node);
 CdcKafka::wait_caught_up($node);
 my $deadline = time + 60;
 until (time > $deadline)
@@ -92,6 +101,24 @@ is($node->safe_psql('postgres', qq{$load
 	'messages are keyed by prefix: the committed one and the non-transactional one, not the rolled back one');
 is($node->safe_psql('postgres', qq{$load SELECT count(*) FROM ev WHERE id IS NULL}), '0',
 	'every message has a cdc.event_id');
+
+my $rows_deadline = time + 60;
+sleep 1 until (-s $rows_file && slurp_file($rows_file) =~ /:end:1"/) || time > $rows_deadline;
+is($node->safe_psql('postgres', qq{
+	CREATE TEMP TABLE consumed (topic text, part int, off bigint, key bytea, value bytea, headers text);
+	COPY consumed FROM '$rows_file';
+	WITH m AS (SELECT cdc_plugin.to_json(value)->>'op' AS op,
+	                  (SELECT h->>1 FROM jsonb_array_elements(headers::jsonb) h
+	                    WHERE h->>0 = 'cdc.event_id') AS id FROM consumed)
+	SELECT count(*) FILTER (WHERE id IS NULL),
+	       count(DISTINCT id) = count(*),
+	       string_agg(DISTINCT op || '=' || regexp_replace(id, '^[0-9A-F]+/[0-9A-F]+:([0-9A-F]+/[0-9A-F]+:)?', ''), ',')
+	         FILTER (WHERE op IN ('r', 'snapshot_begin', 'snapshot_end'))
+	  FROM m}),
+	'0|t|r=r1,r=r2,r=r3,snapshot_begin=begin:0,snapshot_begin=begin:1,snapshot_end=end:0,snapshot_end=end:1',
+	'row, schema and snapshot events all carry distinct event ids (r events by their place, markers by partition)');
+$rows_consumer->signal('TERM');
+$rows_consumer->finish;
 
 $node->stop;
 $consumer->signal('TERM');
