@@ -50,6 +50,28 @@ cdc_utf8(const char *s, size_t len)
 	return cdc_server_text(s, len);
 }
 
+/*
+ * A header value from a member of a JSON object: a string as its text,
+ * null as a null value, numbers, booleans, objects and arrays as their
+ * JSON text.
+ */
+static cdc_bytes
+cdc_header_value(JsonbValue *v)
+{
+	cdc_bytes	b = {NULL, 0};
+
+	if (v->type == jbvString)
+		b = cdc_utf8(v->val.string.val, v->val.string.len);
+	else if (v->type != jbvNull)
+	{
+		Jsonb	   *elem = JsonbValueToJsonb(v);
+		char	   *text = JsonbToCString(NULL, &elem->root, VARSIZE(elem));
+
+		b = cdc_utf8(text, strlen(text));
+	}
+	return b;
+}
+
 /* The headers argument: a JSON object of names to values (strings as they are, others as JSON). */
 static size_t
 cdc_outbox_headers(Jsonb *jb, cdc_outbox_header *out)
@@ -85,21 +107,7 @@ cdc_outbox_headers(Jsonb *jb, cdc_outbox_header *out)
 			out[n].name = cdc_utf8(v.val.string.val, v.val.string.len);
 		}
 		else if (tok == WJB_VALUE)
-		{
-			if (v.type == jbvString)
-				out[n].value = cdc_utf8(v.val.string.val, v.val.string.len);
-			else if (v.type == jbvNull)
-				out[n].value.data = NULL, out[n].value.len = 0;
-			else
-			{
-				/* numbers, booleans, objects and arrays: their JSON text */
-				Jsonb	   *elem = JsonbValueToJsonb(&v);
-				char	   *text = JsonbToCString(NULL, &elem->root, VARSIZE(elem));
-
-				out[n].value = cdc_utf8(text, strlen(text));
-			}
-			n++;
-		}
+			out[n++].value = cdc_header_value(&v);
 	}
 	return n;
 }
@@ -465,20 +473,7 @@ cdc_row_headers(Relation rel, TupleDesc desc, HeapTuple tuple, AttrNumber attnum
 				out[n].name = cdc_utf8(v.val.string.val, v.val.string.len);
 		}
 		else if (tok == WJB_VALUE && !skip)
-		{
-			if (v.type == jbvString)
-				out[n].value = cdc_utf8(v.val.string.val, v.val.string.len);
-			else if (v.type == jbvNull)
-				out[n].value.data = NULL, out[n].value.len = 0;
-			else
-			{
-				Jsonb	   *elem = JsonbValueToJsonb(&v);
-				char	   *text = JsonbToCString(NULL, &elem->root, VARSIZE(elem));
-
-				out[n].value = cdc_utf8(text, strlen(text));
-			}
-			n++;
-		}
+			out[n++].value = cdc_header_value(&v);
 	}
 	return n;
 }
