@@ -45,6 +45,9 @@ char	   *cdc_outbox_columns = NULL;
 char	   *cdc_messages_topic = NULL;
 char	   *cdc_transaction_topic = NULL;
 bool		cdc_tombstones_on_delete = false;
+int			cdc_value_format = CDC_FORMAT_PROTOBUF;
+int			cdc_key_format = CDC_FORMAT_PROTOBUF;
+int			cdc_heartbeat_interval = 0;
 int			cdc_snapshot_mode = CDC_SNAPSHOT_MODE_INITIAL;
 int			cdc_snapshot_chunk_rows = 2048;
 int			cdc_on_slot_lost = CDC_ON_SLOT_LOST_RESNAPSHOT;
@@ -68,6 +71,12 @@ typedef struct CdcWalBudgetLevels
 static const struct config_enum_entry cdc_snapshot_mode_options[] = {
 	{"initial", CDC_SNAPSHOT_MODE_INITIAL, false},
 	{"never", CDC_SNAPSHOT_MODE_NEVER, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry cdc_format_options[] = {
+	{"protobuf", CDC_FORMAT_PROTOBUF, false},
+	{"json", CDC_FORMAT_JSON, false},
 	{NULL, 0, false}
 };
 
@@ -344,6 +353,21 @@ cdc_config_init(void)
 							 "Send a tombstone (the key with a null value) after every delete.",
 							 "Lets compacted topics drop deleted rows.",
 							 &cdc_tombstones_on_delete, false, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("cdc_plugin.value_format",
+							 "Format of the Kafka message values the worker publishes.",
+							 "protobuf: cdc.v1.Envelope bytes; json: the envelope as cdc_plugin.to_json() renders it (Debezium's shape, without schemas). Outbox events are published as they are in both.",
+							 &cdc_value_format, CDC_FORMAT_PROTOBUF, cdc_format_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("cdc_plugin.key_format",
+							 "Format of the Kafka message keys of row events.",
+							 "protobuf: cdc.v1.Row bytes of the key columns; json: the key columns as a JSON object, as the envelope's key renders.",
+							 &cdc_key_format, CDC_FORMAT_PROTOBUF, cdc_format_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("cdc_plugin.heartbeat_interval",
+							"While the worker has nothing else to publish, it publishes a heartbeat this often to <topic_prefix>.__heartbeat.",
+							"0: no heartbeats.",
+							&cdc_heartbeat_interval, 0, 0, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("cdc_plugin.snapshot_mode",
 							 "Whether the worker snapshots every captured table when it creates its slot.",

@@ -19,6 +19,19 @@ extern char *cdc_messages_topic;
 extern char *cdc_transaction_topic;
 extern bool cdc_tombstones_on_delete;
 
+/* cdc_plugin.value_format and cdc_plugin.key_format */
+typedef enum CdcMessageFormat
+{
+	CDC_FORMAT_PROTOBUF,		/* cdc.v1.Envelope / cdc.v1.Row bytes */
+	CDC_FORMAT_JSON				/* the envelope / key as cdc_plugin.to_json renders it */
+} CdcMessageFormat;
+
+extern int	cdc_value_format;
+extern int	cdc_key_format;
+
+/* cdc_plugin.heartbeat_interval, milliseconds; 0: no heartbeats */
+extern int	cdc_heartbeat_interval;
+
 /* cdc_plugin.snapshot_mode */
 typedef enum CdcSnapshotMode
 {

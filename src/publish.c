@@ -26,6 +26,9 @@
 
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 
 #include "cdc_core.h"
@@ -41,7 +44,11 @@ typedef struct CdcPublisher
 	cdc_producer *producer;
 	char	   *settings;		/* the settings the producer was built from */
 	char	   *topic_prefix;	/* resolved (empty setting: database name) */
+	char	   *database;		/* cdc_plugin.database: the heartbeats' key */
 	bool		tombstones;
+	int			value_format;	/* CdcMessageFormat */
+	int			key_format;
+	char		heartbeat_topic[CDC_TOPIC_NAME_MAX + 1];	/* <topic_prefix>.__heartbeat */
 	char		topic[CDC_TOPIC_NAME_MAX + 1];	/* topic of the last routed table */
 	char	   *topic_schema;	/* ... and the names it was built from */
 	char	   *topic_table;
@@ -50,6 +57,15 @@ typedef struct CdcPublisher
 static CdcPublisher P;
 
 #define CDC_PROPERTIES_FILE_MAX (1024 * 1024)
+
+#define CDC_HEARTBEAT_TOPIC_SUFFIX ".__heartbeat"
+
+/*
+ * Stack per level of nesting that jsonb_in needs (as sql_api.c counts it):
+ * json values render in the json format exactly as cdc_plugin.to_json()
+ * renders them in this database.
+ */
+#define CDC_JSON_STACK_PER_LEVEL 320
 
 /*
  * Reads cdc_plugin.kafka_properties_file. Returns its content (palloc'd,
@@ -173,11 +189,11 @@ cdc_settings_string(const char *file_content, const char *file_problem)
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 0),
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 1));
 	}
-	return psprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
+	return psprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%d\n%d\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
 					cdc_kafka_properties, cdc_topic_prefix, cdc_include_tables,
 					cdc_exclude_tables, cdc_outbox_tables, cdc_outbox_topic, cdc_outbox_columns,
 					cdc_messages_topic, cdc_transaction_topic,
-					(int) cdc_tombstones_on_delete,
+					(int) cdc_tombstones_on_delete, cdc_value_format, cdc_key_format,
 					refusal ? refusal : "", cdc_kafka_properties_file,
 					file_content != NULL ? file_state : file_problem);
 }
@@ -215,6 +231,27 @@ cdc_forget_topic(void)
 	P.topic_schema = P.topic_table = NULL;
 }
 
+/*
+ * <topic_prefix>.__heartbeat: the prefix as table topics have it (characters
+ * Kafka does not allow as '_'), shortened to fit Kafka's limit.
+ */
+static void
+cdc_heartbeat_topic_of(const char *prefix, char *buf, size_t buflen)
+{
+	size_t		suffix = strlen(CDC_HEARTBEAT_TOPIC_SUFFIX);
+	size_t		n = Min(strlen(prefix), Min(buflen - 1, (size_t) CDC_TOPIC_NAME_MAX) - suffix);
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		unsigned char ch = (unsigned char) prefix[i];
+
+		buf[i] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-') ? (char) ch : '_';
+	}
+	strcpy(buf + n, CDC_HEARTBEAT_TOPIC_SUFFIX);
+}
+
 /* Logs a bad setting once and shows it in status(). */
 static void
 cdc_configuration_error(const char *problem, const char *hint)
@@ -244,7 +281,13 @@ cdc_publish_start(const char *database, int wake_fd)
 	if (P.topic_prefix)
 		pfree(P.topic_prefix);
 	P.topic_prefix = pstrdup(cdc_topic_prefix[0] ? cdc_topic_prefix : database);
+	if (P.database)
+		pfree(P.database);
+	P.database = pstrdup(database);
 	P.tombstones = cdc_tombstones_on_delete;
+	P.value_format = cdc_value_format;
+	P.key_format = cdc_key_format;
+	cdc_heartbeat_topic_of(P.topic_prefix, P.heartbeat_topic, sizeof(P.heartbeat_topic));
 	cdc_forget_topic();
 	MemoryContextSwitchTo(old);
 
@@ -365,8 +408,9 @@ cdc_event_id(const CdcOutputRoute *route, bool tombstone, char *buf, size_t len)
 	else
 		n = snprintf(buf, len, "%X/%X:%X/%X", LSN_FORMAT_ARGS(route->commit_lsn),
 					 LSN_FORMAT_ARGS(route->lsn));
-	if (route->op == CDC_OP_READ && n < (int) len)
-		n += snprintf(buf + n, len - n, ":r" UINT64_FORMAT, route->seq);
+	if ((route->op == CDC_OP_READ || route->op == CDC_OP_HEARTBEAT) && n < (int) len)
+		n += snprintf(buf + n, len - n, route->op == CDC_OP_READ ? ":r" UINT64_FORMAT :
+					  ":heartbeat:" UINT64_FORMAT, route->seq);
 	else if ((route->op == CDC_OP_SCHEMA || route->op == CDC_OP_SNAPSHOT_BEGIN ||
 			  route->op == CDC_OP_SNAPSHOT_END || route->op == CDC_OP_GAP) &&
 			 route->partition >= 0 && n < (int) len)
@@ -457,6 +501,13 @@ cdc_publish_untabled(const CdcOutputRoute *route, const char *value, size_t valu
 		k = route->message_prefix;
 		klen = strlen(k);
 	}
+	else if (route->op == CDC_OP_HEARTBEAT)
+	{
+		/* keyed by database, so a compacted topic keeps each one's newest */
+		topic = P.heartbeat_topic;
+		k = P.database;
+		klen = strlen(k);
+	}
 	else
 		return CDC_SEND_QUEUED;
 	header.name = CDC_EVENT_ID_HEADER;
@@ -469,6 +520,41 @@ cdc_publish_untabled(const CdcOutputRoute *route, const char *value, size_t valu
 	return r;
 }
 
+/*
+ * With cdc_plugin.value_format = 'json' and key_format = 'json': the value
+ * and the key as cdc_plugin.to_json() renders them in this database (in
+ * per-thread buffers, valid until the next rendering). False with errbuf
+ * saying why (a rendering longer than 256 MB, out of memory).
+ */
+static bool
+cdc_render_formats(const char **value, size_t *valuelen, const char **key, size_t *keylen,
+				   char *errbuf, size_t errlen)
+{
+	cdc_render_options opts;
+	char		why[CDC_ERRBUF_SIZE];
+
+	if (P.value_format != CDC_FORMAT_JSON && (P.key_format != CDC_FORMAT_JSON || *key == NULL))
+		return true;
+	memset(&opts, 0, sizeof(opts));
+	opts.max_len = CDC_RENDER_MAX_LEN;
+	opts.max_json_depth = (int) Min((long) max_stack_depth * 1024L / CDC_JSON_STACK_PER_LEVEL,
+									(long) PG_INT32_MAX);
+	opts.ascii_escapes_only = GetDatabaseEncoding() != PG_UTF8;
+	if (P.value_format == CDC_FORMAT_JSON &&
+		cdc_render_json(*value, *valuelen, &opts, value, valuelen, why, sizeof(why)) != CDC_RENDER_OK)
+	{
+		snprintf(errbuf, errlen, "could not render the message as JSON (cdc_plugin.value_format): %s", why);
+		return false;
+	}
+	if (P.key_format == CDC_FORMAT_JSON && *key != NULL &&
+		cdc_render_key_json(*key, *keylen, &opts, key, keylen, why, sizeof(why)) != CDC_RENDER_OK)
+	{
+		snprintf(errbuf, errlen, "could not render the key as JSON (cdc_plugin.key_format): %s", why);
+		return false;
+	}
+	return true;
+}
+
 /* Sends the remaining messages of one envelope (change, then tombstone). */
 cdc_send_result
 cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valuelen,
@@ -477,11 +563,22 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 	const char *topic;
 	char		why_topic[CDC_ERRBUF_SIZE];
 	int			parts;
+	const char *key = route->key;
+	size_t		keylen = route->keylen;
+	cdc_send_result r;
 
 	if (route->outbox != NULL)
 		return cdc_publish_outbox(route, errbuf, errlen);
 	if (route->schema == NULL || route->table == NULL)
-		return cdc_publish_untabled(route, value, valuelen, errbuf, errlen);
+	{
+		key = NULL;
+		keylen = 0;
+		if (!cdc_render_formats(&value, &valuelen, &key, &keylen, errbuf, errlen))
+			return CDC_SEND_FAILED;
+		r = cdc_publish_untabled(route, value, valuelen, errbuf, errlen);
+		cdc_render_json_release();
+		return r;
+	}
 	topic = cdc_topic_of(route->schema, route->table, why_topic, sizeof(why_topic));
 	if (topic == NULL)
 	{
@@ -490,28 +587,33 @@ cdc_publish_envelope(const CdcOutputRoute *route, const char *value, size_t valu
 		return CDC_SEND_FAILED;
 	}
 	parts = (route->op == CDC_OP_DELETE && P.tombstones && route->key != NULL) ? 2 : 1;
+	if (!cdc_render_formats(&value, &valuelen, &key, &keylen, errbuf, errlen))
+		return CDC_SEND_FAILED;
 	while (*parts_sent < parts)
 	{
 		bool		tombstone = *parts_sent == 1;
 		char		why[CDC_ERRBUF_SIZE * 2];
 		char		id[64];
 		cdc_header	header;
-		cdc_send_result r;
 
 		header.name = CDC_EVENT_ID_HEADER;
 		header.value = id;
 		header.valuelen = cdc_event_id(route, tombstone, id, sizeof(id));
 		r = cdc_producer_send_headers(P.producer, topic, route->partition,
-									  route->key, route->keylen,
+									  key, keylen,
 									  tombstone ? NULL : value, tombstone ? 0 : valuelen,
 									  &header, 1, why, sizeof(why));
 		if (r == CDC_SEND_FAILED)
 			snprintf(errbuf, errlen, "could not publish a change of table \"%s.%s\": %s",
 					 route->schema, route->table, why);
 		if (r != CDC_SEND_QUEUED)
+		{
+			cdc_render_json_release();
 			return r;
+		}
 		(*parts_sent)++;
 	}
+	cdc_render_json_release();
 	return CDC_SEND_QUEUED;
 }
 

@@ -56,6 +56,7 @@
 #include "outbox.h"
 #include "output_plugin.h"
 #include "publish.h"
+#include "row_image.h"
 #include "slot_loss.h"
 #include "snapshot.h"
 #include "stream.h"
@@ -116,6 +117,13 @@ typedef struct CdcStreamState
 
 	CdcWorkerCounters totals;	/* published by earlier producers and workers */
 	CdcWorkerCounters current;	/* what status() shows */
+
+	/* heartbeats (cdc_plugin.heartbeat_interval) */
+	uint64		sends;			/* messages handed to the publisher */
+	uint64		sends_seen;		/* ... when the idle stretch began */
+	TimestampTz idle_since;		/* 0: not idle (yet) */
+	char	   *database_utf8;	/* the heartbeat's source.database */
+	cdc_encoder *heartbeat_encoder;
 } CdcStreamState;
 
 static CdcStreamState W;
@@ -326,7 +334,9 @@ cdc_stream_confirm(void)
 	if (cdc_publish_take_confirmable(&lsn, &commit_time))
 	{
 		cdc_confirm(lsn);
-		W.confirmed_commit_time = commit_time;
+		/* a heartbeat or snapshot's own "transaction" has no commit time */
+		if (commit_time != 0)
+			W.confirmed_commit_time = commit_time;
 	}
 	cdc_publish_read_progress(&pr);
 	if (pr.idle && !pr.failed && W.end == CDC_END_NONE && W.ctx != NULL)
@@ -785,12 +795,107 @@ cdc_stream_send(const CdcOutputRoute *route, const char *data, size_t len)
 		if (!cdc_stream_serve(CDC_ROOM_WAIT_MS))
 			return false;
 	}
+	W.sends++;
 	if (++W.sends_since_poll >= CDC_SENDS_PER_POLL)
 	{
 		cdc_publish_poll(0);
 		W.sends_since_poll = 0;
 	}
 	return true;
+}
+
+/* Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch). */
+#define CDC_UNIX_EPOCH_OFFSET_US \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/*
+ * Publishes a heartbeat: an envelope of op heartbeat whose source has the
+ * database, the flushed WAL position and the time. False when the session
+ * ended (the heartbeat then is not sent).
+ */
+static bool
+cdc_send_heartbeat(TimestampTz now)
+{
+	cdc_event	ev;
+	CdcOutputRoute route;
+	XLogRecPtr	flushed = GetFlushRecPtr(NULL);
+	const char *data;
+	size_t		len;
+	char		errbuf[CDC_ERRBUF_SIZE];
+
+	if (W.database_utf8 == NULL)
+	{
+		StartTransactionCommand();
+		W.database_utf8 = MemoryContextStrdup(TopMemoryContext,
+											  cdc_server_cstring(get_database_name(MyDatabaseId)));
+		CommitTransactionCommand();
+	}
+	if (W.heartbeat_encoder == NULL)
+	{
+		W.heartbeat_encoder = cdc_encoder_create(CDC_PLUGIN_VERSION, errbuf, sizeof(errbuf));
+		if (W.heartbeat_encoder == NULL)
+			ereport(ERROR, (errmsg("cdc_plugin could not create an encoder: %s", errbuf)));
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.op = CDC_OP_HEARTBEAT;
+	ev.source.database = W.database_utf8;
+	ev.source.lsn = flushed;
+	ev.source.commit_lsn = flushed;
+	ev.source.commit_time_us = now + CDC_UNIX_EPOCH_OFFSET_US;
+	if (cdc_encoder_encode(W.heartbeat_encoder, &ev, &data, &len, errbuf, sizeof(errbuf)) != 0)
+		ereport(ERROR, (errmsg("cdc_plugin could not encode a heartbeat: %s", errbuf)));
+	memset(&route, 0, sizeof(route));
+	route.op = CDC_OP_HEARTBEAT;
+	route.partition = -1;
+	route.commit_lsn = flushed;
+	route.lsn = flushed;
+	route.seq = (uint64) (now + CDC_UNIX_EPOCH_OFFSET_US);
+	if (!cdc_stream_send(&route, data, len))
+		return false;
+	/* it belongs to no transaction: closed where the slot already is */
+	cdc_publish_txn_end(W.confirmed, 0);
+	return true;
+}
+
+/*
+ * Heartbeats while idle: once nothing was handed to the publisher for
+ * cdc_plugin.heartbeat_interval and nothing is in flight, one heartbeat.
+ * Returns how long the caller may sleep before the next one is due.
+ */
+static long
+cdc_heartbeat_step(long wait_ms)
+{
+	TimestampTz now;
+	long		idle_ms;
+
+	if (cdc_heartbeat_interval <= 0 || W.end != CDC_END_NONE)
+	{
+		W.idle_since = 0;
+		return wait_ms;
+	}
+	now = GetCurrentTimestamp();
+	if (W.idle_since == 0 || W.sends != W.sends_seen || now < W.idle_since)
+	{
+		W.sends_seen = W.sends;
+		W.idle_since = now;
+	}
+	idle_ms = (long) ((now - W.idle_since) / 1000);
+	if (idle_ms >= cdc_heartbeat_interval)
+	{
+		cdc_producer_progress pr;
+
+		cdc_publish_read_progress(&pr);
+		/* messages waiting for Kafka are not idleness: no heartbeat then */
+		if (pr.idle && !pr.failed && cdc_send_heartbeat(now))
+		{
+			W.sends_seen = W.sends;
+			W.idle_since = now;
+			idle_ms = 0;
+		}
+		else
+			return wait_ms;
+	}
+	return Min(wait_ms, Max(1, cdc_heartbeat_interval - idle_ms));
 }
 
 /*
@@ -987,6 +1092,7 @@ cdc_stream(void)
 	W.end = CDC_END_NONE;
 	W.failure[0] = '\0';
 	W.sends_since_poll = 0;
+	W.idle_since = 0;
 	/* no progress callback: the plugin's reports, meant for walsenders, do nothing here */
 	W.ctx = CreateDecodingContext(InvalidXLogRecPtr, cdc_session_options(), false,
 								  XL_ROUTINE(.page_read = cdc_read_page,
@@ -1033,7 +1139,13 @@ cdc_stream(void)
 		 * it, so look again soon; otherwise commits wake us.
 		 */
 		if (n == 0 && !cdc_snapshot_wants_step())
-			cdc_wait(GetXLogInsertRecPtr() > flushed ? CDC_UNFLUSHED_WAIT_MS : CDC_IDLE_WAIT_MS);
+		{
+			long		wait_ms = cdc_heartbeat_step(GetXLogInsertRecPtr() > flushed ?
+													 CDC_UNFLUSHED_WAIT_MS : CDC_IDLE_WAIT_MS);
+
+			if (W.end == CDC_END_NONE)
+				cdc_wait(wait_ms);
+		}
 	}
 	end = W.end;
 

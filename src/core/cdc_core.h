@@ -37,7 +37,8 @@ typedef enum cdc_op
 	CDC_OP_SNAPSHOT_END = 10,
 	CDC_OP_GAP = 11,
 	CDC_OP_SCHEMA = 12,
-	CDC_OP_OUTBOX = 13
+	CDC_OP_OUTBOX = 13,
+	CDC_OP_HEARTBEAT = 14		/* op and source only */
 } cdc_op;
 
 /* Which snapshot read an event; numbers match cdc.v1.SnapshotKind. */
@@ -417,7 +418,17 @@ int			cdc_render_json(const char *data, size_t len,
 							char *errbuf, size_t errlen);
 
 /*
- * Frees the per-thread rendering buffer if it is large (over 1 MB); call it
+ * Parses key bytes (a cdc.v1.Row, the Kafka key the worker sends) and
+ * renders them as the JSON object an envelope's "key" is, in a second
+ * per-thread buffer (so a value's rendering stays valid meanwhile).
+ */
+int			cdc_render_key_json(const char *data, size_t len,
+								const cdc_render_options *opts,
+								const char **out, size_t *outlen,
+								char *errbuf, size_t errlen);
+
+/*
+ * Frees the per-thread rendering buffers if they are large (over 1 MB); call it
  * once the rendering is no longer needed. Never fails.
  */
 void		cdc_render_json_release(void);

@@ -214,10 +214,14 @@ constexpr size_t kKeepRenderBuffer = size_t{1} << 20;
 
 }							/* namespace */
 
-extern "C" int
-cdc_render_json(const char *data, size_t len, const cdc_render_options *opts,
-				const char **out, size_t *outlen,
-				char *errbuf, size_t errlen)
+namespace {
+
+/* Renders with render_fn into buf; the C entry points below share it. */
+template <typename F>
+int
+render_into(std::string &buf, F render_fn, const char *data, size_t len,
+			const cdc_render_options *opts, const char **out, size_t *outlen,
+			char *errbuf, size_t errlen)
 {
 	try
 	{
@@ -237,10 +241,11 @@ cdc_render_json(const char *data, size_t len, const cdc_render_options *opts,
 			o.interrupted = opts->interrupted;
 		}
 		/* a caller that did not release a huge buffer: do it now */
-		cdc_render_json_release();
-		cdc_core::render_envelope_json(data, len, render_buffer, o);
-		*out = render_buffer.c_str();
-		*outlen = render_buffer.size();
+		if (buf.capacity() > kKeepRenderBuffer)
+			std::string().swap(buf);
+		render_fn(data, len, buf, o);
+		*out = buf.c_str();
+		*outlen = buf.size();
 		return CDC_RENDER_OK;
 	}
 	catch (const cdc_core::RenderInterrupted &)
@@ -275,6 +280,33 @@ cdc_render_json(const char *data, size_t len, const cdc_render_options *opts,
 	}
 }
 
+/* The key rendering's buffer: a value and its key are rendered side by side. */
+thread_local std::string key_render_buffer;
+
+}							/* namespace */
+
+extern "C" int
+cdc_render_json(const char *data, size_t len, const cdc_render_options *opts,
+				const char **out, size_t *outlen,
+				char *errbuf, size_t errlen)
+{
+	return render_into(render_buffer,
+					   [](const char *d, size_t l, std::string &b, const cdc_core::RenderOptions &o) {
+						   cdc_core::render_envelope_json(d, l, b, o);
+					   }, data, len, opts, out, outlen, errbuf, errlen);
+}
+
+extern "C" int
+cdc_render_key_json(const char *data, size_t len, const cdc_render_options *opts,
+					const char **out, size_t *outlen,
+					char *errbuf, size_t errlen)
+{
+	return render_into(key_render_buffer,
+					   [](const char *d, size_t l, std::string &b, const cdc_core::RenderOptions &o) {
+						   cdc_core::render_key_json(d, l, b, o);
+					   }, data, len, opts, out, outlen, errbuf, errlen);
+}
+
 extern "C" void
 cdc_render_json_release(void)
 {
@@ -282,6 +314,8 @@ cdc_render_json_release(void)
 	{
 		if (render_buffer.capacity() > kKeepRenderBuffer)
 			std::string().swap(render_buffer);
+		if (key_render_buffer.capacity() > kKeepRenderBuffer)
+			std::string().swap(key_render_buffer);
 	}
 	catch (...)
 	{

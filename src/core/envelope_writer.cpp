@@ -377,8 +377,8 @@ EnvelopeWriter::encode(const cdc_event &ev)
 
 	long		op = raw_enum(ev.op);
 
-	if (op < CDC_OP_CREATE || op > CDC_OP_OUTBOX)
-		fail("invalid op " + std::to_string(op) + " (expected 1..13)");
+	if (op < CDC_OP_CREATE || op > CDC_OP_HEARTBEAT)
+		fail("invalid op " + std::to_string(op) + " (expected 1..14)");
 	if (op == CDC_OP_SCHEMA && ev.schema_change == nullptr)
 		fail("schema event has no schema_change");
 	if (op == CDC_OP_OUTBOX && ev.outbox == nullptr)

@@ -608,7 +608,7 @@ public:
 	/*
 	 * An outbox event: topic, key (null without one), payload_format, the
 	 * payload (JSON text embedded when jsonb takes it, else a string; text
-	 * as a string; bytes as bytea hex) and headers as [name, value] pairs
+	 * as a string; bytes as bytea hex) and headers as {name, value} objects
 	 * (values that are not UTF-8 as bytea hex).
 	 */
 	void		outbox(const pb::OutboxEvent &ob, bool &first)
@@ -624,6 +624,8 @@ public:
 			str(ob.key());
 		else
 			o_.append("null");
+		key("has_key", ofirst);
+		o_.append(ob.has_key() ? "true" : "false");
 		key("payload_format", ofirst);
 		switch (ob.payload_format())
 		{
@@ -663,9 +665,12 @@ public:
 			unit();
 			if (i > 0)
 				o_.push_back(',');
-			o_.push_back('[');
+			bool		hfirst = true;
+
+			o_.push_back('{');
+			key("name", hfirst);
 			str(h.name());
-			o_.push_back(',');
+			key("value", hfirst);
 			if (utf8_valid(h.value().data(), h.value().size()))
 				str(h.value());
 			else
@@ -673,13 +678,19 @@ public:
 				check_size(o_.size() + 2 * h.value().size() + 5);
 				append_bytea_string(o_, h.value());
 			}
-			o_.push_back(']');
+			o_.push_back('}');
 		}
 		o_.push_back(']');
 		o_.push_back('}');
 	}
 
 	/* The rendering must not exceed max_len. */
+	/* A key Row, as the envelope's "key" renders it. */
+	void		key_row(const pb::Row &r)
+	{
+		row(r, 0);
+	}
+
 	void		check_size(size_t len) const
 	{
 		if (len > opts_.max_len)
@@ -1278,6 +1289,16 @@ Renderer::record_literal(std::string &t, const pb::Row &r, int vdepth)
 	t.push_back(')');
 }
 
+/* The JSON name of a snapshot kind (the enum's first name); nullptr if unknown. */
+const char *snapshot_kind_name(int kind);
+
+/* a / b rounded toward minus infinity (b > 0) */
+constexpr int64_t
+floor_div(int64_t a, int64_t b)
+{
+	return a / b - ((a % b != 0) && (a < 0));
+}
+
 void
 Renderer::source(const pb::Source &s)
 {
@@ -1288,7 +1309,7 @@ Renderer::source(const pb::Source &s)
 	str(s.connector());
 	key("version", first);
 	str(s.version());
-	key("db", first);
+	key("database", first);
 	str(s.database());
 	if (!s.schema().empty())
 	{
@@ -1306,37 +1327,28 @@ Renderer::source(const pb::Source &s)
 	append_lsn(o_, s.commit_lsn());
 	key("xid", first);
 	append_int(o_, s.xid());
-	key("commit_time", first);
+	key("commit_time_us", first);
 	if (s.commit_time_us() == 0)
 		o_.append("null");
 	else
-		append_timestamp(o_, s.commit_time_us(), true);
+		append_int(o_, s.commit_time_us());
+	key("snapshot", first);
+	o_.append(s.snapshot() ? "true" : "false");
 
 	/*
-	 * A streamed change keeps "snapshot": false, as it always rendered. A
-	 * snapshot event says which snapshot read it: its kind in place of the
-	 * boolean (a string is truthy for a consumer testing the field), then
-	 * the id, so that its rows and markers can be told apart from another
-	 * snapshot's of the same table.
+	 * A snapshot event says which snapshot read it: the kind, by the
+	 * enum's JSON name, then the id, so that its rows and markers can be
+	 * told apart from another snapshot's of the same table.
 	 */
-	key("snapshot", first);
-	switch (s.snapshot_kind())
+	if (s.snapshot_kind() != pb::SNAPSHOT_KIND_UNSPECIFIED)
 	{
-		case pb::SNAPSHOT_KIND_UNSPECIFIED:
-			o_.append(s.snapshot() ? "true" : "false");
-			break;
-		case pb::SNAPSHOT_INITIAL:
-			o_.append("\"initial\"");
-			break;
-		case pb::SNAPSHOT_INCREMENTAL:
-			o_.append("\"incremental\"");
-			break;
-		case pb::SNAPSHOT_GAP:
-			o_.append("\"gap\"");
-			break;
-		default:
-			/* proto3 keeps an unknown enum number; like an unknown op, refuse it */
+		const char *kind = snapshot_kind_name(s.snapshot_kind());
+
+		/* proto3 keeps an unknown enum number; like an unknown op, refuse it */
+		if (kind == nullptr)
 			invalid("unknown snapshot kind " + std::to_string(s.snapshot_kind()));
+		key("snapshot_kind", first);
+		str(kind);
 	}
 	if (s.snapshot_id() != 0)
 	{
@@ -1383,6 +1395,24 @@ op_name(int op)
 			return "schema";
 		case pb::OP_OUTBOX:
 			return "outbox";
+		case pb::OP_HEARTBEAT:
+			return "heartbeat";
+		default:
+			return nullptr;
+	}
+}
+
+const char *
+snapshot_kind_name(int kind)
+{
+	switch (kind)
+	{
+		case pb::SNAPSHOT_INITIAL:
+			return "initial";
+		case pb::SNAPSHOT_INCREMENTAL:
+			return "incremental";
+		case pb::SNAPSHOT_GAP:
+			return "gap_resnapshot";
 		default:
 			return nullptr;
 	}
@@ -1462,6 +1492,16 @@ Renderer::envelope(const pb::Envelope &env)
 	key("source", first);
 	source(env.source());
 
+	/*
+	 * Debezium's top-level ts_ms, derived from the commit time (not the
+	 * time of decoding), so that an event decoded again renders the same.
+	 */
+	key("ts_ms", first);
+	if (env.source().commit_time_us() == 0)
+		o_.append("null");
+	else
+		append_int(o_, floor_div(env.source().commit_time_us(), 1000));
+
 	if (env.has_transaction())
 	{
 		const auto &t = env.transaction();
@@ -1526,24 +1566,30 @@ Renderer::envelope(const pb::Envelope &env)
 		const auto &s = env.summary();
 		bool		sfirst = true;
 		bool		tfirst = true;
-		std::string name_buf;
-
 		key("summary", first);
 		o_.push_back('{');
 		key("event_count", sfirst);
 		append_int(o_, s.event_count());
 		key("tables", sfirst);
-		o_.push_back('{');
+		o_.push_back('[');
 		for (const auto &tc : s.tables())
 		{
+			bool		cfirst = true;
+
 			unit();
-			name_buf.assign(tc.schema());
-			name_buf.push_back('.');
-			name_buf.append(tc.table());
-			key(name_buf, tfirst);
+			if (!tfirst)
+				o_.push_back(',');
+			tfirst = false;
+			o_.push_back('{');
+			key("schema", cfirst);
+			str(tc.schema());
+			key("table", cfirst);
+			str(tc.table());
+			key("event_count", cfirst);
 			append_int(o_, tc.event_count());
+			o_.push_back('}');
 		}
-		o_.push_back('}');
+		o_.push_back(']');
 		o_.push_back('}');
 	}
 	else if (op == pb::OP_SNAPSHOT_BEGIN || op == pb::OP_SNAPSHOT_END)
@@ -1589,18 +1635,18 @@ Renderer::envelope(const pb::Envelope &env)
 		append_int(o_, g.partition());
 		key("partitions", gfirst);
 		append_int(o_, g.partitions());
-		key("time", gfirst);
+		key("time_us", gfirst);
 		if (g.time_us() == 0)
 			o_.append("null");
 		else
-			append_timestamp(o_, g.time_us(), true);
+			append_int(o_, g.time_us());
 		o_.push_back('}');
 	}
 	else if (op == pb::OP_OUTBOX)
 		outbox(env.outbox(), first);
 	else if (op == pb::OP_SCHEMA)
 	{
-		/* ddl null when not sent (resent, or DDL text off); renamed_from null unless renamed */
+		/* ddl null when not sent (resent, or DDL text off); renamed_from_* null unless renamed */
 		const auto &sc = env.schema_change();
 		bool		sfirst = true;
 
@@ -1617,20 +1663,16 @@ Renderer::envelope(const pb::Envelope &env)
 			str(sc.ddl());
 		key("dropped", sfirst);
 		o_.append(sc.dropped() ? "true" : "false");
-		key("renamed_from", sfirst);
-		if (sc.renamed_from_schema().empty() && sc.renamed_from_table().empty())
+		key("renamed_from_schema", sfirst);
+		if (sc.renamed_from_schema().empty())
 			o_.append("null");
 		else
-		{
-			bool		rfirst = true;
-
-			o_.push_back('{');
-			key("schema", rfirst);
 			str(sc.renamed_from_schema());
-			key("table", rfirst);
+		key("renamed_from_table", sfirst);
+		if (sc.renamed_from_table().empty())
+			o_.append("null");
+		else
 			str(sc.renamed_from_table());
-			o_.push_back('}');
-		}
 		key("replica_identity", sfirst);
 		str(sc.replica_identity());
 		key("resent", sfirst);
@@ -2069,6 +2111,36 @@ render_envelope_json(const char *data, size_t len, std::string &out,
 	Renderer	r(out, opts, len);
 
 	r.envelope(*env);
+	r.check_size(out.size());
+}
+
+void
+render_key_json(const char *data, size_t len, std::string &out, const RenderOptions &opts)
+{
+	if (data == nullptr && len > 0)
+		fail("invalid key: no data");
+	if (len > static_cast<size_t>(INT_MAX))
+		fail("invalid key: " + std::to_string(len)
+			 + " bytes exceeds the 2 GiB protobuf message size limit");
+
+	google::protobuf::ArenaOptions arena_options;
+
+	arena_options.max_block_size = size_t{1} << 20;
+	google::protobuf::Arena arena(arena_options);
+	pb::Row    *row = google::protobuf::Arena::CreateMessage<pb::Row>(&arena);
+
+	{
+		google::protobuf::LogSilencer quiet;
+
+		if (!row->ParseFromArray(data ? data : "", static_cast<int>(len)))
+			fail("invalid key: not a cdc.v1.Row");
+	}
+	check_row(*row);
+
+	out.clear();
+	Renderer	r(out, opts, len);
+
+	r.key_row(*row);
 	r.check_size(out.size());
 }
 

@@ -79,6 +79,14 @@ void		render_envelope_json(const char *data, size_t len, std::string &out,
 								 const RenderOptions &opts = RenderOptions());
 
 /*
+ * Parses data[0..len) as a cdc.v1.Row (an envelope's key, as the worker
+ * sends it as the Kafka key) and writes the JSON object the envelope's
+ * "key" renders as. Throws as render_envelope_json.
+ */
+void		render_key_json(const char *data, size_t len, std::string &out,
+							const RenderOptions &opts = RenderOptions());
+
+/*
  * True if text[0..len) is one complete JSON value (RFC 8259 syntax) whose
  * \u surrogate escapes pair up.
  */

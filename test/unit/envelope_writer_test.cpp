@@ -1384,9 +1384,9 @@ TEST_F(EnvelopeWriter, RejectsOpOutsideTheEnum)
 {
 	cdc_event	ev = event_of(static_cast<cdc_op>(0));
 
-	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..13)");
-	ev.op = static_cast<cdc_op>(14);
-	EXPECT_EQ(encode_error(ev), "invalid op 14 (expected 1..13)");
+	EXPECT_EQ(encode_error(ev), "invalid op 0 (expected 1..14)");
+	ev.op = static_cast<cdc_op>(15);
+	EXPECT_EQ(encode_error(ev), "invalid op 15 (expected 1..14)");
 	ev.op = CDC_OP_GAP;
 	encode(ev);
 

@@ -159,9 +159,10 @@ TEST_F(Outbox, InAnEnvelopeItRendersAsJson)
 							  err, sizeof(err)), CDC_RENDER_OK) << err;
 	std::string json(out, len);
 	EXPECT_NE(json.find("\"op\":\"outbox\""), std::string::npos) << json;
-	EXPECT_NE(json.find("\"outbox\":{\"topic\":\"orders.events\",\"key\":\"order-17\","
+	EXPECT_NE(json.find("\"outbox\":{\"topic\":\"orders.events\",\"key\":\"order-17\",\"has_key\":true,"
 						"\"payload_format\":\"json\",\"payload\":{\"id\": 17, \"total\": 12.5},"
-						"\"headers\":[[\"type\",\"OrderPlaced\"],[\"trace\",\"\\\\xff00\"]]}"),
+						"\"headers\":[{\"name\":\"type\",\"value\":\"OrderPlaced\"},"
+						"{\"name\":\"trace\",\"value\":\"\\\\xff00\"}]}"),
 			  std::string::npos) << json;
 
 	ev.outbox = nullptr;

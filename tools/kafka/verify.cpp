@@ -115,6 +115,10 @@ const char kVerifyUsage[] =
 	"there by a schema event of its table with version V, or with a column (in\n"
 	"after, before or key) that version does not list; a schema event not resent\n"
 	"whose version is below one of its table seen before there.\n"
+	"Heartbeats (cdc_plugin.heartbeat_interval): counted in heartbeats, not in\n"
+	"the reference; bad_heartbeats: one not on <prefix>.__heartbeat, not keyed by\n"
+	"its source.database, with a table, a row, a transaction, no WAL position\n"
+	"or no time.\n"
 	"Exit: 0 OK, 1 FAIL, 2 usage or I/O error.\n";
 
 /* What identifies a change across re-sends. */
@@ -192,6 +196,11 @@ struct EnvInfo
 	/* outbox events: published as they are, to their own topics, not checked here */
 	bool		outbox_event = false;
 
+	/* heartbeats: only to <prefix>.__heartbeat, keyed by database, checked on their own */
+	bool		heartbeat_event = false;
+	std::string heartbeat_problem;	/* why it is not a valid one */
+	std::string database;
+
 	/* schema events */
 	bool		schema_event = false;
 	std::string schema_problem;	/* why it is not a valid one */
@@ -236,9 +245,9 @@ const char *
 op_name(int op)
 {
 	static const char *const names[] = {"?", "c", "u", "d", "r", "t", "m", "begin", "commit",
-		"snapshot_begin", "snapshot_end", "gap", "schema", "outbox"};
+		"snapshot_begin", "snapshot_end", "gap", "schema", "outbox", "heartbeat"};
 
-	return op >= 0 && op <= 13 ? names[op] : "?";
+	return op >= 0 && op <= 14 ? names[op] : "?";
 }
 
 /* An LSN as pg_lsn prints it. */
@@ -354,6 +363,7 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 	info.ok = true;
 	info.schema = env.source().schema();
 	info.table = env.source().table();
+	info.database = env.source().database();
 	info.id.op = env.op();
 	info.id.txn = env.has_transaction();
 	if (info.id.txn)
@@ -455,6 +465,25 @@ parse_env(const std::string &bytes, pb::Envelope *keep = nullptr)
 	}
 	else if (op == pb::OP_OUTBOX)
 		info.outbox_event = true;
+	else if (op == pb::OP_HEARTBEAT)
+	{
+		const pb::Source &src = env.source();
+		std::string &problem = info.heartbeat_problem;
+
+		info.heartbeat_event = true;
+		if (src.database().empty())
+			problem = "its source names no database";
+		else if (!src.schema().empty() || !src.table().empty())
+			problem = "its source names a table";
+		else if (src.lsn() == 0 || src.commit_lsn() != src.lsn())
+			problem = "source.lsn is 0 or differs from source.commit_lsn";
+		else if (src.commit_time_us() == 0)
+			problem = "source.commit_time_us is 0";
+		else if (src.xid() != 0 || env.has_transaction() || src.snapshot())
+			problem = "it has a transaction or says snapshot";
+		else if (env.has_before() || env.has_after() || env.has_key())
+			problem = "it has a row";
+	}
 	else if (op == pb::OP_SCHEMA)
 	{
 		const pb::Source &src = env.source();
@@ -1324,7 +1353,9 @@ run_verify(int argc, char **argv)
 				gaps = 0,
 				bad_gaps = 0,
 				schemas = 0,
-				bad_schemas = 0;
+				bad_schemas = 0,
+				heartbeats = 0,
+				bad_heartbeats = 0;
 	std::unordered_set<Identity, IdentityHash> seen;
 	std::set<SnapshotRowId> seen_rows;
 	std::set<std::tuple<std::string, uint64_t, int32_t>> seen_gaps;	/* topic, gap id, partition */
@@ -1435,6 +1466,27 @@ run_verify(int argc, char **argv)
 		}
 
 		const EnvInfo &e = m.env;
+
+		/*
+		 * A heartbeat: to <prefix>.__heartbeat only, keyed by its database
+		 * (several databases may share the topic); no part of any stream.
+		 */
+		if (e.heartbeat_event)
+		{
+			std::string why = e.heartbeat_problem;
+
+			if (why.empty() && m.topic != topic_prefix + "__heartbeat")
+				why = "topic should be " + topic_prefix + "__heartbeat";
+			if (why.empty() && (m.key_null || m.key != e.database))
+				why = "Kafka key should be the database name";
+			heartbeats++;
+			if (!why.empty())
+			{
+				bad_heartbeats++;
+				ex.add("bad_heartbeats", env_text(e) + " at " + where(m) + ": " + why);
+			}
+			continue;
+		}
 
 		/* routing */
 		std::string problem;
@@ -1912,7 +1964,7 @@ run_verify(int argc, char **argv)
 	}
 
 	bool		ok = missing.empty() && mismatched == 0 && phantom == 0 && misrouted == 0 &&
-		out_of_order == 0 && bad_markers == 0 && bad_gaps == 0 && bad_schemas == 0 &&
+		out_of_order == 0 && bad_markers == 0 && bad_gaps == 0 && bad_schemas == 0 && bad_heartbeats == 0 &&
 		duplicates <= max_duplicates;
 
 	if (!final_state_path.empty() && !write_final_state(final_state_path, msgs, ex, err))
@@ -1941,12 +1993,12 @@ run_verify(int argc, char **argv)
 	std::printf("verify: reference=%s consumed=%zu unique=%zu duplicates=%lld tombstones=%lld "
 				"missing=%s mismatched=%s phantom=%lld misrouted=%lld out_of_order=%lld "
 				"snapshot_rows=%lld markers=%lld bad_markers=%lld gaps=%lld bad_gaps=%lld "
-				"schemas=%lld bad_schemas=%lld -> %s\n",
+				"schemas=%lld bad_schemas=%lld heartbeats=%lld bad_heartbeats=%lld -> %s\n",
 				reference_count.c_str(), msgs.size(),
 				seen.size() + static_cast<size_t>(snapshot_rows), duplicates, tombstones,
 				missing_count.c_str(), mismatched_count.c_str(), phantom, misrouted,
 				out_of_order, snapshot_rows, markers, bad_markers, gaps, bad_gaps,
-				schemas, bad_schemas, ok ? "OK" : "FAIL");
+				schemas, bad_schemas, heartbeats, bad_heartbeats, ok ? "OK" : "FAIL");
 	std::fflush(stdout);
 	return ok ? 0 : 1;
 }
