@@ -18,6 +18,8 @@ cp tools/kafka/cdc_mock_broker tools/kafka/cdc_kafka_consume "$work/tools/kafka/
 cp -r src/proto "$work/src/proto"
 # the round-trip suite's table of every type, for 043_snapshot_types
 mkdir -p "$work/sql" && cp sql/round_trip.sql "$work/sql/"
+# the postgres_exporter queries file, for 050_exporter
+cp -r tools/prometheus "$work/tools/prometheus"
 [[ $(id -u) -eq 0 ]] && chown -R postgres: "$work"
 cd "$work"
 # test files may be named (t/010_worker_stream.pl); default: all

@@ -10,6 +10,7 @@ packages=(
   postgresql-15-wal2json postgresql-15-decoderbufs
   librdkafka-dev libprotobuf-dev protobuf-compiler libgtest-dev
   libipc-run-perl kcat python3-psycopg2 python3-protobuf
+  prometheus-postgres-exporter jq
 )
 
 missing=()
