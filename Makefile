@@ -24,7 +24,8 @@ EXTRA_CLEAN = src/gen results regression.diffs regression.out tmp_check tmp_chec
 # run on a temporary instance configured by test/regress.conf.
 REGRESS    = setup sql_api privileges snapshot_api basic_dml replica_identity no_primary_key types round_trip \
              toast truncate messages savepoints spill ddl relation_cache table_filters options \
-             transaction_events corrupt_input memory schema_guard schema_events publish outbox_table
+             transaction_events corrupt_input memory schema_guard schema_events publish outbox_table \
+             stop_publishing
 REGRESS_OPTS = --temp-config=test/regress.conf --temp-instance=tmp_check
 
 PG_CONFIG ?= pg_config

@@ -426,3 +426,33 @@ REVOKE ALL ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_c
 GRANT EXECUTE ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) TO cdc_plugin_publisher;
 GRANT EXECUTE ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) TO cdc_plugin_publisher;
 GRANT EXECUTE ON FUNCTION cdc_plugin.publish(pg_catalog.text, pg_catalog.text, pg_catalog.bytea, pg_catalog.jsonb) TO cdc_plugin_publisher;
+
+-- ---------------------------------------------------------------------
+-- Uninstall: stopping the worker, and the slots DROP EXTENSION leaves
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION cdc_plugin.stop_publishing(drop_slot boolean DEFAULT false)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'cdc_plugin_stop_publishing'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION cdc_plugin.stop_publishing(boolean) IS
+'stops the cdc_plugin worker until the server restarts; with drop_slot => true also drops its replication slot; true if a slot was dropped';
+
+-- superusers only (the function checks it too, so a GRANT does not widen it)
+REVOKE ALL ON FUNCTION cdc_plugin.stop_publishing(boolean) FROM PUBLIC;
+
+CREATE FUNCTION cdc_plugin.on_drop_extension()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'cdc_plugin_on_drop_extension'
+LANGUAGE C;
+
+COMMENT ON FUNCTION cdc_plugin.on_drop_extension() IS
+'event trigger: DROP EXTENSION cdc_plugin warns of the cdc_plugin replication slots of the database, which it does not drop';
+
+REVOKE ALL ON FUNCTION cdc_plugin.on_drop_extension() FROM PUBLIC;
+
+-- ddl_command_start: at ddl_command_end and sql_drop the trigger is gone
+CREATE EVENT TRIGGER cdc_plugin_drop_extension ON ddl_command_start
+  WHEN TAG IN ('DROP EXTENSION')
+  EXECUTE FUNCTION cdc_plugin.on_drop_extension();

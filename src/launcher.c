@@ -6,8 +6,9 @@
  * needs that would otherwise make it fail at connection time (wal_level,
  * the database named by cdc_plugin.database), starts the worker (stream.c)
  * and, when it exits, starts it again after an exponential backoff, so a
- * failing worker never crash-loops. It never decodes, never talks to Kafka
- * and never holds the slot.
+ * failing worker never crash-loops; after cdc_plugin.stop_publishing() it
+ * starts none until the server restarts. It never decodes, never talks to
+ * Kafka and never holds the slot.
  */
 #include "postgres.h"
 
@@ -152,6 +153,7 @@ cdc_launcher_main(Datum main_arg)
 	TimestampTz next_start = 0;
 	int			backoff_ms = 0;
 	char		reported[512] = "";
+	bool		stop_reported = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -180,13 +182,17 @@ cdc_launcher_main(Datum main_arg)
 			{
 				pfree(handle);
 				handle = NULL;
-				if (TimestampDifferenceExceeds(started, now, CDC_HEALTHY_RUN_MS))
-					backoff_ms = CDC_BACKOFF_MIN_MS;
-				else
-					backoff_ms = Min(Max(backoff_ms * 2, CDC_BACKOFF_MIN_MS), CDC_BACKOFF_MAX_MS);
-				next_start = TimestampTzPlusMilliseconds(now, backoff_ms);
-				cdc_monitor_count_restart();
-				cdc_monitor_set_state("waiting to restart");
+				/* stopped by stop_publishing(): no restart follows (below) */
+				if (!cdc_monitor_stop_requested())
+				{
+					if (TimestampDifferenceExceeds(started, now, CDC_HEALTHY_RUN_MS))
+						backoff_ms = CDC_BACKOFF_MIN_MS;
+					else
+						backoff_ms = Min(Max(backoff_ms * 2, CDC_BACKOFF_MIN_MS), CDC_BACKOFF_MAX_MS);
+					next_start = TimestampTzPlusMilliseconds(now, backoff_ms);
+					cdc_monitor_count_restart();
+					cdc_monitor_set_state("waiting to restart");
+				}
 			}
 		}
 		else if (cdc_monitor_worker_alive())
@@ -196,7 +202,18 @@ cdc_launcher_main(Datum main_arg)
 			goto wait;
 		}
 
-		if (handle == NULL)
+		if (handle == NULL && cdc_monitor_stop_requested())
+		{
+			/* stop_publishing(): the flag lives until the server restarts */
+			if (!stop_reported)
+				ereport(LOG,
+						(errmsg("cdc_plugin launcher starts no worker: cdc_plugin.stop_publishing() was called"),
+						 errdetail("The worker starts again when the server restarts.")));
+			stop_reported = true;
+			cdc_monitor_set_state(CDC_STATE_STOPPED_BY_REQUEST);
+			timeout_ms = 60000;
+		}
+		else if (handle == NULL)
 		{
 			Oid			dboid = InvalidOid;
 			const char *hint;

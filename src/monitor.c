@@ -2,7 +2,8 @@
  * monitor.c — the worker's status in shared memory and cdc_plugin.status().
  *
  * One struct in shared memory, guarded by a spinlock, written by the
- * launcher and the worker and read by status(). It outlives the worker,
+ * launcher and the worker (and by stop_publishing(), which sets the flag
+ * that keeps the worker stopped) and read by status(). It outlives the worker,
  * so counters go on from where the last worker left them. Slot positions are read
  * from the slot itself, so status() tells the truth about WAL retention
  * even while the worker is down. Never blocks, never allocates in shared
@@ -49,6 +50,7 @@ typedef struct CdcSharedStatus
 	uint64		snapshot_requests;	/* bumped when a request or cancel commits */
 	CdcSnapshotProgress snapshot;	/* the running snapshot; id 0: none */
 	CdcGapSummary gaps;			/* set by the worker from cdc_plugin.gap_log */
+	bool		stop_requested; /* stop_publishing(): no worker until the server restarts */
 } CdcSharedStatus;
 
 static CdcSharedStatus *cdc_status = NULL;
@@ -171,8 +173,44 @@ cdc_monitor_worker_stopped(void)
 	cdc_status->counters.oldest_unacked_commit_time = 0;
 	cdc_status->counters.broker_state = -1;
 	memset(&cdc_status->snapshot, 0, sizeof(cdc_status->snapshot));
-	cdc_set_state_locked("stopped");
+	cdc_set_state_locked(cdc_status->stop_requested ? CDC_STATE_STOPPED_BY_REQUEST : "stopped");
 	SpinLockRelease(&cdc_status->mutex);
+}
+
+/*
+ * stop_publishing(): from now until the server restarts no worker runs.
+ * False when the library is not preloaded (there is no worker to stop).
+ * *worker_pid is the worker to signal, 0 when none is registered; a worker
+ * registering later sees the request (cdc_monitor_stop_requested) under
+ * the same lock, so none slips through.
+ */
+bool
+cdc_monitor_request_stop(int *worker_pid)
+{
+	*worker_pid = 0;
+	if (cdc_status == NULL)
+		return false;
+	SpinLockAcquire(&cdc_status->mutex);
+	cdc_status->stop_requested = true;
+	*worker_pid = cdc_status->worker_pid;
+	if (*worker_pid == 0)
+		cdc_set_state_locked(CDC_STATE_STOPPED_BY_REQUEST);
+	SpinLockRelease(&cdc_status->mutex);
+	return true;
+}
+
+/* Whether stop_publishing() was called since the server started. */
+bool
+cdc_monitor_stop_requested(void)
+{
+	bool		stop;
+
+	if (cdc_status == NULL)
+		return false;
+	SpinLockAcquire(&cdc_status->mutex);
+	stop = cdc_status->stop_requested;
+	SpinLockRelease(&cdc_status->mutex);
+	return stop;
 }
 
 /* True if a worker is registered and its process still exists. */

@@ -41,6 +41,9 @@ typedef struct CdcGapSummary
 	TimestampTz last_time;		/* when the loss was found; 0: no gap */
 } CdcGapSummary;
 
+/* status()'s state after cdc_plugin.stop_publishing() */
+#define CDC_STATE_STOPPED_BY_REQUEST "stopped by stop_publishing()"
+
 extern void cdc_monitor_init(void);
 
 /* gaps */
@@ -56,6 +59,8 @@ extern void cdc_monitor_worker_started(int pid, Latch *latch, Oid dboid,
 									   const char *database, const char *slot_name);
 extern void cdc_monitor_worker_stopped(void);
 extern bool cdc_monitor_worker_alive(void);
+extern bool cdc_monitor_request_stop(int *worker_pid);
+extern bool cdc_monitor_stop_requested(void);
 extern void cdc_monitor_set_state(const char *state);
 extern void cdc_monitor_set_error(const char *state, const char *message);
 extern void cdc_monitor_clear_configuration_error(void);

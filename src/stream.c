@@ -1328,6 +1328,9 @@ cdc_worker_main(Datum main_arg)
 	W.confirmed_commit_time = W.totals.last_commit_time;
 	cdc_monitor_worker_started(MyProcPid, MyLatch, dboid, W.database, cdc_slot_name);
 	before_shmem_exit(cdc_worker_exit, (Datum) 0);
+	/* started as stop_publishing() ran: it may not have seen this process */
+	if (cdc_monitor_stop_requested())
+		proc_exit(0);
 	cdc_wal_budget_worker_start(cdc_slot_name);
 	cdc_gap_show();
 
