@@ -47,15 +47,17 @@ SELECT e->>'op' AS op, e->'after'->>'id' AS id,
        LATERAL cdc_plugin.to_json(c.data) e;
 
 -- the source block: connector, version, database, schema, table, LSNs, time
+-- (commit_time_us: microseconds since 1970; ts_ms, beside source: the same in milliseconds)
 SELECT e->'source'->>'connector' AS connector,
        e->'source'->>'version' = cdc_plugin.version() AS version_matches,
-       e->'source'->>'db' = current_database() AS db_matches,
+       e->'source'->>'database' = current_database() AS db_matches,
        e->'source'->>'schema' AS schema,
        e->'source'->>'table' AS "table",
        (e->'source'->>'lsn')::pg_lsn = c.lsn AS lsn_is_change_lsn,
        (e->'source'->>'commit_lsn')::pg_lsn > (e->'source'->>'lsn')::pg_lsn AS commit_after_change,
-       (e->'source'->>'commit_time')::timestamptz <= now() AS commit_time_is_past,
-       (e->'source'->>'commit_time')::timestamptz > now() - interval '1 day' AS commit_time_is_recent,
+       to_timestamp((e->'source'->>'commit_time_us')::numeric / 1e6) <= now() AS commit_time_is_past,
+       to_timestamp((e->'source'->>'commit_time_us')::numeric / 1e6) > now() - interval '1 day' AS commit_time_is_recent,
+       (e->>'ts_ms')::bigint = (e->'source'->>'commit_time_us')::bigint / 1000 AS ts_ms_is_commit_ms,
        e->'source'->'snapshot' AS snapshot
   FROM pg_logical_slot_get_binary_changes('basic', NULL, NULL) c,
        LATERAL cdc_plugin.to_json(c.data) e;

@@ -14,8 +14,8 @@ LANGUAGE sql AS $$
          CASE WHEN (sc->>'resent')::bool THEN 'restated'
               ELSE coalesce(sc->>'ddl', sc->>'command_tag' || ' (no text)') END
            || CASE WHEN (sc->>'dropped')::bool THEN ' [dropped]' ELSE '' END
-           || coalesce(' [renamed from ' || (sc->'renamed_from'->>'schema') || '.'
-                       || (sc->'renamed_from'->>'table') || ']', '')
+           || coalesce(' [renamed from ' || (sc->>'renamed_from_schema') || '.'
+                       || (sc->>'renamed_from_table') || ']', '')
            || CASE WHEN sc->>'replica_identity' <> 'default'
                    THEN ' [identity ' || (sc->>'replica_identity') || ']' ELSE '' END,
          (SELECT string_agg(c->>'name' || ' ' || (c->>'type')

@@ -12,7 +12,7 @@ LANGUAGE sql AS $$
   SELECT e->>'op',
          (e->'source'->>'schema') || '.' || (e->'source'->>'table'),
          e->'key', e->'before', e->'after',
-         nullif(e - '{op,source,key,before,after,transaction}'::text[], '{}')
+         nullif(e - '{op,source,key,before,after,transaction,ts_ms}'::text[], '{}')
     FROM pg_logical_slot_get_binary_changes(slot, NULL, NULL, VARIADIC options) c,
          LATERAL cdc_plugin.to_json(c.data) e
 $$;

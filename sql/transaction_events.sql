@@ -31,9 +31,9 @@ SELECT e->>'op' AS op,
 
 -- begin and commit events locate the transaction
 SELECT e->>'op' AS op,
-       e->'source'->>'db' = current_database() AS db_matches,
+       e->'source'->>'database' = current_database() AS db_matches,
        (e->'source'->>'commit_lsn')::pg_lsn = max((e->'source'->>'commit_lsn')::pg_lsn) OVER () AS same_commit_lsn,
-       (e->'source'->>'commit_time') IS NOT NULL AS has_commit_time
+       (e->'source'->>'commit_time_us') IS NOT NULL AS has_commit_time
   FROM pg_logical_slot_peek_binary_changes('txn', NULL, NULL,
          'include-transaction-events', 'true', 'exclude-tables', 'public.ignored') c,
        LATERAL cdc_plugin.to_json(c.data) e

@@ -153,7 +153,7 @@ is(query(q{
 
 is(query(q{
 	SELECT count(DISTINCT topic || '/' || part) FROM ev
-	 WHERE e->>'op' = 'schema' AND e->'schema_change'->'renamed_from' = '{"schema": "public", "table": "orders"}'
+	 WHERE e->>'op' = 'schema' AND e->'schema_change'->>'renamed_from_schema' = 'public' AND e->'schema_change'->>'renamed_from_table' = 'orders'
 	   AND e->'source'->>'table' = 'purchases'}),
 	2 * $partitions, 'the rename reached every partition of the former topic and of the new one');
 is(query(q{
