@@ -5,7 +5,8 @@
 # database "shop" to the broker, rows that existed before the worker
 # (published by its initial snapshot as r events), a small order-shop
 # workload with an on-demand snapshot in the middle, and every event shown
-# as it is consumed from Kafka, decoded from its envelope.
+# as it is consumed from Kafka with kcat: the worker publishes JSON values
+# and keys (cdc_plugin.value_format = 'json'), and heartbeats while idle.
 # Leaves nothing behind: everything lives in a temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +73,9 @@ cdc_plugin.kafka_bootstrap_servers = '$bootstrap'
 cdc_plugin.topic_prefix = 'shop'
 cdc_plugin.include_tables = 'public.*'
 cdc_plugin.tombstones_on_delete = on
+cdc_plugin.value_format = 'json'
+cdc_plugin.key_format = 'json'
+cdc_plugin.heartbeat_interval = '2s'
 CONF
 as_pg_user "$PG_BINDIR/pg_ctl" -D "$pgdata" -l "$log" -w restart >/dev/null
 for _ in $(seq 100); do
@@ -80,36 +84,34 @@ for _ in $(seq 100); do
 done
 psql_demo -At -c "SELECT format('   worker %s: %s, slot %s', pid, state, slot_name) FROM cdc_plugin.status()"
 
-echo "== consuming shop.* (and the outbox topic events.orders) from Kafka as it arrives (ordered per key, not across partitions)"
-tools/kafka/cdc_kafka_consume consume --brokers "$bootstrap" --topic-prefix shop --format json \
-  2>"$work/consumer.log" | while IFS= read -r line; do
-    # {"topic":..,"partition":..,"offset":..,"key":..,"value":..} -> one readable line
-    /usr/bin/python3 -c '
-import json, sys
-m = json.loads(sys.argv[1])
-v = m["value"]
-head = "%s/%d@%d" % (m["topic"], m["partition"], m["offset"])
-if v is None:
-    print("[tombstone] %s key=%s" % (head, json.dumps(m["key"])), flush=True)
-elif v["op"] in ("snapshot_begin", "snapshot_end"):
-    sn = v["snapshot"]
-    print("[%9s] %s snapshot %d (%s), partition %d of %d%s" % (
-          v["op"].replace("snapshot_", "snap "), head, v["source"]["snapshot_id"],
-          v["source"]["snapshot"], sn.get("partition", 0), sn["partitions"],
-          (", %d rows" % sn.get("rows", 0)) if v["op"] == "snapshot_end" else ""), flush=True)
-elif v["op"] == "schema":
-    sc = v["schema_change"]
-    what = "restated" if sc.get("resent") else (sc.get("ddl") or sc.get("command_tag"))
-    print("[   schema] %s %s.%s version %d: %s\n            columns: %s" % (
-          head, v["source"]["schema"], v["source"]["table"], sc["version"], what,
-          ", ".join("%s %s%s" % (c["name"], c["type"], " key" if c.get("key") else "")
-                    for c in sc["columns"])), flush=True)
-else:
-    print("[%9s] %s key=%s\n            %s" % (v["op"], head, json.dumps(m["key"]),
-          json.dumps({k: v[k] for k in ("before", "after") if v.get(k) is not None})), flush=True)
-' "$line"
-  done &
-pids+=($!)
+echo "== consuming from Kafka with kcat as it arrives (JSON values, parsed with jq; ordered per key, not across topics)"
+# value_format = json: each value is the envelope in Debezium's shape (op,
+# before, after, source, ts_ms, transaction), keys are JSON objects; jq
+# turns each into one readable line
+show_events() {
+  jq -r --unbuffered '
+    def pad: if length < 9 then ("         " + .)[-9:] else . end;
+    "\(.topic)/\(.partition)@\(.offset)" as $at
+    | (.key // "null") as $k
+    | if .payload == null then "[tombstone] \($at) key=\($k)"
+      else (.payload | fromjson) as $v
+      | if ($v.op | startswith("snapshot_")) then
+          "[\($v.op | sub("snapshot_"; "snap ") | pad)] \($at) snapshot \($v.source.snapshot_id) (\($v.source.snapshot_kind)), partition \($v.snapshot.partition // 0) of \($v.snapshot.partitions)"
+          + (if $v.op == "snapshot_end" then ", \($v.snapshot.rows // 0) rows" else "" end)
+        elif $v.op == "schema" then
+          ($v.schema_change) as $sc
+          | "[   schema] \($at) \($v.source.schema).\($v.source.table) version \($sc.version): \(if $sc.resent then "restated" else ($sc.ddl // $sc.command_tag) end)\n            columns: \([$sc.columns[] | "\(.name) \(.type)\(if .key then " key" else "" end)"] | join(", "))"
+        elif $v.op == "heartbeat" then
+          "[heartbeat] \($at) database \($v.source.database), WAL at \($v.source.lsn), ts_ms \($v.ts_ms)"
+        else
+          "[\($v.op | pad)] \($at) key=\($k)\n            \({before: $v.before, after: $v.after} | with_entries(select(.value != null)) | tojson)"
+        end
+      end'
+}
+for t in shop.public.customers shop.public.orders shop.__heartbeat; do
+  kcat -C -b "$bootstrap" -t "$t" -J -u -q 2>>"$work/consumer.log" | show_events &
+  pids+=($!)
+done
 # domain events from cdc_plugin.publish() are published as they are (JSON
 # payload, key, headers) to their own topic: read with kcat
 kcat -C -b "$bootstrap" -t events.orders -u -q \
@@ -151,6 +153,13 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 sleep 1.5
+echo "== one message as it is on Kafka (kcat | jq): the last change of shop.public.customers"
+kcat -C -b "$bootstrap" -t shop.public.customers -J -o -1 -e -q 2>>"$work/consumer.log" |
+  jq -s 'map(select(.payload != null and .key != null)) | max_by(.ts)
+         | {topic, partition, offset, key: (.key | fromjson), value: (.payload | fromjson)}' |
+  sed 's/^/   /'
+echo "== idle now: heartbeats every 2 s (cdc_plugin.heartbeat_interval) tell idle from stuck"
+sleep 4.5
 echo "== cdc_plugin.status()"
 psql_demo -x -c "SELECT pid, state, slot_name, confirmed_lsn, wal_behind_bytes, events_published,
                         transactions_published, in_flight, broker, last_error
