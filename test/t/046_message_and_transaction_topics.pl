@@ -86,8 +86,9 @@ is($node->safe_psql('postgres', qq{$load
 	'begin,commit', 'the transaction has one begin and one commit, keyed by its id');
 is($node->safe_psql('postgres', qq{$load
 	SELECT e->'summary'->'event_count',
-	       (SELECT string_agg(t.key || '=' || t.value, ',' ORDER BY t.key)
-	          FROM jsonb_each_text(e->'summary'->'tables') t)
+	       (SELECT string_agg(format('%s.%s=%s', t->>'schema', t->>'table', t->>'event_count'), ','
+	                          ORDER BY t->>'schema', t->>'table')
+	          FROM jsonb_array_elements(e->'summary'->'tables') t)
 	  FROM ev WHERE topic = 'meta.transactions' AND key = '$xid' AND e->>'op' = 'commit'}),
 	'4|public.lines=1,public.orders=2',
 	'the commit counts the transaction\'s events (the message too) and those of each table');
