@@ -28,6 +28,7 @@ CdcKafka::wait_for_status($node, $unreachable, 'status() says no broker can be r
 my ($error, $error_time) = split /\|/,
   $node->safe_psql('postgres', 'SELECT last_error, last_error_time FROM cdc_plugin.status()');
 like($error, qr/^all brokers are down: \S/, 'last_error says all brokers are down, and why');
+note "last_error: $error";
 unlike($error, qr/broker version/, 'without librdkafka\'s hint about broker versions');
 unlike($error, qr/\Q${\ $broker->bootstrap}\E|127\.0\.0\.1/,
 	'without the broker address (a setting\'s value)');
