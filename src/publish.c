@@ -8,7 +8,8 @@
  * by the producer's murmur2_random partitioner, and a tombstone after a
  * delete when cdc_plugin.tombstones_on_delete is on. Builds the producer
  * from the cdc_plugin.* settings and remembers which values it was built
- * from, so the stream can tell when a reload changed them. It never waits
+ * from, so the stream can tell when a reload changed them, and which
+ * (by name: values are never logged). It never waits
  * and never calls back into the stream: a full queue is returned to the
  * caller. librdkafka is reached only through cdc_kafka.h, so no C++
  * object lives on any frame here; its logs are written from this thread.
@@ -42,7 +43,7 @@
 typedef struct CdcPublisher
 {
 	cdc_producer *producer;
-	char	   *settings;		/* the settings the producer was built from */
+	char	  **settings;		/* the values of cdc_build_setting_names it was built from */
 	char	   *topic_prefix;	/* resolved (empty setting: database name) */
 	char	   *database;		/* cdc_plugin.database: the heartbeats' key */
 	bool		tombstones;
@@ -171,15 +172,42 @@ cdc_free_properties_file(char *content)
 }
 
 /*
- * The settings a producer is built from, as one string: the GUCs, a
- * refusal of kafka_properties, and the properties file as a fingerprint of
- * its content (never the content) or the reason it cannot be used.
+ * The settings a producer is built from, by name; a reload that changes
+ * one of them rebuilds the producer, and the log names it (names only).
  */
-static char *
-cdc_settings_string(const char *file_content, const char *file_problem)
+static const char *const cdc_build_setting_names[] = {
+	"cdc_plugin.kafka_bootstrap_servers",
+	"cdc_plugin.kafka_properties",
+	"cdc_plugin.kafka_properties_file",
+	"cdc_plugin.topic_prefix",
+	"cdc_plugin.include_tables",
+	"cdc_plugin.exclude_tables",
+	"cdc_plugin.outbox_tables",
+	"cdc_plugin.outbox_topic",
+	"cdc_plugin.outbox_columns",
+	"cdc_plugin.messages_topic",
+	"cdc_plugin.transaction_topic",
+	"cdc_plugin.tombstones_on_delete",
+	"cdc_plugin.value_format",
+	"cdc_plugin.key_format",
+};
+
+#define CDC_BUILD_SETTINGS lengthof(cdc_build_setting_names)
+
+/*
+ * The values of cdc_build_setting_names (palloc'd in the current context,
+ * never logged): kafka_properties with its refusal (a refused value is not
+ * applied, but must still stop the worker), the properties file as its
+ * path and a fingerprint of its content (never the content) or the reason
+ * it cannot be used.
+ */
+static char **
+cdc_build_settings(const char *file_content, const char *file_problem)
 {
 	const char *refusal = cdc_config_kafka_properties_refusal();
+	char	  **values = palloc(sizeof(char *) * CDC_BUILD_SETTINGS);
 	char		file_state[64];
+	int			i = 0;
 
 	if (file_content != NULL)
 	{
@@ -189,13 +217,36 @@ cdc_settings_string(const char *file_content, const char *file_problem)
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 0),
 				 (uint64) hash_bytes_extended((const unsigned char *) file_content, (int) len, 1));
 	}
-	return psprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%d\n%d\n%d\n%s\n%s\n%s", cdc_kafka_bootstrap_servers,
-					cdc_kafka_properties, cdc_topic_prefix, cdc_include_tables,
-					cdc_exclude_tables, cdc_outbox_tables, cdc_outbox_topic, cdc_outbox_columns,
-					cdc_messages_topic, cdc_transaction_topic,
-					(int) cdc_tombstones_on_delete, cdc_value_format, cdc_key_format,
-					refusal ? refusal : "", cdc_kafka_properties_file,
-					file_content != NULL ? file_state : file_problem);
+	values[i++] = pstrdup(cdc_kafka_bootstrap_servers);
+	values[i++] = psprintf("%s\n%s", cdc_kafka_properties, refusal ? refusal : "");
+	values[i++] = psprintf("%s\n%s", cdc_kafka_properties_file,
+						   file_content != NULL ? file_state : file_problem);
+	values[i++] = pstrdup(cdc_topic_prefix);
+	values[i++] = pstrdup(cdc_include_tables);
+	values[i++] = pstrdup(cdc_exclude_tables);
+	values[i++] = pstrdup(cdc_outbox_tables);
+	values[i++] = pstrdup(cdc_outbox_topic);
+	values[i++] = pstrdup(cdc_outbox_columns);
+	values[i++] = pstrdup(cdc_messages_topic);
+	values[i++] = pstrdup(cdc_transaction_topic);
+	values[i++] = pstrdup(cdc_tombstones_on_delete ? "on" : "off");
+	values[i++] = pstrdup(cdc_value_format == CDC_FORMAT_JSON ? "json" : "protobuf");
+	values[i++] = pstrdup(cdc_key_format == CDC_FORMAT_JSON ? "json" : "protobuf");
+	Assert(i == CDC_BUILD_SETTINGS);
+	return values;
+}
+
+/* Frees what cdc_build_settings returned. */
+static void
+cdc_free_build_settings(char **values)
+{
+	int			i;
+
+	if (values == NULL)
+		return;
+	for (i = 0; i < CDC_BUILD_SETTINGS; i++)
+		pfree(values[i]);
+	pfree(values);
 }
 
 /*
@@ -275,9 +326,8 @@ cdc_publish_start(const char *database, int wake_fd)
 
 	Assert(P.producer == NULL);
 	file_content = cdc_read_properties_file(file_problem, sizeof(file_problem));
-	if (P.settings)
-		pfree(P.settings);
-	P.settings = cdc_settings_string(file_content, file_problem);
+	cdc_free_build_settings(P.settings);
+	P.settings = cdc_build_settings(file_content, file_problem);
 	if (P.topic_prefix)
 		pfree(P.topic_prefix);
 	P.topic_prefix = pstrdup(cdc_topic_prefix[0] ? cdc_topic_prefix : database);
@@ -346,24 +396,34 @@ cdc_publish_started(void)
 	return P.producer != NULL;
 }
 
-/* True if a setting the producer was built from has another value now. */
+/*
+ * True if a setting the producer was built from has another value now;
+ * then, when changed is not NULL, appends their names to it ("A", "A and
+ * B", "A, B and C"), never their values.
+ */
 bool
-cdc_publish_settings_changed(void)
+cdc_publish_settings_changed(StringInfo changed)
 {
-	char	   *now;
-	bool		changed;
-
+	char	  **now;
 	char		file_problem[CDC_ERRBUF_SIZE * 2] = "";
 	char	   *file_content;
+	int			differ[CDC_BUILD_SETTINGS];
+	int			n = 0;
+	int			i;
 
 	if (P.settings == NULL)
 		return true;
 	file_content = cdc_read_properties_file(file_problem, sizeof(file_problem));
-	now = cdc_settings_string(file_content, file_problem);
+	now = cdc_build_settings(file_content, file_problem);
 	cdc_free_properties_file(file_content);
-	changed = strcmp(now, P.settings) != 0;
-	pfree(now);
-	return changed;
+	for (i = 0; i < CDC_BUILD_SETTINGS; i++)
+		if (strcmp(now[i], P.settings[i]) != 0)
+			differ[n++] = i;
+	cdc_free_build_settings(now);
+	for (i = 0; changed != NULL && i < n; i++)
+		appendStringInfo(changed, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
+						 cdc_build_setting_names[differ[i]]);
+	return n > 0;
 }
 
 /*
@@ -703,6 +763,21 @@ cdc_publish_take_confirmable(XLogRecPtr *end_lsn, TimestampTz *commit_time)
 	*end_lsn = (XLogRecPtr) lsn;
 	*commit_time = (TimestampTz) when;
 	return true;
+}
+
+/*
+ * Whether a Kafka broker can be reached: 1 yes, 0 none (why says why,
+ * with no broker address), -1 not known yet or no producer.
+ */
+int
+cdc_publish_brokers_reachable(char *why, size_t len)
+{
+	if (P.producer == NULL)
+	{
+		strlcpy(why, "", len);
+		return -1;
+	}
+	return cdc_producer_brokers_reachable(P.producer, why, len);
 }
 
 /* Why the producer failed ("" when it did not). */

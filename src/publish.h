@@ -11,6 +11,7 @@
 
 #include "access/xlogdefs.h"
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 
 #include "cdc_kafka.h"
 #include "output_plugin.h"
@@ -27,8 +28,11 @@ extern void cdc_publish_stop(void);
 /* True while a producer exists. */
 extern bool cdc_publish_started(void);
 
-/* True if a setting the producer was built from differs from its current value. */
-extern bool cdc_publish_settings_changed(void);
+/*
+ * True if a setting the producer was built from differs from its current
+ * value; their names (never values) are appended to changed unless NULL.
+ */
+extern bool cdc_publish_settings_changed(StringInfo changed);
 
 /*
  * Sends the messages of one envelope (the change, then a tombstone after a
@@ -67,5 +71,11 @@ extern bool cdc_publish_take_confirmable(XLogRecPtr *end_lsn, TimestampTz *commi
 
 /* Why the producer failed ("" when it did not). */
 extern void cdc_publish_failure(char *buf, size_t len);
+
+/*
+ * Whether a Kafka broker can be reached: 1 yes, 0 none (why says why,
+ * naming no broker address), -1 not known yet or no producer.
+ */
+extern int	cdc_publish_brokers_reachable(char *why, size_t len);
 
 #endif							/* CDC_PUBLISH_H */

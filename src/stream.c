@@ -77,6 +77,9 @@
 #define CDC_RECORDS_PER_ROUND 1000	/* WAL records between polls of the producer */
 #define CDC_SENDS_PER_POLL 1000
 
+/* status() while every broker is unreachable, instead of streaming or waiting for room */
+#define CDC_STATE_UNREACHABLE "waiting for Kafka: brokers unreachable"
+
 /* Why a streaming session ends. */
 typedef enum CdcSessionEnd
 {
@@ -114,6 +117,8 @@ typedef struct CdcStreamState
 
 	bool		configuration_error;	/* waiting for a reload that fixes the settings */
 	bool		retrying;		/* backing off after a Kafka failure */
+	bool		brokers_unreachable;	/* reported: no broker could be reached */
+	const char *state;			/* what the session does, for status() (a literal) */
 
 	CdcWorkerCounters totals;	/* published by earlier producers and workers */
 	CdcWorkerCounters current;	/* what status() shows */
@@ -271,7 +276,7 @@ cdc_session_should_end(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
-		if (cdc_publish_settings_changed())
+		if (cdc_publish_settings_changed(NULL))
 			W.reload_pending = true;
 	}
 	if (W.reload_pending)
@@ -304,6 +309,54 @@ cdc_session_abandon(CdcSessionEnd end, const char *why)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Shows what the session does in status(), or that it waits because no
+ * broker can be reached.
+ */
+static void
+cdc_stream_set_state(const char *state)
+{
+	W.state = state;
+	cdc_monitor_set_state(W.brokers_unreachable ? CDC_STATE_UNREACHABLE : state);
+}
+
+/*
+ * Says once that no broker can be reached, and once that one can again:
+ * a WARNING, last_error and the state in status() at the start of an
+ * outage, a LOG line at its end, nothing in between (librdkafka retries
+ * by itself). The cause never names a broker's address, which is
+ * cdc_plugin.kafka_bootstrap_servers' value or derived from it. It stays
+ * reported across a new producer until a broker answers that one.
+ */
+static void
+cdc_watch_brokers(void)
+{
+	char		why[CDC_ERRBUF_SIZE];
+	int			reachable = cdc_publish_brokers_reachable(why, sizeof(why));
+
+	if (reachable == 0 && !W.brokers_unreachable)
+	{
+		char		error[CDC_ERRBUF_SIZE + 32];
+
+		W.brokers_unreachable = true;
+		snprintf(error, sizeof(error), "all brokers are down%s%s", why[0] ? ": " : "", why);
+		ereport(WARNING,
+				(errmsg("cdc_plugin worker cannot reach any Kafka broker: %s", error),
+				 errdetail("Changes wait in the producer's queue and the slot keeps their WAL; librdkafka keeps trying, and the worker logs when a broker answers again."),
+				 errhint("Make a broker named by cdc_plugin.kafka_bootstrap_servers reachable from the database server.")));
+		/* while draining, the state says stopping or reloading */
+		cdc_monitor_set_error(W.end == CDC_END_NONE && W.state != NULL ? CDC_STATE_UNREACHABLE : NULL,
+							  error);
+	}
+	else if (reachable == 1 && W.brokers_unreachable)
+	{
+		W.brokers_unreachable = false;
+		ereport(LOG, (errmsg("cdc_plugin worker reached a Kafka broker again")));
+		if (W.end == CDC_END_NONE && W.state != NULL)
+			cdc_stream_set_state(W.state);
+	}
+}
+
 /* Moves the slot's confirmed position forward (never back). */
 static void
 cdc_confirm(XLogRecPtr lsn)
@@ -322,7 +375,8 @@ cdc_confirm(XLogRecPtr lsn)
  * one; and, while the session is sending and nothing is open or in flight,
  * everything decoded so far (transactions that published nothing). After
  * the session was abandoned a transaction may have been cut short, so only
- * acknowledged ones move the slot. Then publishes the counters to status().
+ * acknowledged ones move the slot. Then publishes the counters to status(),
+ * and whether a broker can be reached.
  */
 static void
 cdc_stream_confirm(void)
@@ -352,6 +406,7 @@ cdc_stream_confirm(void)
 	W.current.delivery_errors = W.totals.delivery_errors + pr.failed_messages;
 	W.current.broker_state = pr.broker_state;
 	cdc_monitor_update(&W.current);
+	cdc_watch_brokers();
 }
 
 /* Builds the producer; false (logged, in status()) if the settings are bad. */
@@ -507,14 +562,14 @@ cdc_create_slot(CdcGap *gap)
 	{
 		CdcGapStart gs;
 
-		cdc_monitor_set_state("recovering slot");
+		cdc_stream_set_state("recovering slot");
 		ok = cdc_gap_decide(gap, &gs) && cdc_snapshot_after_gap(start, &gs);
 		if (ok)
 			cdc_gap_started(gap, start, &gs);
 	}
 	else if (initial)
 	{
-		cdc_monitor_set_state("initial snapshot");
+		cdc_stream_set_state("initial snapshot");
 		ok = cdc_snapshot_initial(start);
 	}
 	/* counters recorded for the earlier slot say nothing about this one (a gap compared them above) */
@@ -791,7 +846,7 @@ cdc_stream_send(const CdcOutputRoute *route, const char *data, size_t len)
 			return false;
 		}
 		/* backpressure: wait for acknowledgements to make room */
-		cdc_monitor_set_state("waiting for Kafka");
+		cdc_stream_set_state("waiting for Kafka");
 		if (!cdc_stream_serve(CDC_ROOM_WAIT_MS))
 			return false;
 	}
@@ -925,7 +980,7 @@ cdc_stream_send_every_partition(const CdcOutputRoute *route, const char *schema,
 		}
 		if (n > 0)
 			break;
-		cdc_monitor_set_state("waiting for Kafka");
+		cdc_stream_set_state("waiting for Kafka");
 		/* a wait of its own: it also watches the WAL budget and the postmaster */
 		if (!cdc_stream_serve(CDC_PARTITION_COUNT_PAUSE_MS))
 			return false;
@@ -1103,7 +1158,7 @@ cdc_stream(void)
 	W.sink->watermark = cdc_on_watermark;
 	W.confirmed = MyReplicationSlot->data.confirmed_flush;
 	XLogBeginRead(W.ctx->reader, MyReplicationSlot->data.restart_lsn);
-	cdc_monitor_set_state("streaming");
+	cdc_stream_set_state("streaming");
 	ereport(LOG,
 			(errmsg("cdc_plugin worker streaming slot \"%s\" from %X/%X to Kafka",
 					cdc_slot_name, LSN_FORMAT_ARGS(W.confirmed))));
@@ -1125,7 +1180,7 @@ cdc_stream(void)
 			cdc_session_abandon(cdc_session_should_end(), NULL);
 		if (W.end != CDC_END_NONE)
 			break;
-		cdc_monitor_set_state("streaming");
+		cdc_stream_set_state("streaming");
 		/* between rounds, outside any transaction: snapshot chunks, change counters */
 		cdc_snapshot_step(W.confirmed);
 		if (W.end == CDC_END_NONE)
@@ -1269,7 +1324,15 @@ cdc_worker_run(void)
 			break;
 		if (end == CDC_END_RELOAD)
 		{
-			ereport(LOG, (errmsg("cdc_plugin worker reloading its Kafka settings")));
+			StringInfoData changed;
+
+			/* the names of the settings, never their values */
+			initStringInfo(&changed);
+			if (cdc_publish_settings_changed(&changed) && changed.len > 0)
+				ereport(LOG, (errmsg("cdc_plugin worker reloading: %s changed", changed.data)));
+			else
+				ereport(LOG, (errmsg("cdc_plugin worker reloading its Kafka settings")));
+			pfree(changed.data);
 			cdc_stream_stop_producer();
 			continue;
 		}

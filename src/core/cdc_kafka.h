@@ -181,6 +181,20 @@ typedef struct cdc_producer_progress
 void		cdc_producer_read_progress(const cdc_producer *p, cdc_producer_progress *out);
 
 /*
+ * Whether any broker can be reached: 1 a broker answered since the
+ * producer was created or since the last outage; 0 every broker is
+ * unreachable (librdkafka said all brokers are down, and a connection
+ * attempt failed since: connections that merely dropped are not an
+ * outage yet), with the cause in buf; -1 not known yet (still connecting,
+ * or all connections just dropped). The cause is librdkafka's error
+ * without the broker's name or address, the retry details or the hint
+ * about broker versions when the broker never answered (e.g. "Connection
+ * refused"; "" if none was given); it stays the same through one outage.
+ * Reading it changes nothing.
+ */
+int			cdc_producer_brokers_reachable(const cdc_producer *p, char *buf, size_t len);
+
+/*
  * Takes every leading transaction Kafka fully acknowledged since the last
  * take. Returns true with the end LSN and commit time (TimestampTz) of the
  * newest of them; false when there is none, and always after a failure

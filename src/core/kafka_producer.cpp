@@ -323,6 +323,79 @@ redact(std::string text, std::vector<std::string> needles)
 	return text;
 }
 
+std::vector<std::string>
+bootstrap_needles(std::string_view bootstrap_servers)
+{
+	std::vector<std::string> out;
+	size_t		b = 0;
+
+	while (b <= bootstrap_servers.size())
+	{
+		size_t		e = bootstrap_servers.find(',', b);
+
+		if (e == std::string_view::npos)
+			e = bootstrap_servers.size();
+		std::string item = trim(bootstrap_servers.substr(b, e - b));
+
+		b = e + 1;
+		if (size_t scheme = item.find("://"); scheme != std::string::npos)
+			item.erase(0, scheme + 3);
+		if (item.empty())
+			continue;
+		out.push_back(item);
+		/* the host alone ("[::1]:9092" keeps its brackets; too short a host is a common word) */
+		if (size_t colon = item.rfind(':'); colon != std::string::npos && colon >= 4)
+			out.push_back(item.substr(0, colon));
+	}
+	return out;
+}
+
+std::string
+broker_error_cause(std::string_view reason, const std::vector<std::string> &needles)
+{
+	static const std::string_view kVersionHint =
+		": probably due to broker version < 0.10 (see api.version.request configuration)";
+	std::string text(trim(reason));
+	size_t		at;
+
+	/* "host:port/1: ..." or "ssl://host:port/bootstrap: ...": the broker's name */
+	at = text.find(": ");
+	if (at != std::string::npos && text.find(' ') > at &&
+		text.substr(0, at).find('/') != std::string::npos)
+		text.erase(0, at + 2);
+	/* " (after 0ms in state CONNECT, 1 identical error(s) suppressed)" */
+	at = text.rfind(" (after ");
+	if (at != std::string::npos && !text.empty() && text.back() == ')')
+		text.erase(at);
+	/*
+	 * librdkafka adds the hint to every failed ApiVersion request; when the
+	 * broker never answered (a local error, a refused connection) it says
+	 * nothing about the broker's version and sends operators astray.
+	 */
+	at = text.find(kVersionHint);
+	if (at != std::string::npos)
+	{
+		std::string_view before = std::string_view(text).substr(0, at);
+
+		if (before.find("Local: ") != std::string_view::npos ||
+			before.find("Connection refused") != std::string_view::npos)
+			text.erase(at, kVersionHint.size());
+	}
+	/* the address tried is the setting's value, or derived from it */
+	if (text.rfind("Connect to ", 0) == 0 && (at = text.find(" failed: ")) != std::string::npos)
+		text.erase(0, at + std::strlen(" failed: "));
+	else if (text.rfind("Failed to resolve '", 0) == 0 && (at = text.find("': ")) != std::string::npos)
+		text = "could not resolve a broker's host name: " + text.substr(at + 3);
+	return redact(std::move(text), needles);
+}
+
+bool
+broker_connection_dropped(std::string_view cause)
+{
+	return cause == "Disconnected" || cause.rfind("Receive failed: ", 0) == 0 ||
+		cause.rfind("Send failed: ", 0) == 0;
+}
+
 bool
 secret_property(std::string_view name)
 {
@@ -530,6 +603,7 @@ KafkaProducer::KafkaProducer(std::string_view bootstrap_servers, std::string_vie
 	char		err[512];
 
 	secrets_ = secret_values(props);
+	bootstrap_needles_ = bootstrap_needles(bootstrap_servers);
 	sigset_t	all,
 				old;
 
@@ -789,7 +863,7 @@ KafkaProducer::on_delivery(const rd_kafka_message_t *msg)
 
 	tracker_.acknowledge(id, ok);
 	if (ok)
-		broker_state_ = 1;
+		note_broker_up();
 	else if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
 			 msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
 		set_failure(std::string("delivery to topic \"") + rd_kafka_topic_name(msg->rkt)
@@ -812,16 +886,58 @@ KafkaProducer::on_error(int err, const char *reason)
 	}
 	if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
 	{
-		/* said once per outage; each failed connection is logged by librdkafka itself */
-		if (broker_state_ != 0)
-			add_log(CDC_LOG_WARNING, std::string("Kafka: ") + (reason ? reason : "all brokers are down"));
+		/*
+		 * Not logged: the worker reports an outage once, from
+		 * brokers_reachable(), when a connection attempt failed too (all
+		 * connections dropping at once is not yet an unreachable broker).
+		 */
+		all_down_ = true;
 		broker_state_ = 0;
+		if (!broker_error_.empty() && !broker_connection_dropped(broker_error_))
+			unreachable_ = true;
 		return;
 	}
-	if (code == RD_KAFKA_RESP_ERR__TRANSPORT)
-		return;					/* the same text as librdkafka's own log line */
+	if (code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__RESOLVE)
+	{
+		/* a broker's connection: retried by librdkafka, reported with an outage */
+		note_broker_error(err, reason);
+		return;
+	}
+	if (code == RD_KAFKA_RESP_ERR__SSL || code == RD_KAFKA_RESP_ERR__AUTHENTICATION)
+		note_broker_error(err, reason);
 	add_log(CDC_LOG_WARNING, std::string("Kafka: ") + rd_kafka_err2name(code) + ": "
-			+ (reason ? reason : ""));
+			+ scrub(redact(reason ? reason : "", bootstrap_needles_)));
+}
+
+void
+KafkaProducer::note_broker_error(int, const char *reason)
+{
+	if (unreachable_)
+		return;					/* an outage keeps the cause it was reported with */
+	broker_error_ = scrub(broker_error_cause(reason ? reason : "", bootstrap_needles_));
+	if (all_down_ && !broker_connection_dropped(broker_error_))
+		unreachable_ = true;
+}
+
+void
+KafkaProducer::note_broker_up()
+{
+	broker_state_ = 1;
+	all_down_ = false;
+	unreachable_ = false;
+	broker_error_.clear();
+}
+
+int
+KafkaProducer::brokers_reachable(std::string *cause) const
+{
+	if (unreachable_)
+	{
+		*cause = broker_error_;
+		return 0;
+	}
+	cause->clear();
+	return broker_state_ == 1 ? 1 : -1;
 }
 
 void
@@ -830,6 +946,17 @@ KafkaProducer::on_log(int level, const char *fac, const char *buf)
 	/* syslog levels: 0-3 errors, 4 warning, 5-6 notice/info, 7 debug */
 	int			ours = level <= 3 ? CDC_LOG_ERROR :
 		level == 4 ? CDC_LOG_WARNING : level <= 6 ? CDC_LOG_INFO : CDC_LOG_DEBUG;
+	std::string_view facility = fac ? fac : "";
+
+	/*
+	 * A broker's failed connection (FAIL) also reaches on_error, and while
+	 * no broker is up requests time out (REQTMOUT) at every retry: the
+	 * worker reports an outage once instead, so these stay debug lines
+	 * (they also name the broker's address).
+	 */
+	if (ours > CDC_LOG_INFO &&
+		(facility == "FAIL" || (facility == "REQTMOUT" && broker_state_ != 1)))
+		ours = CDC_LOG_INFO;
 
 	add_log(ours, std::string("librdkafka ") + (fac ? fac : "") + ": " + (buf ? buf : ""));
 }
@@ -840,7 +967,10 @@ KafkaProducer::on_stats(const char *json, size_t len)
 	/* any broker in state UP counts as connected */
 	std::string_view s(json, len);
 
-	broker_state_ = s.find("\"state\":\"UP\"") != std::string_view::npos ? 1 : 0;
+	if (s.find("\"state\":\"UP\"") != std::string_view::npos)
+		note_broker_up();
+	else
+		broker_state_ = 0;
 }
 
 void
@@ -1040,6 +1170,24 @@ cdc_producer_read_progress(const cdc_producer *p, cdc_producer_progress *out)
 	{
 		out->idle = false;
 		out->failed = true;		/* start over rather than confirm anything */
+	}
+}
+
+extern "C" int
+cdc_producer_brokers_reachable(const cdc_producer *p, char *buf, size_t len)
+{
+	try
+	{
+		std::string cause;
+		int			r = p->impl.brokers_reachable(&cause);
+
+		copy_error(buf, len, cause);
+		return r;
+	}
+	catch (...)
+	{
+		copy_error(buf, len, "");
+		return -1;
 	}
 }
 

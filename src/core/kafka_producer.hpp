@@ -67,6 +67,27 @@ secret_values(const std::vector<std::pair<std::string, std::string>> &props);
 /* text with every occurrence of each needle replaced by "[redacted]". */
 std::string redact(std::string text, std::vector<std::string> needles);
 
+/*
+ * What a message about a broker must not quote from
+ * cdc_plugin.kafka_bootstrap_servers: each host:port item and its host.
+ */
+std::vector<std::string> bootstrap_needles(std::string_view bootstrap_servers);
+
+/*
+ * The cause in librdkafka's text of a broker connection error (error
+ * callback, RD_KAFKA_RESP_ERR__TRANSPORT and the like), fit to show: without
+ * the broker's name, the "(after Nms in state X, N identical error(s)
+ * suppressed)" that differs at every retry, the address in "Connect to
+ * ADDRESS failed: REASON" or "Failed to resolve 'ADDRESS': REASON", the
+ * hint "probably due to broker version < 0.10 (...)" when the broker never
+ * answered (a local error, a refused connection), and with every needle
+ * redacted. E.g. "Connection refused".
+ */
+std::string broker_error_cause(std::string_view reason, const std::vector<std::string> &needles);
+
+/* Whether a broker_error_cause is an open connection that went away, not a failed attempt. */
+bool		broker_connection_dropped(std::string_view cause);
+
 class KafkaProducer
 {
 public:
@@ -107,6 +128,8 @@ public:
 	AckTracker &tracker() { return tracker_; }
 	const AckTracker &tracker() const { return tracker_; }
 	int broker_state() const { return broker_state_; }
+	/* 1 reachable, 0 every broker unreachable (*cause says why), -1 not known */
+	int brokers_reachable(std::string *cause) const;
 	bool failed() const { return !failure_.empty(); }
 	const std::string &failure() const { return failure_; }
 	bool next_log(LogLine *out);
@@ -121,6 +144,8 @@ private:
 	rd_kafka_topic_t *topic_handle(const char *topic);
 	void add_log(int level, std::string text);
 	void set_failure(const std::string &why);	/* keeps the first */
+	void note_broker_up();		/* a broker answered: any outage is over */
+	void note_broker_error(int err, const char *reason);
 	std::string scrub(const std::string &text) const;	/* secrets redacted */
 	[[noreturn]] void refuse_too_large(uint64_t size);
 	[[noreturn]] void refuse(const std::string &why);	/* counted unsent, failed */
@@ -135,6 +160,10 @@ private:
 	std::deque<LogLine> logs_;
 	uint64_t dropped_logs_ = 0;
 	int broker_state_ = -1;
+	bool all_down_ = false;		/* librdkafka said all brokers are down; none up since */
+	bool unreachable_ = false;	/* ... and a connection attempt failed since */
+	std::string broker_error_;	/* the last broker_error_cause since a broker was up */
+	std::vector<std::string> bootstrap_needles_;	/* not to be quoted */
 	std::string failure_;
 	std::vector<std::string> secrets_;	/* values no message may show */
 };

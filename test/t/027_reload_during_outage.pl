@@ -31,14 +31,15 @@ $node->safe_psql('postgres',
 	"INSERT INTO items SELECT i, 1, 'before the reload' FROM generate_series(1, 5) i");
 $node->safe_psql('postgres',
 	"INSERT INTO items SELECT i, 1, 'before the reload' FROM generate_series(6, 10) i");
-CdcKafka::wait_for_status($node, "state = 'waiting for Kafka' AND in_flight = 4",
+CdcKafka::wait_for_status($node,
+	"state = 'waiting for Kafka: brokers unreachable' AND in_flight = 4",
 	'queue full, brokers down');
 
 $node->append_conf('postgresql.conf',
 	"cdc_plugin.kafka_bootstrap_servers = '" . $new->bootstrap . "'\n");
 $node->reload;
 CdcKafka::wait_caught_up($node);
-ok($node->log_contains(qr/cdc_plugin worker reloading its Kafka settings/),
+ok($node->log_contains(qr/cdc_plugin worker reloading: cdc_plugin\.kafka_bootstrap_servers changed/),
 	'the reload was taken while waiting for room in the queue');
 is(CdcKafka::worker_pid($node), $pid, 'in the same worker process');
 CdcKafka::verify_stream($node, $consumer, name => 'reload to other brokers during an outage',
@@ -49,7 +50,8 @@ CdcKafka::verify_stream($node, $consumer, name => 'reload to other brokers durin
 is($new->command('down all'), 'ok', 'the new brokers go down too');
 $node->safe_psql('postgres',
 	"INSERT INTO items SELECT i, 2, 'during the second outage' FROM generate_series(11, 20) i");
-CdcKafka::wait_for_status($node, "state = 'waiting for Kafka'", 'queue full again');
+CdcKafka::wait_for_status($node, "state = 'waiting for Kafka: brokers unreachable' AND in_flight = 4",
+	'queue full again');
 $node->append_conf('postgresql.conf',
 	"cdc_plugin.kafka_bootstrap_servers = '" . $old->bootstrap . "'\n");
 $node->reload;

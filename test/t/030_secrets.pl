@@ -77,7 +77,7 @@ pass('the worker publishes with credentials from the file');
 my $offset = -s $node->logfile;
 write_properties($file, credentials($secrets[1]));
 $node->reload;
-$node->wait_for_log(qr/cdc_plugin worker reloading its Kafka settings/, $offset);
+$node->wait_for_log(qr/cdc_plugin worker reloading: cdc_plugin\.kafka_properties_file changed/, $offset);
 $node->safe_psql('postgres', q{UPDATE items SET note = 'after rotation'});
 CdcKafka::wait_caught_up($node);
 pass('a changed file and a reload rebuild the producer, which publishes on');
@@ -87,7 +87,7 @@ $offset = -s $node->logfile;
 $node->reload;
 $node->safe_psql('postgres', q{INSERT INTO items VALUES (101, 'after a plain reload')});
 CdcKafka::wait_caught_up($node);
-unlike(slurp_file($node->logfile, $offset), qr/reloading its Kafka settings/,
+unlike(slurp_file($node->logfile, $offset), qr/cdc_plugin worker reloading/,
 	'a reload without changes does not rebuild the producer');
 
 # What a pg_monitor member sees.

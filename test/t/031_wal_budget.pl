@@ -144,11 +144,13 @@ $broker->stop;
 my $free = CdcKafka::start_node('wal_unlimited', undef,
 	init_extra => ['--wal-segsize=1'],
 	conf => "cdc_plugin.wal_retained_warn_bytes = '2MB'\ncdc_plugin.snapshot_mode = 'never'\n");
-CdcKafka::wait_for_status($free, "state = 'streaming'", 'worker streaming without a budget');
+CdcKafka::wait_for_status($free, "state = 'waiting for Kafka: brokers unreachable'",
+	'worker running without a budget (and without a broker)');
 $free->safe_psql('postgres', 'CREATE TABLE t (id int PRIMARY KEY)');
 $free->safe_psql('postgres', 'INSERT INTO t VALUES (1)');
 # (the table's schema event waits to learn how many partitions its topic has)
-CdcKafka::wait_for_status($free, "state = 'waiting for Kafka'", 'the new table\'s events wait for Kafka');
+CdcKafka::wait_for_status($free, "state = 'waiting for Kafka: brokers unreachable'",
+	'the new table\'s events wait for Kafka');
 is($free->safe_psql('postgres',
 		'SELECT wal_status, wal_budget_bytes IS NULL, safe_wal_bytes IS NULL, wal_budget_used IS NULL FROM cdc_plugin.status()'),
 	'reserved|t|t|t', 'status(): no budget, no safe size, no fraction');

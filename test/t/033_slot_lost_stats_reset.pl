@@ -54,7 +54,8 @@ is($broker->command('down all'), 'ok', 'brokers down again');
 $node->safe_psql('postgres', q{UPDATE b SET v = 'before the crash' WHERE id <= 10});
 $node->stop('immediate');
 $node->start;
-CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming after the crash');
+CdcKafka::wait_for_status($node, "state = 'waiting for Kafka: brokers unreachable'",
+	'worker back after the crash, waiting for the brokers');
 CdcKafka::lose_slot($node, $broker, 'DELETE FROM b WHERE id > 90');
 is($broker->command('up all'), 'ok', 'brokers up');
 $node->poll_query_until('postgres', "SELECT count(*) = 2 AND bool_and(state = 'done') FROM cdc_plugin.gaps")
