@@ -49,6 +49,9 @@
 #                    drain (for workers before commit 28c8cac, which stall
 #                    on that; see vacuum_catalogs); 0: leave them (0)
 #   LINGER_MS        the worker's linger.ms, via cdc_plugin.kafka_properties (5)
+#   VALUE_FORMAT     the worker's cdc_plugin.value_format and key_format:
+#                    protobuf or json (protobuf); run once with each to
+#                    compare, e.g. SCENARIOS=backlog VALUE_FORMAT=json
 #   FETCH_WAIT_MS    fetch.wait.max.ms of the latency consumer (2)
 #   PEER             1: also measure the peer pipeline; 0: skip it (1)
 #   SCENARIOS        scenarios to run ("batch single latency rotate kafka backlog")
@@ -81,6 +84,8 @@ THREADS=${THREADS:-2}
 LATENCY_RATE=${LATENCY_RATE:-5000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-25}
 LINGER_MS=${LINGER_MS:-5}
+VALUE_FORMAT=${VALUE_FORMAT:-protobuf}
+[[ $VALUE_FORMAT =~ ^(protobuf|json)$ ]] || { echo "VALUE_FORMAT: protobuf or json" >&2; exit 1; }
 FETCH_WAIT_MS=${FETCH_WAIT_MS:-2}
 PEER=${PEER:-1}
 SCENARIOS=${SCENARIOS:-batch single latency rotate kafka backlog}
@@ -314,6 +319,8 @@ shared_preload_libraries = 'cdc_plugin'
 cdc_plugin.kafka_bootstrap_servers = '$BOOT'
 cdc_plugin.topic_prefix = 'cdc'
 cdc_plugin.kafka_properties = 'linger.ms=$LINGER_MS'
+cdc_plugin.value_format = '$VALUE_FORMAT'
+cdc_plugin.key_format = '$VALUE_FORMAT'
 # fsync off (a throwaway cluster: the disk is not what is measured);
 # synchronous_commit stays on, so a commit's WAL is flushed (to the OS)
 # before the commit returns and the worker can read it at once

@@ -127,7 +127,7 @@ wait "$clean_consumer"
 check "consumer picked up topics created after it started" [ $? -eq 0 ]
 wait "$clean_verifier"
 check "verify --wait on a growing file passes the clean run" [ $? -eq 0 ]
-check "clean run summary" grep -q 'reference=10 consumed=11 unique=10 duplicates=0 tombstones=1 missing=0 mismatched=0 phantom=0 misrouted=0 out_of_order=0 snapshot_rows=0 markers=0 bad_markers=0 gaps=0 bad_gaps=0 schemas=0 bad_schemas=0 -> OK$' "$work/st_clean.verify"
+check "clean run summary" grep -q 'reference=10 consumed=11 unique=10 duplicates=0 tombstones=1 missing=0 mismatched=0 phantom=0 misrouted=0 out_of_order=0 snapshot_rows=0 markers=0 bad_markers=0 gaps=0 bad_gaps=0 schemas=0 bad_schemas=0 heartbeats=0 bad_heartbeats=0 -> OK$' "$work/st_clean.verify"
 check "final state: id 1, 30 and 4, nothing else" cmp -s <(sort "$work/st_clean.final") <(sort "$work/data/st_clean.final")
 wait "$json_consumer"
 
