@@ -151,7 +151,8 @@ is($node->safe_psql('postgres', qq{
 	SELECT count(*) FILTER (WHERE get_byte(value, 0) = 8) || ' protobuf, '
 	       || count(*) FILTER (WHERE get_byte(value, 0) = 123) || ' json'
 	  FROM c WHERE topic = '$topic' AND value IS NOT NULL AND length(value) > 0}),
-	"1 protobuf, $json_values json", 'only that one message is protobuf; those published before are JSON');
+	"3 protobuf, $json_values json",
+	'protobuf from the reload on (the update, and the restatement of the table\'s shape the new session sends to each of the 2 partitions); JSON before');
 
 CdcKafka::stop_consumer($consumer);
 $node->stop;

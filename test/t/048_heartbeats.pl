@@ -71,8 +71,8 @@ is($node->safe_psql('postgres', $load . q{
 $node->safe_psql('postgres', q{
 	ALTER SYSTEM SET cdc_plugin.heartbeat_interval = '2s';
 	SELECT pg_reload_conf();});
-$node->wait_for_log(qr/cdc_plugin worker reloading/);
-CdcKafka::wait_for_status($node, "state = 'streaming'", 'streaming after the reload');
+# (no producer rebuild: the worker reads the interval at its next wait; 1 s
+# or 2 s, no heartbeat can come between changes 50 ms apart)
 $node->safe_psql('postgres', q{
 	CREATE PROCEDURE steady() LANGUAGE plpgsql AS $$
 	BEGIN
