@@ -2073,14 +2073,22 @@ json_text_check(const char *text, size_t len, int max_depth, bool ascii_escapes_
 	return r.pairs && r.jsonb ? JsonText::kJsonb : JsonText::kJsonOnly;
 }
 
+namespace {
+
+/*
+ * Parses data[0..len) as a message M (what names it in errors, corrupt:
+ * the error for bytes that do not parse), checks it and renders it into
+ * out with render(renderer, message).
+ */
+template <typename M, typename Check, typename Render>
 void
-render_envelope_json(const char *data, size_t len, std::string &out,
-					 const RenderOptions &opts)
+parse_and_render(const char *data, size_t len, std::string &out, const RenderOptions &opts,
+				 const char *what, const std::string &corrupt, Check check, Render render)
 {
 	if (data == nullptr && len > 0)
-		fail("invalid envelope: no data");
+		fail(std::string("invalid ") + what + ": no data");
 	if (len > static_cast<size_t>(INT_MAX))
-		fail("invalid envelope: " + std::to_string(len)
+		fail(std::string("invalid ") + what + ": " + std::to_string(len)
 			 + " bytes exceeds the 2 GiB protobuf message size limit");
 
 	/*
@@ -2093,7 +2101,7 @@ render_envelope_json(const char *data, size_t len, std::string &out,
 
 	arena_options.max_block_size = size_t{1} << 20;
 	google::protobuf::Arena arena(arena_options);
-	pb::Envelope *env = google::protobuf::Arena::CreateMessage<pb::Envelope>(&arena);
+	M		   *msg = google::protobuf::Arena::CreateMessage<M>(&arena);
 
 	{
 		/*
@@ -2102,46 +2110,33 @@ render_envelope_json(const char *data, size_t len, std::string &out,
 		 */
 		google::protobuf::LogSilencer quiet;
 
-		if (!env->ParseFromArray(data ? data : "", static_cast<int>(len)))
-			fail(kCorrupt);
+		if (!msg->ParseFromArray(data ? data : "", static_cast<int>(len)))
+			fail(corrupt);
 	}
-	check_envelope(*env);
+	check(*msg);
 
 	out.clear();
 	Renderer	r(out, opts, len);
 
-	r.envelope(*env);
+	render(r, *msg);
 	r.check_size(out.size());
+}
+
+}							/* namespace */
+
+void
+render_envelope_json(const char *data, size_t len, std::string &out,
+					 const RenderOptions &opts)
+{
+	parse_and_render<pb::Envelope>(data, len, out, opts, "envelope", kCorrupt, check_envelope,
+								   [](Renderer &r, const pb::Envelope &env) { r.envelope(env); });
 }
 
 void
 render_key_json(const char *data, size_t len, std::string &out, const RenderOptions &opts)
 {
-	if (data == nullptr && len > 0)
-		fail("invalid key: no data");
-	if (len > static_cast<size_t>(INT_MAX))
-		fail("invalid key: " + std::to_string(len)
-			 + " bytes exceeds the 2 GiB protobuf message size limit");
-
-	google::protobuf::ArenaOptions arena_options;
-
-	arena_options.max_block_size = size_t{1} << 20;
-	google::protobuf::Arena arena(arena_options);
-	pb::Row    *row = google::protobuf::Arena::CreateMessage<pb::Row>(&arena);
-
-	{
-		google::protobuf::LogSilencer quiet;
-
-		if (!row->ParseFromArray(data ? data : "", static_cast<int>(len)))
-			fail("invalid key: not a cdc.v1.Row");
-	}
-	check_row(*row);
-
-	out.clear();
-	Renderer	r(out, opts, len);
-
-	r.key_row(*row);
-	r.check_size(out.size());
+	parse_and_render<pb::Row>(data, len, out, opts, "key", "invalid key: not a cdc.v1.Row", check_row,
+							  [](Renderer &r, const pb::Row &row) { r.key_row(row); });
 }
 
 }							/* namespace cdc_core */

@@ -18,13 +18,7 @@ my $node = CdcKafka::start_node('types', $broker,
 CdcKafka::wait_for_status($node, "state = 'streaming'", 'worker streaming');
 my $consumer = CdcKafka::start_consumer($broker, $node->basedir . '/consumed.tsv');
 # the table and rows of the streaming round-trip suite (sql/round_trip.sql)
-open my $rt, '<', "$ENV{TESTDIR}/sql/round_trip.sql" or die "round_trip.sql: $!";
-my $round_trip = do { local $/; <$rt> };
-close $rt;
-my ($ddl) = $round_trip =~ /(CREATE TYPE rt_mood.*?\);)\s*\n\s*SELECT 'init'/s
-  or die 'no table in round_trip.sql';
-my ($rows) = $round_trip =~ /(INSERT INTO every_type VALUES \(1,.*?INSERT INTO every_type VALUES \(5,.*?\);)/s
-  or die 'no rows in round_trip.sql';
+my ($ddl, $rows) = CdcKafka::round_trip_table();
 $node->safe_psql('postgres', $ddl
 	  . "\n-- long texts out of line, uncompressed: the snapshot reads them from the TOAST table\n"
 	  . "ALTER TABLE every_type ALTER t SET STORAGE EXTERNAL;\n");

@@ -140,6 +140,20 @@ sub wait_caught_up
 
 # ---- the reference and the consumer -------------------------------------
 
+# The table of every type and its five rows from the streaming round-trip
+# suite (sql/round_trip.sql): (the DDL, the INSERTs).
+sub round_trip_table
+{
+	open my $rt, '<', "$ENV{TESTDIR}/sql/round_trip.sql" or die "round_trip.sql: $!";
+	my $round_trip = do { local $/; <$rt> };
+	close $rt;
+	my ($ddl) = $round_trip =~ /(CREATE TYPE rt_mood.*?\);)\s*\n\s*SELECT 'init'/s
+	  or die 'no table in round_trip.sql';
+	my ($rows) = $round_trip =~ /(INSERT INTO every_type VALUES \(1,.*?INSERT INTO every_type VALUES \(5,.*?\);)/s
+	  or die 'no rows in round_trip.sql';
+	return ($ddl, $rows);
+}
+
 # Creates the reference slot: the same plugin over the same WAL, with the
 # worker's decoding options, read with peek at the end (never advanced).
 # Its schema events (restatements where its own session first meets a
