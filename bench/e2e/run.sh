@@ -30,6 +30,10 @@
 #            for the load, restart with the worker for the drain, timed from
 #            the worker's "streaming" log line (the restart is reported
 #            apart); peer: pg_recvlogical | kcat started after the load.
+#            cdc_plugin drains it twice: once with VALUE_FORMAT (row
+#            "cdc_plugin"), then, with BACKLOG_JSON=1, again on its own table
+#            with cdc_plugin.value_format = key_format = 'json' (row
+#            "cdc-json"), for the json / protobuf events/s ratio.
 # cdc_plugin runs first (worker on); then the cluster restarts without the
 # worker (cdc_plugin.database = '') and the peer runs batch, single, latency,
 # backlog.
@@ -50,8 +54,11 @@
 #                    on that; see vacuum_catalogs); 0: leave them (0)
 #   LINGER_MS        the worker's linger.ms, via cdc_plugin.kafka_properties (5)
 #   VALUE_FORMAT     the worker's cdc_plugin.value_format and key_format:
-#                    protobuf or json (protobuf); run once with each to
-#                    compare, e.g. SCENARIOS=backlog VALUE_FORMAT=json
+#                    protobuf or json (protobuf), for every scenario but the
+#                    backlog's second, json run
+#   BACKLOG_JSON     1: the backlog scenario also drains a backlog with the
+#                    json format (row cdc-json, target >= 0.7x protobuf's
+#                    events/s); 0: skip it (1)
 #   FETCH_WAIT_MS    fetch.wait.max.ms of the latency consumer (2)
 #   PEER             1: also measure the peer pipeline; 0: skip it (1)
 #   SCENARIOS        scenarios to run ("batch single latency rotate kafka backlog")
@@ -86,6 +93,8 @@ LATENCY_SECONDS=${LATENCY_SECONDS:-25}
 LINGER_MS=${LINGER_MS:-5}
 VALUE_FORMAT=${VALUE_FORMAT:-protobuf}
 [[ $VALUE_FORMAT =~ ^(protobuf|json)$ ]] || { echo "VALUE_FORMAT: protobuf or json" >&2; exit 1; }
+BACKLOG_JSON=${BACKLOG_JSON:-1}
+[[ $BACKLOG_JSON =~ ^[01]$ ]] || { echo "BACKLOG_JSON: 0 or 1" >&2; exit 1; }
 FETCH_WAIT_MS=${FETCH_WAIT_MS:-2}
 PEER=${PEER:-1}
 SCENARIOS=${SCENARIOS:-batch single latency rotate kafka backlog}
@@ -100,6 +109,7 @@ PORT=${BENCH_PORT:-5497}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_USER=postgres
 DB=postgres
+PARTITIONS=4           # per topic, on the mock broker
 CDC_TIMEOUT=180        # s to wait for the worker after a load ends
 PEER_TIMEOUT=600       # s to wait for the peer topic after a load ends
 
@@ -107,6 +117,7 @@ PEER_TIMEOUT=600       # s to wait for the peer topic after a load ends
 TARGET_BATCH_EPS=150000
 TARGET_P99_MS=20
 TARGET_PEER_RATIO=3
+TARGET_JSON_RATIO=0.7
 
 log() { printf '[e2e-bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "SETUP FAILURE: $*"; exit 1; }
@@ -289,7 +300,7 @@ cc -std=gnu11 -O2 -Wall -o "$TMPD/e2e_probe" "$HERE/e2e_probe.c" -lrdkafka \
     || die "could not build e2e_probe"
 PROBE=$TMPD/e2e_probe
 
-"$REPO/tools/kafka/cdc_mock_broker" --brokers 1 --partitions 4 --port-file "$TMPD/broker.port" \
+"$REPO/tools/kafka/cdc_mock_broker" --brokers 1 --partitions "$PARTITIONS" --port-file "$TMPD/broker.port" \
     </dev/null >"$TMPD/broker.out" 2>"$TMPD/broker.err" &
 BROKER_PID=$!
 for ((i = 0; i < 100; i++)); do
@@ -299,7 +310,7 @@ for ((i = 0; i < 100; i++)); do
 done
 BOOT=$(head -n 1 "$TMPD/broker.port")
 [[ -n $BOOT ]] || die "the mock broker did not start"
-log "mock broker: $BOOT (1 broker, 4 partitions per topic)"
+log "mock broker: $BOOT (1 broker, $PARTITIONS partitions per topic)"
 
 runuser -u "$PG_USER" -- "$PG_BIN/initdb" -D "$TMPD/data" -U "$PG_USER" \
     --auth=trust --encoding=UTF8 --locale=C --no-sync >"$TMPD/initdb.log" 2>&1 \
@@ -319,8 +330,9 @@ shared_preload_libraries = 'cdc_plugin'
 cdc_plugin.kafka_bootstrap_servers = '$BOOT'
 cdc_plugin.topic_prefix = 'cdc'
 cdc_plugin.kafka_properties = 'linger.ms=$LINGER_MS'
-cdc_plugin.value_format = '$VALUE_FORMAT'
-cdc_plugin.key_format = '$VALUE_FORMAT'
+# changes only: the tables' rows (warm-up rows) are not snapshotted, so each
+# topic holds exactly its scenario's changes and no snapshot runs meanwhile
+cdc_plugin.snapshot_mode = 'never'
 # fsync off (a throwaway cluster: the disk is not what is measured);
 # synchronous_commit stays on, so a commit's WAL is flushed (to the OS)
 # before the commit returns and the worker can read it at once
@@ -340,11 +352,17 @@ if [[ -n $PG_EXTRA_CONF ]]; then
     tr ';' '\n' <<<"$PG_EXTRA_CONF" >>"$TMPD/data/postgresql.conf"
     log "extra settings: $PG_EXTRA_CONF"
 fi
-# cdc_plugin.database comes last: phase_conf rewrites it.
+# cdc_plugin.database and the formats come last: phase_conf and
+# format_conf rewrite them.
 phase_conf() {  # database name ('' = no worker)
     sed -i '/^cdc_plugin.database = /d' "$TMPD/data/postgresql.conf"
     echo "cdc_plugin.database = '$1'" >>"$TMPD/data/postgresql.conf"
 }
+format_conf() {  # protobuf|json: cdc_plugin.value_format and key_format
+    sed -i '/^cdc_plugin.\(value\|key\)_format = /d' "$TMPD/data/postgresql.conf"
+    printf "cdc_plugin.value_format = '%s'\ncdc_plugin.key_format = '%s'\n" "$1" "$1" >>"$TMPD/data/postgresql.conf"
+}
+format_conf "$VALUE_FORMAT"
 pg_start() {
     runuser -u "$PG_USER" -- "$PG_BIN/pg_ctl" -D "$TMPD/data" -l "$TMPD/server.log" \
         -w -t 60 start >/dev/null || die "the cluster did not start"
@@ -376,7 +394,7 @@ ROTATE_SLICES=$((LATENCY_SECONDS / ROTATE_SLICE_S + 3))
 } | psql_ || die "creating e2e_rotate_cdc failed"
 ROTATE_TOPICS=$(for ((i = 0; i < ROTATE_SLICES; i++)); do printf 'cdc.public.e2e_rotate_cdc_%02d,' "$i"; done)
 ROTATE_TOPICS=${ROTATE_TOPICS%,}
-for t in e2e_single_cdc e2e_latency_cdc e2e_rotate_cdc e2e_backlog_cdc e2e_single_peer e2e_latency_peer e2e_backlog_peer; do
+for t in e2e_single_cdc e2e_latency_cdc e2e_rotate_cdc e2e_backlog_cdc e2e_backlog_json e2e_single_peer e2e_latency_peer e2e_backlog_peer; do
     sed "s/@TABLE@/$t/" "$HERE/single_insert.pgbench" >"$TMPD/$t.pgbench"
 done
 # The batch load: ROWS / BATCH_ROWS autocommit INSERT ... SELECT statements.
@@ -459,7 +477,7 @@ perf_stop() {  # name
         echo "  by symbol (self):"
         perf report -i "$TMPD/perf.$1.data" --no-children --sort comm,dso,symbol --stdio -g none 2>/dev/null \
             | grep -E '^ +[0-9]' | head -n 25 | cut -c1-130
-        if [[ $1 == backlog ]]; then
+        if [[ $1 == backlog-* ]]; then
             # with call graphs: time including callees, main thread (the
             # decoding loop) only
             echo "  main thread, by symbol including callees (children):"
@@ -474,11 +492,11 @@ wait_worker
 log "cdc_plugin worker pid $WORKER_PID streaming (linger.ms=$LINGER_MS)"
 # Warm-up: one row per table, so topic metadata and the producer's id are
 # in place before anything is timed.
-for t in batch single latency backlog; do
-    q "INSERT INTO e2e_${t}_cdc (id, customer) VALUES (0, 'warm-up')" >/dev/null
+for t in batch_cdc single_cdc latency_cdc backlog_cdc backlog_json; do
+    q "INSERT INTO e2e_$t (id, customer) VALUES (0, 'warm-up')" >/dev/null
 done
 q "INSERT INTO e2e_rotate_cdc (customer, slice) SELECT 'warm-up', g FROM generate_series(0, $((ROTATE_SLICES - 1))) g" >/dev/null
-r=$(wait_published $((4 + ROTATE_SLICES)) 60)
+r=$(wait_published $((5 + ROTATE_SLICES)) 60)
 [[ $(awk '{ print $2 }' <<<"$r") == t ]] || die "warm-up events were not published: $r"
 SETUP_DONE=1
 make_batch_sql e2e_batch_cdc
@@ -741,9 +759,12 @@ backlog_load() {  # key table slot
     log "${key%.*}/${key#*.}: $n transactions in ${R[$key.load_s]} s (${R[$key.tps]} tx/s); the slot retains $(awk -v b="${R[$key.lag_max]}" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of WAL"
 }
 
-run_cdc_backlog() {
-    local key=backlog.cdc n behind off t_restart t_stream t_obs t_done res ok ev st i waiter
-    log "backlog/cdc_plugin: restarting without the worker (cdc_plugin.database = '')"
+# Drains a backlog of table (topic cdc.public.<table>) with the worker's
+# value_format and key_format set to format; its row is key.
+run_cdc_backlog() {  # key table format
+    local key=$1 table=$2 fmt=$3 who n base_topic behind off t_restart t_stream t_obs t_done res ok ev st i waiter
+    who="backlog/cdc_plugin ($fmt)"
+    log "$who: restarting without the worker (cdc_plugin.database = '')"
     pg_stop
     phase_conf ""
     pg_start
@@ -754,13 +775,19 @@ run_cdc_backlog() {
     else
         behind=$(slot_behind cdc_plugin)
         slot_to_end cdc_plugin
-        log "backlog/cdc_plugin: slot cdc_plugin was $behind bytes behind the end of WAL (the worker had confirmed all but that); moved to the end, now $(slot_behind cdc_plugin)"
-        backlog_load "$key" e2e_backlog_cdc cdc_plugin || true
+        log "$who: slot cdc_plugin was $behind bytes behind the end of WAL (the worker had confirmed all but that); moved to the end, now $(slot_behind cdc_plugin)"
+        backlog_load "$key" "$table" cdc_plugin || true
+        base_topic=$(topic_count "cdc.public.$table")
     fi
     n=${R[$key.events]:-}
-    log "backlog/cdc_plugin: restarting with the worker (cdc_plugin.database = '$DB')"
+    # A new worker process restates a table's shape before its first event:
+    # one schema event (resent) in every partition of the topic, not counted
+    # in events/s (README: Schema changes).
+    local restate=$PARTITIONS
+    log "$who: restarting with the worker (cdc_plugin.database = '$DB')"
     pg_stop
     phase_conf "$DB"
+    format_conf "$fmt"
     off=$(log_size)
     meas_start "$key.broker" "$BROKER_PID"
     t_restart=$(now)
@@ -772,7 +799,7 @@ run_cdc_backlog() {
     # The wait runs in the server (5 ms polls of status(), whose counters
     # start at 0 with the new worker process) while this shell finds the
     # worker and starts measuring its CPU.
-    wait_published "$n" "$CDC_TIMEOUT" >"$TMPD/backlog.wait" 2>&1 &
+    wait_published "$((n + restate))" "$CDC_TIMEOUT" >"$TMPD/backlog.wait" 2>&1 &
     waiter=$!
     BG_PIDS+=("$waiter")
     # progress every 0.1 s, to see whether the worker ever stops publishing
@@ -786,32 +813,32 @@ run_cdc_backlog() {
     done
     WORKER_PID=${st%% *}
     [[ $WORKER_PID =~ ^[1-9][0-9]*$ ]] || WORKER_PID=$(q "SELECT coalesce(pid, 0) FROM cdc_plugin.status()")
-    perf_start backlog --call-graph "$PERF_CALLGRAPH"
+    perf_start "${key/./-}" --call-graph "$PERF_CALLGRAPH"
     meas_start "$key" "$WORKER_PID"
     t_obs=$(now)
     wait "$waiter" || true
     res=$(cat "$TMPD/backlog.wait")
     read -r t_done ok ev _ <<<"$res"
-    [[ $t_done =~ ^[0-9.]+$ ]] || { fail_row "$key" "waiting for the worker failed: $res"; sampler_stop; perf_stop backlog; return; }
+    [[ $t_done =~ ^[0-9.]+$ ]] || { fail_row "$key" "waiting for the worker failed: $res"; sampler_stop; perf_stop "${key/./-}"; return; }
     meas_end "$key" "$(fsub "$t_done" "$t_obs")"
     meas_end "$key.broker" "$(fsub "$t_done" "$t_obs")"
     sampler_stop
-    perf_stop backlog
+    perf_stop "${key/./-}"
     # The longest time events_published stood still short of the count:
     # "seconds events at-epoch unflushed-WAL-bytes".
-    R[$key.pause]=$(awk -v n="$n" '$1 ~ /^[0-9.]+$/ && NF >= 4 {
+    R[$key.pause]=$(awk -v n="$((n + restate))" '$1 ~ /^[0-9.]+$/ && NF >= 4 {
             if ($2 != ev) { ev = $2; since = $1 }
             if ($2 < n && $1 - since > best) { best = $1 - since; bev = $2; bt = since; bw = $4 }
         } END { printf "%.1f %d %.3f %d\n", best, bev, bt, bw }' "$TMPD/samples.$key")
     read -r R[$key.pause_s] R[$key.pause_ev] _ R[$key.pause_wal] <<<"${R[$key.pause]}"
     if fge "${R[$key.pause_s]}" 1.0; then
-        log "backlog/cdc_plugin: WARNING: events_published stood at ${R[$key.pause_ev]} of $n for ${R[$key.pause_s]} s (WAL inserted but not flushed: ${R[$key.pause_wal]} bytes): the worker stalled, see README (backlog)"
+        log "$who: WARNING: events_published stood at ${R[$key.pause_ev]} of $n for ${R[$key.pause_s]} s (WAL inserted but not flushed: ${R[$key.pause_wal]} bytes): the worker stalled, see README (backlog)"
     fi
     # Decoding starts at the worker's "streaming" log line (after the
     # postmaster started, the launcher started the worker, the worker
     # checked its slot, built its producer and its decoding context).
     t_stream=$(log_epoch "$off" "cdc_plugin worker streaming slot") \
-        || { log "backlog/cdc_plugin: no 'streaming' line in the server log: timing from the restart"; t_stream=$t_restart; }
+        || { log "$who: no 'streaming' line in the server log: timing from the restart"; t_stream=$t_restart; }
     R[$key.restart_s]=$(fsub "$t_stream" "$t_restart")
     R[$key.total_s]=$(fsub "$t_done" "$t_restart")
     R[$key.drain_s]=$(fsub "$t_done" "$t_stream")
@@ -820,14 +847,18 @@ run_cdc_backlog() {
                           events_published, transactions_published, in_flight, delivery_errors, restarts, coalesce(last_error, 'none'))
                    FROM cdc_plugin.status()")
     [[ $ok == t ]] || { fail_row "$key" "timeout: Kafka acknowledged $ev of $n events after $CDC_TIMEOUT s"; return; }
-    [[ $ev == "$n" ]] || fail_row "$key" "the worker published $ev events for $n transactions"
+    [[ $ev == "$((n + restate))" ]] || fail_row "$key" "the worker published $ev messages for $n transactions and $restate schema restatements"
     fge "${R[$key.pause_s]}" 1.0 && R[$key.warning]="the worker stalled ${R[$key.pause_s]} s at ${R[$key.pause_ev]} events, ${R[$key.pause_wal]} bytes of WAL unflushed (README: backlog)"
     [[ $(q "SELECT delivery_errors = 0 AND restarts = 0 AND last_error IS NULL FROM cdc_plugin.status()") == t ]] \
         || fail_row "$key" "the worker reported errors or restarts: ${R[$key.status]}"
-    R[$key.topic]=$(($(topic_count cdc.public.e2e_backlog_cdc) - 1))
-    log "backlog/cdc_plugin: restart -> streaming ${R[$key.restart_s]} s (not counted); $n events acknowledged ${R[$key.drain_s]} s after: ${R[$key.eps]} events/s"
+    R[$key.topic]=$(($(topic_count "cdc.public.$table") - base_topic - restate))
+    log "$who: restart -> streaming ${R[$key.restart_s]} s (not counted); $n events acknowledged ${R[$key.drain_s]} s after: ${R[$key.eps]} events/s"
 }
-want backlog && run_cdc_backlog
+if want backlog; then
+    run_cdc_backlog backlog.cdc e2e_backlog_cdc "$VALUE_FORMAT"
+    [[ $BACKLOG_JSON == 1 ]] && run_cdc_backlog backlog.json e2e_backlog_json json
+    format_conf "$VALUE_FORMAT"
+fi
 
 # ================================================================ peer
 # The peer runs with no cdc_plugin worker at all (cdc_plugin.database = '',
@@ -1077,6 +1108,7 @@ row() {  # scenario pipeline label
 for s in batch single backlog latency; do
     want "$s" || continue
     row "$s" cdc cdc_plugin
+    [[ $s == backlog && $BACKLOG_JSON == 1 ]] && row "$s" json cdc-json
     [[ $PEER == 1 ]] && row "$s" peer peer
 done
 want rotate && row rotate cdc cdc_plugin
@@ -1089,8 +1121,13 @@ ratio() {  # scenario [field]: cdc_plugin value / peer value
         || { echo -; return; }
     awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
 }
+jratio() {  # field: the json backlog's value / the first backlog's
+    local a=${R[backlog.json.$1]:-} b=${R[backlog.cdc.$1]:-}
+    [[ -n $a && -n $b && -z ${R[backlog.json.error]:-} && -z ${R[backlog.cdc.error]:-} ]] || { echo -; return; }
+    awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
 # events per CPU-second of the pipeline's own processes
-for k in batch.cdc batch.peer single.cdc single.peer backlog.cdc backlog.peer; do
+for k in batch.cdc batch.peer single.cdc single.peer backlog.cdc backlog.json backlog.peer; do
     [[ -n ${R[$k.eps]:-} && -n ${R[$k.cpu]:-} && ${R[$k.cpu]} != 0 ]] && \
         R[$k.epc]=$(awk -v e="${R[$k.eps]}" -v c="${R[$k.cpu]}" 'BEGIN { printf "%.0f", e * 100 / c }')
 done
@@ -1108,6 +1145,11 @@ if want backlog; then
     echo "  Not counted in events/s: cdc_plugin restart -> worker streaming $(v backlog.cdc.restart_s) s" \
          "(total_s = restart command -> acknowledged); peer pipeline start -> walsender decoding $(v backlog.peer.restart_s) s."
     echo "  Longest pause of the worker's events_published during its drain (0.1 s samples): $(v backlog.cdc.pause_s) s."
+    if [[ $BACKLOG_JSON == 1 ]]; then
+        echo "  cdc-json / cdc_plugin ($VALUE_FORMAT): events/s $(jratio eps)x ($(v backlog.json.eps) vs $(v backlog.cdc.eps))," \
+             "events per CPU-second $(jratio epc)x ($(v backlog.json.epc) vs $(v backlog.cdc.epc)); built at $(v backlog.json.tps | sed 's/\..*//') tx/s," \
+             "longest pause $(v backlog.json.pause_s) s."
+    fi
     [[ $PEER == 1 ]] && echo "  Peer cpu% by process: walsender (wal2json) $(v backlog.peer.walsender.cpu), pg_recvlogical $(v backlog.peer.recvlogical.cpu)," \
         "kcat $(v backlog.peer.kcat.cpu)."
 fi
@@ -1136,6 +1178,11 @@ want latency && target "p99 < $TARGET_P99_MS ms at $LATENCY_RATE tx/s, one topic
     "p99 $(ms "${R[latency.cdc.c_p99_us]:-}") ms (commit->consumed) at $(v latency.cdc.tps | sed 's/\..*//') tx/s" "$(p99ok latency.cdc)"
 want rotate && target "  ... topic changing every ${ROTATE_SLICE_S} s (rotate)" \
     "p99 $(ms "${R[rotate.cdc.c_p99_us]:-}") ms (commit->consumed) at $(v rotate.cdc.tps | sed 's/\..*//') tx/s" "$(p99ok rotate.cdc)"
+if want backlog && [[ $BACKLOG_JSON == 1 && $VALUE_FORMAT == protobuf ]]; then
+    r=$(jratio eps) x=na
+    [[ $r != - ]] && { fge "$r" "$TARGET_JSON_RATIO" && x=yes || x=no; }
+    target ">= ${TARGET_JSON_RATIO}x protobuf's throughput in json, single-row backlog" "${r}x ($(v backlog.json.eps) vs $(v backlog.cdc.eps) events/s)" "$x"
+fi
 if [[ $PEER == 1 ]]; then
     for s in batch backlog single; do
         want "$s" || continue
@@ -1171,6 +1218,10 @@ Notes:
   lag_max there is the WAL the slot retained. cpu%, brk%, host% are over the drain, from
   when the script found the worker's (walsender's) pid; rss/hwm those processes' at the end.
   Nothing else runs meanwhile: the pipeline has both CPUs to itself, with the broker.
+  cdc-json: the same again on its own table and topic, the worker restarted with
+  cdc_plugin.value_format = key_format = 'json' (each message is the envelope's to_json
+  text and the key columns as a JSON object: one protobuf parse and one render more per
+  message than protobuf).
 - Peer: the cluster is restarted without the worker first, so the pipelines never run
   at the same time. Its topic gets one message per wal2json line: each row's I line plus a
   B and a C line per transaction (events counts rows only). kcat 1.7.1 reads stdin in
@@ -1204,20 +1255,21 @@ Notes:
 EOF
 if [[ $PEER == 1 || $(want batch && echo y) == y ]]; then
     echo "- Checks: cdc topics hold $(v batch.cdc.topic) (batch) and $(v single.cdc.topic) (single) messages = events + 1 warm-up row;" \
-         "backlog: $(v backlog.cdc.topic) past the warm-up row for $(v backlog.cdc.events) events."
+         "backlog: $(v backlog.cdc.topic) past the warm-up row for $(v backlog.cdc.events) events$([[ $BACKLOG_JSON == 1 ]] && echo ", cdc-json $(v backlog.json.topic) for $(v backlog.json.events)")."
     [[ $PEER == 1 ]] && echo "  Peer topics hold $(v batch.peer.topic) (batch), $(v single.peer.topic) (single), $(v backlog.peer.topic) (backlog) messages past the warm-up" \
         "for $(v batch.peer.lines) / $(v single.peer.lines) / $(v backlog.peer.lines) lines (+ M lines)."
     [[ -n ${R[latency.peer.c_other]:-} ]] && echo "  Peer latency consumer: ${R[latency.peer.c_events]} I lines timed, ${R[latency.peer.c_other]} other (B/C/M) lines, ${R[latency.peer.c_bad]} unparsable."
 fi
 echo "- Worker status() after its scenarios: ${R[status]}."
 [[ -n ${R[backlog.cdc.status]:-} ]] && echo "  After the backlog (a new worker process, counters from 0): ${R[backlog.cdc.status]}."
+[[ -n ${R[backlog.json.status]:-} ]] && echo "  After the json backlog (another new worker process): ${R[backlog.json.status]}."
 badsecs() { [[ -n ${R[$1.c_secs]:-} ]] && echo "$2 ${R[$1.c_bad_secs]} of ${R[$1.c_secs]}"; }
 if want latency || want rotate || want kafka; then
     echo "- Seconds (of commit time) whose own p99 was >= $TARGET_P99_MS ms: $(for k in latency.cdc:cdc_plugin latency.peer:peer rotate.cdc:rotate kafka.kafka:kafka-only; do badsecs "${k%%:*}" "${k#*:}"; done | paste -sd ';' | sed 's/;/, /g')"
     echo "  (per-second p99s: progress log on stderr)."
 fi
 if [[ $PERF == 1 ]]; then
-    for s in batch single backlog; do
+    for s in batch single backlog-cdc backlog-json; do
         if [[ -s $TMPD/perf.$s.top ]]; then
             echo
             echo "perf (cpu-clock) of the worker during $s/cdc_plugin:"

@@ -19,6 +19,7 @@ CREATE TABLE e2e_single_peer (LIKE e2e_batch_cdc INCLUDING ALL);
 CREATE TABLE e2e_latency_peer (LIKE e2e_batch_cdc INCLUDING ALL);
 CREATE TABLE e2e_backlog_cdc  (LIKE e2e_batch_cdc INCLUDING ALL);
 CREATE TABLE e2e_backlog_peer (LIKE e2e_batch_cdc INCLUDING ALL);
+CREATE TABLE e2e_backlog_json (LIKE e2e_batch_cdc INCLUDING ALL);
 
 CREATE SCHEMA e2e;
 
