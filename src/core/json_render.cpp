@@ -3,7 +3,9 @@
  *
  * The envelope is parsed with the libprotobuf-generated classes, checked
  * (no unknown fields anywhere, op-specific requirements, array shapes,
- * uuid sizes, nesting depth, embedded JSON validity) and rendered. Value
+ * uuid sizes, nesting depth, embedded JSON validity) and rendered; the
+ * usual change event and key are read from the wire into views instead
+ * (see "Wire views"), rendered by the same code. Value
  * formats follow PostgreSQL's output functions where PostgreSQL has one
  * (pg_lsn, date, timestamp, interval in IntervalStyle iso_8601), adjusted
  * to ISO 8601 ('T' separator) for timestamps.
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -53,7 +56,9 @@ template <class M>
 void
 check_known(const M &m, const char *type)
 {
-	const google::protobuf::UnknownFieldSet &u = m.GetReflection()->GetUnknownFields(m);
+	/* looked up once: GetReflection() goes through the descriptor table's call_once */
+	static const google::protobuf::Reflection *const reflection = M::GetReflection();
+	const google::protobuf::UnknownFieldSet &u = reflection->GetUnknownFields(m);
 
 	if (!u.empty())
 		fail(std::string(kCorrupt) + ": unknown field "
@@ -329,13 +334,15 @@ append_lsn(std::string &o, uint64_t lsn)
 	char		buf[24];
 	char	   *p = buf;
 
+	*p++ = '"';
 	p = std::to_chars(p, buf + sizeof(buf), static_cast<uint32_t>(lsn >> 32), 16).ptr;
 	*p++ = '/';
 	p = std::to_chars(p, buf + sizeof(buf), static_cast<uint32_t>(lsn), 16).ptr;
-	o.push_back('"');
+	*p++ = '"';
 	for (char *q = buf; q < p; q++)
-		o.push_back((*q >= 'a' && *q <= 'f') ? static_cast<char>(*q - 'a' + 'A') : *q);
-	o.push_back('"');
+		if (*q >= 'a' && *q <= 'f')
+			*q = static_cast<char>(*q - 'a' + 'A');
+	o.append(buf, p - buf);
 }
 
 /* ---- calendar ---- */
@@ -560,7 +567,7 @@ append_interval(std::string &o, int32_t months, int32_t days, int64_t us)
 }
 
 void
-append_uuid(std::string &o, const std::string &b)
+append_uuid(std::string &o, std::string_view b)
 {
 	if (b.size() != 16)
 		invalid("uuid value is " + std::to_string(b.size()) + " bytes (expected 16)");
@@ -603,7 +610,9 @@ public:
 		levels_left_ = levels_budget_;
 	}
 
-	void		envelope(const pb::Envelope &env);
+	/* env: a pb::Envelope, or an EnvelopeView (row ops only) */
+	template <class Env>
+	void		envelope(const Env &env);
 
 	/*
 	 * An outbox event: topic, key (null without one), payload_format, the
@@ -686,7 +695,8 @@ public:
 
 	/* The rendering must not exceed max_len. */
 	/* A key Row, as the envelope's "key" renders it. */
-	void		key_row(const pb::Row &r)
+	template <class Row>
+	void		key_row(const Row &r)
 	{
 		row(r, 0);
 	}
@@ -728,6 +738,27 @@ private:
 		o_.push_back(':');
 	}
 
+	/*
+	 * A key of the envelope's own layout: a string literal, plain ASCII
+	 * that needs no escaping, appended as it is.
+	 */
+	template <size_t N>
+	void		key(const char (&k)[N], bool &first)
+	{
+		char		buf[N + 3];
+		size_t		n = 0;
+
+		if (!first)
+			buf[n++] = ',';
+		first = false;
+		buf[n++] = '"';
+		std::memcpy(buf + n, k, N - 1);
+		n += N - 1;
+		buf[n++] = '"';
+		buf[n++] = ':';
+		o_.append(buf, n);
+	}
+
 	/* A JSON string, measured first when long. */
 	void		str(std::string_view s, size_t pending = 0)
 	{
@@ -736,11 +767,14 @@ private:
 		append_json_string(o_, s);
 	}
 
-	void		row(const pb::Row &r, int vdepth);
-	void		value(const pb::Value &v, int vdepth, uint32_t type_oid);
+	template <class Row>
+	void		row(const Row &r, int vdepth);
+	template <class Value>
+	void		value(const Value &v, int vdepth, uint32_t type_oid);
 	void		array(const pb::Array &a, int vdepth, uint32_t type_oid);
 	void		array_level(const pb::Array &a, int dim, int &next, int vdepth);
-	void		source(const pb::Source &s);
+	template <class Source>
+	void		source(const Source &s);
 
 	/* PostgreSQL text (input function syntax), for text literals */
 	void		pg_text(std::string &t, const pb::Value &v, int vdepth, uint32_t type_oid);
@@ -751,7 +785,7 @@ private:
 
 	void		check_array(const pb::Array &a);
 	bool		needs_literal(const pb::Array &a) const;
-	JsonText	json_kind(const std::string &j) const
+	JsonText	json_kind(std::string_view j) const
 	{
 		return json_text_check(j.data(), j.size(), opts_.max_json_depth,
 							   opts_.ascii_escapes_only);
@@ -759,8 +793,9 @@ private:
 };
 
 /* A row or record object; unchanged-toast columns are left out. */
+template <class Row>
 void
-Renderer::row(const pb::Row &r, int vdepth)
+Renderer::row(const Row &r, int vdepth)
 {
 	bool		first = true;
 
@@ -779,8 +814,9 @@ Renderer::row(const pb::Row &r, int vdepth)
 	o_.push_back('}');
 }
 
+template <class Value>
 void
-Renderer::value(const pb::Value &v, int vdepth, uint32_t type_oid)
+Renderer::value(const Value &v, int vdepth, uint32_t type_oid)
 {
 	if (vdepth > kMaxRenderValueDepth)
 		invalid("values nested deeper than " + std::to_string(kMaxRenderValueDepth)
@@ -841,8 +877,8 @@ Renderer::value(const pb::Value &v, int vdepth, uint32_t type_oid)
 		case pb::Value::kJsonValue:
 		case pb::Value::kJsonbValue:
 			{
-				const std::string &j = v.kind_case() == pb::Value::kJsonValue
-					? v.json_value() : v.jsonb_value();
+				std::string_view j = v.kind_case() == pb::Value::kJsonValue
+					? std::string_view(v.json_value()) : std::string_view(v.jsonb_value());
 
 				/*
 				 * Embedded as it is when jsonb takes it; otherwise (a json
@@ -1299,8 +1335,9 @@ floor_div(int64_t a, int64_t b)
 	return a / b - ((a % b != 0) && (a < 0));
 }
 
+template <class Source>
 void
-Renderer::source(const pb::Source &s)
+Renderer::source(const Source &s)
 {
 	bool		first = true;
 
@@ -1418,8 +1455,9 @@ snapshot_kind_name(int kind)
 	}
 }
 
+template <class Env>
 void
-Renderer::envelope(const pb::Envelope &env)
+Renderer::envelope(const Env &env)
 {
 	int			op = env.op();
 	const char *name = op_name(op);
@@ -1465,7 +1503,9 @@ Renderer::envelope(const pb::Envelope &env)
 		std::vector<std::string_view> toast;
 		std::unordered_set<std::string_view> seen;
 
-		for (const pb::Row *r : {env.has_after() ? &env.after() : nullptr,
+		using RowType = std::decay_t<decltype(env.after())>;
+
+		for (const RowType *r : {env.has_after() ? &env.after() : nullptr,
 								 env.has_before() ? &env.before() : nullptr})
 		{
 			if (r == nullptr)
@@ -2075,6 +2115,640 @@ json_text_check(const char *text, size_t len, int max_depth, bool ascii_escapes_
 
 namespace {
 
+/* Parses data[0..len) into msg, failing with corrupt if it does not parse. */
+void
+parse_checked(google::protobuf::Message &msg, const char *data, size_t len,
+			  const std::string &corrupt)
+{
+	/*
+	 * libprotobuf logs (to stderr) when a string field is not valid UTF-8;
+	 * we report the failure ourselves, so keep it quiet.
+	 */
+	google::protobuf::LogSilencer quiet;
+
+	if (!msg.ParseFromArray(data ? data : "", static_cast<int>(len)))
+		fail(corrupt);
+}
+
+/* Renders the parsed msg (from len bytes) into out with render(renderer, msg). */
+template <typename M, typename Render>
+void
+render_parsed(const M &msg, size_t len, std::string &out, const RenderOptions &opts,
+			  Render render)
+{
+	out.clear();
+	Renderer	r(out, opts, len);
+
+	render(r, msg);
+	r.check_size(out.size());
+}
+
+/* ---------------------------------------------------------------------
+ * Wire views: the fast path for the usual envelope.
+ *
+ * The worker renders every message it publishes when
+ * cdc_plugin.value_format or key_format is json. Parsing each into
+ * generated messages (an arena, a copy of every string) costs more than
+ * rendering it, so a change event (op c, u, d or r; the rows' values of
+ * scalar kinds) and a key are read straight from the wire into views that
+ * point into the bytes, and rendered by the same Renderer code. Anything
+ * else, or anything unusual (an unknown or repeated field, a wrong wire
+ * type, a string that is not valid UTF-8, an array, a record, a timetz or
+ * an interval value, another op), makes the reader give up, and the bytes
+ * go the generated classes' way, which renders them or says what is wrong
+ * with them. So a view never decides what is valid: it renders exactly
+ * what the generated classes would, or nothing.
+ * --------------------------------------------------------------------- */
+
+/* Reads protobuf wire format; every read returns false at the end or on malformed input. */
+class WireReader
+{
+public:
+	WireReader(const char *data, size_t len)
+		: p_(reinterpret_cast<const uint8_t *>(data)), end_(p_ + len)
+	{
+	}
+
+	bool		done() const
+	{
+		return p_ == end_;
+	}
+
+	bool		varint(uint64_t &v)
+	{
+		v = 0;
+		for (int shift = 0; shift < 64; shift += 7)
+		{
+			if (p_ == end_)
+				return false;
+			uint8_t		b = *p_++;
+
+			v |= static_cast<uint64_t>(b & 0x7f) << shift;
+			if (b < 0x80)
+				return shift < 63 || b <= 1;
+		}
+		return false;
+	}
+
+	/* A tag: field number (> 0, fits in 29 bits) and wire type. */
+	bool		tag(uint32_t &field, uint32_t &wire_type)
+	{
+		uint64_t	t;
+
+		if (!varint(t) || t > UINT32_MAX || (t >> 3) == 0)
+			return false;
+		field = static_cast<uint32_t>(t >> 3);
+		wire_type = static_cast<uint32_t>(t & 7);
+		return true;
+	}
+
+	bool		bytes(std::string_view &v)
+	{
+		uint64_t	n;
+
+		if (!varint(n) || n > static_cast<uint64_t>(end_ - p_))
+			return false;
+		v = std::string_view(reinterpret_cast<const char *>(p_), static_cast<size_t>(n));
+		p_ += n;
+		return true;
+	}
+
+	template <class T>
+	bool		fixed(T &v)
+	{
+		if (static_cast<size_t>(end_ - p_) < sizeof(T))
+			return false;
+		std::memcpy(&v, p_, sizeof(T));		/* little-endian, as the wire is */
+		p_ += sizeof(T);
+		return true;
+	}
+
+private:
+	const uint8_t *p_;
+	const uint8_t *end_;
+};
+
+constexpr uint32_t kWireVarint = 0;
+constexpr uint32_t kWireFixed64 = 1;
+constexpr uint32_t kWireBytes = 2;
+constexpr uint32_t kWireFixed32 = 5;
+
+/* A proto3 string: valid UTF-8, as libprotobuf's parser requires (and checks the same way). */
+bool
+wire_string(WireReader &r, std::string_view &v)
+{
+	if (!r.bytes(v))
+		return false;
+	for (unsigned char c : v)
+		if (c >= 0x80)
+			return google::protobuf::internal::IsStructurallyValidUTF8(v.data(),
+																		static_cast<int>(v.size()));
+	return true;
+}
+
+constexpr int32_t
+zigzag32(uint64_t v)
+{
+	uint32_t	n = static_cast<uint32_t>(v);
+
+	return static_cast<int32_t>((n >> 1) ^ (~(n & 1) + 1));
+}
+
+constexpr int64_t
+zigzag64(uint64_t n)
+{
+	return static_cast<int64_t>((n >> 1) ^ (~(n & 1) + 1));
+}
+
+/*
+ * Marks field (1..63) as seen in *seen; false if it was seen before (a
+ * repeated singular field, which libprotobuf would merge or overwrite).
+ */
+bool
+first_time(uint64_t &seen, uint32_t field)
+{
+	uint64_t	bit = uint64_t{1} << field;
+
+	if (seen & bit)
+		return false;
+	seen |= bit;
+	return true;
+}
+
+/* cdc.v1.Value of a scalar kind, its accessors named as the generated ones. */
+struct ValueView
+{
+	pb::Value::KindCase kind = pb::Value::KIND_NOT_SET;
+	bool		b = false;
+	int64_t		i = 0;
+	float		f4 = 0;
+	double		f8 = 0;
+	std::string_view s;
+
+	pb::Value::KindCase kind_case() const { return kind; }
+	bool		bool_value() const { return b; }
+	int64_t		int_value() const { return i; }
+	float		float4_value() const { return f4; }
+	double		float8_value() const { return f8; }
+	std::string_view numeric_value() const { return s; }
+	std::string_view text_value() const { return s; }
+	std::string_view bytes_value() const { return s; }
+	int32_t		date_value() const { return static_cast<int32_t>(i); }
+	int64_t		time_value() const { return i; }
+	int64_t		timestamp_value() const { return i; }
+	int64_t		timestamptz_value() const { return i; }
+	std::string_view uuid_value() const { return s; }
+	std::string_view json_value() const { return s; }
+	std::string_view jsonb_value() const { return s; }
+	std::string_view enum_value() const { return s; }
+	/* kinds the reader gives up on: never set in a view */
+	const pb::TimeTz &timetz_value() const { return pb::TimeTz::default_instance(); }
+	const pb::Interval &interval_value() const { return pb::Interval::default_instance(); }
+	const pb::Array &array_value() const { return pb::Array::default_instance(); }
+	const pb::Row &record_value() const { return pb::Row::default_instance(); }
+};
+
+bool
+read_value(std::string_view bytes, ValueView &v)
+{
+	WireReader	r(bytes.data(), bytes.size());
+
+	while (!r.done())
+	{
+		uint32_t	field,
+					wt;
+		uint64_t	n = 0;
+
+		/* a oneof: a second member would replace the first */
+		if (!r.tag(field, wt) || v.kind != pb::Value::KIND_NOT_SET)
+			return false;
+		switch (field)
+		{
+			case pb::Value::kBoolValue:
+			case pb::Value::kIntValue:
+			case pb::Value::kDateValue:
+			case pb::Value::kTimeValue:
+			case pb::Value::kTimestampValue:
+			case pb::Value::kTimestamptzValue:
+				if (wt != kWireVarint || !r.varint(n))
+					return false;
+				if (field == pb::Value::kBoolValue)
+					v.b = n != 0;
+				else if (field == pb::Value::kDateValue)
+					v.i = zigzag32(n);
+				else if (field == pb::Value::kTimeValue)
+					v.i = static_cast<int64_t>(n);
+				else
+					v.i = zigzag64(n);
+				break;
+			case pb::Value::kFloat4Value:
+				if (wt != kWireFixed32 || !r.fixed(v.f4))
+					return false;
+				break;
+			case pb::Value::kFloat8Value:
+				if (wt != kWireFixed64 || !r.fixed(v.f8))
+					return false;
+				break;
+			case pb::Value::kNumericValue:
+			case pb::Value::kTextValue:
+			case pb::Value::kJsonValue:
+			case pb::Value::kJsonbValue:
+			case pb::Value::kEnumValue:
+				if (wt != kWireBytes || !wire_string(r, v.s))
+					return false;
+				break;
+			case pb::Value::kBytesValue:
+			case pb::Value::kUuidValue:
+				if (wt != kWireBytes || !r.bytes(v.s))
+					return false;
+				break;
+			default:
+				return false;
+		}
+		v.kind = static_cast<pb::Value::KindCase>(field);
+	}
+	return true;
+}
+
+/* cdc.v1.Column */
+struct ColumnView
+{
+	std::string_view name_;
+	uint32_t	type_oid_ = 0;
+	bool		has_value_ = false;
+	bool		unchanged_toast_ = false;
+	ValueView	value_;
+
+	std::string_view name() const { return name_; }
+	uint32_t	type_oid() const { return type_oid_; }
+	bool		has_value() const { return has_value_; }
+	const ValueView &value() const { return value_; }
+	bool		unchanged_toast() const { return unchanged_toast_; }
+};
+
+/* cdc.v1.Row: its columns, a range of the reader's column store. */
+struct RowView
+{
+	const ColumnView *begin_ = nullptr;
+	const ColumnView *end_ = nullptr;
+
+	struct Columns
+	{
+		const ColumnView *b;
+		const ColumnView *e;
+
+		const ColumnView *begin() const { return b; }
+		const ColumnView *end() const { return e; }
+	};
+	Columns		columns() const { return {begin_, end_}; }
+};
+
+/* cdc.v1.Source */
+struct SourceView
+{
+	std::string_view connector_, version_, database_, schema_, table_;
+	uint64_t	lsn_ = 0, commit_lsn_ = 0, xid_ = 0, snapshot_id_ = 0, schema_version_ = 0;
+	int64_t		commit_time_us_ = 0;
+	bool		snapshot_ = false;
+	int32_t		snapshot_kind_ = 0;
+
+	std::string_view connector() const { return connector_; }
+	std::string_view version() const { return version_; }
+	std::string_view database() const { return database_; }
+	std::string_view schema() const { return schema_; }
+	std::string_view table() const { return table_; }
+	uint64_t	lsn() const { return lsn_; }
+	uint64_t	commit_lsn() const { return commit_lsn_; }
+	uint64_t	xid() const { return xid_; }
+	int64_t		commit_time_us() const { return commit_time_us_; }
+	bool		snapshot() const { return snapshot_; }
+	int32_t		snapshot_kind() const { return snapshot_kind_; }
+	uint64_t	snapshot_id() const { return snapshot_id_; }
+	uint64_t	schema_version() const { return schema_version_; }
+};
+
+/* cdc.v1.Transaction */
+struct TransactionView
+{
+	uint64_t	id_ = 0, total_order_ = 0, data_collection_order_ = 0;
+
+	uint64_t	id() const { return id_; }
+	uint64_t	total_order() const { return total_order_; }
+	uint64_t	data_collection_order() const { return data_collection_order_; }
+};
+
+/* cdc.v1.Envelope of a row op (c, u, d, r) */
+struct EnvelopeView
+{
+	int32_t		op_ = 0;
+	bool		has_before_ = false, has_after_ = false, has_key_ = false, has_transaction_ = false;
+	RowView		before_, after_, key_;
+	SourceView	source_;
+	TransactionView transaction_;
+
+	int32_t		op() const { return op_; }
+	bool		has_before() const { return has_before_; }
+	bool		has_after() const { return has_after_; }
+	bool		has_key() const { return has_key_; }
+	bool		has_transaction() const { return has_transaction_; }
+	const RowView &before() const { return before_; }
+	const RowView &after() const { return after_; }
+	const RowView &key() const { return key_; }
+	const SourceView &source() const { return source_; }
+	const TransactionView &transaction() const { return transaction_; }
+	/* sections of other ops, which the reader gives up on: never rendered from a view */
+	const pb::TruncateInfo &truncate() const { return pb::TruncateInfo::default_instance(); }
+	const pb::LogicalMessage &message() const { return pb::LogicalMessage::default_instance(); }
+	const pb::TransactionSummary &summary() const { return pb::TransactionSummary::default_instance(); }
+	const pb::SnapshotMarker &snapshot() const { return pb::SnapshotMarker::default_instance(); }
+	const pb::Gap &gap() const { return pb::Gap::default_instance(); }
+	const pb::SchemaChange &schema_change() const { return pb::SchemaChange::default_instance(); }
+	const pb::OutboxEvent &outbox() const { return pb::OutboxEvent::default_instance(); }
+};
+
+/* Reads views; its column store is reused from message to message. */
+class ViewReader
+{
+public:
+	/* A Row's columns, appended to the store; the range is set by finish(). */
+	struct PendingRow
+	{
+		size_t		from = 0;
+		size_t		to = 0;
+	};
+
+	bool		read_row(std::string_view bytes, PendingRow &row)
+	{
+		WireReader	r(bytes.data(), bytes.size());
+
+		row.from = columns_.size();
+		while (!r.done())
+		{
+			uint32_t	field,
+						wt;
+			std::string_view col;
+
+			if (!r.tag(field, wt) || field != 1 || wt != kWireBytes || !r.bytes(col)
+				|| !read_column(col))
+				return false;
+		}
+		row.to = columns_.size();
+		return true;
+	}
+
+	RowView		finish(const PendingRow &row) const
+	{
+		return {columns_.data() + row.from, columns_.data() + row.to};
+	}
+
+	void		reset()
+	{
+		/* a huge message's columns are not kept for the next one */
+		if (columns_.capacity() > kKeepColumns)
+			std::vector<ColumnView>().swap(columns_);
+		columns_.clear();
+	}
+
+	bool		read_envelope(std::string_view bytes, EnvelopeView &env)
+	{
+		WireReader	r(bytes.data(), bytes.size());
+		uint64_t	seen = 0;
+		PendingRow	before,
+					after,
+					key;
+
+		while (!r.done())
+		{
+			uint32_t	field,
+						wt;
+			uint64_t	n;
+			std::string_view sub;
+
+			if (!r.tag(field, wt) || field > pb::Envelope::kTransactionFieldNumber
+				|| !first_time(seen, field))
+				return false;
+			if (field == pb::Envelope::kOpFieldNumber)
+			{
+				if (wt != kWireVarint || !r.varint(n))
+					return false;
+				env.op_ = static_cast<int32_t>(n);
+				continue;
+			}
+			if (wt != kWireBytes || !r.bytes(sub))
+				return false;
+			switch (field)
+			{
+				case pb::Envelope::kBeforeFieldNumber:
+					env.has_before_ = true;
+					if (!read_row(sub, before))
+						return false;
+					break;
+				case pb::Envelope::kAfterFieldNumber:
+					env.has_after_ = true;
+					if (!read_row(sub, after))
+						return false;
+					break;
+				case pb::Envelope::kKeyFieldNumber:
+					env.has_key_ = true;
+					if (!read_row(sub, key))
+						return false;
+					break;
+				case pb::Envelope::kSourceFieldNumber:
+					if (!read_source(sub, env.source_))
+						return false;
+					break;
+				default:		/* kTransactionFieldNumber */
+					env.has_transaction_ = true;
+					if (!read_transaction(sub, env.transaction_))
+						return false;
+					break;
+			}
+		}
+		if (env.op_ != pb::OP_CREATE && env.op_ != pb::OP_UPDATE && env.op_ != pb::OP_DELETE
+			&& env.op_ != pb::OP_READ)
+			return false;
+		env.before_ = finish(before);
+		env.after_ = finish(after);
+		env.key_ = finish(key);
+		return true;
+	}
+
+private:
+	static constexpr size_t kKeepColumns = 4096;
+	std::vector<ColumnView> columns_;
+
+	bool		read_column(std::string_view bytes)
+	{
+		WireReader	r(bytes.data(), bytes.size());
+		ColumnView	c;
+		uint64_t	seen = 0;
+
+		while (!r.done())
+		{
+			uint32_t	field,
+						wt;
+			uint64_t	n;
+			std::string_view sub;
+
+			if (!r.tag(field, wt) || field > pb::Column::kUnchangedToastFieldNumber
+				|| !first_time(seen, field))
+				return false;
+			switch (field)
+			{
+				case pb::Column::kNameFieldNumber:
+					if (wt != kWireBytes || !wire_string(r, c.name_))
+						return false;
+					break;
+				case pb::Column::kTypeFieldNumber:
+					if (wt != kWireBytes || !wire_string(r, sub))
+						return false;
+					break;
+				case pb::Column::kTypeOidFieldNumber:
+					if (wt != kWireVarint || !r.varint(n))
+						return false;
+					c.type_oid_ = static_cast<uint32_t>(n);
+					break;
+				case pb::Column::kValueFieldNumber:
+					c.has_value_ = true;
+					if (wt != kWireBytes || !r.bytes(sub) || !read_value(sub, c.value_))
+						return false;
+					break;
+				default:		/* kUnchangedToastFieldNumber */
+					if (wt != kWireVarint || !r.varint(n))
+						return false;
+					c.unchanged_toast_ = n != 0;
+					break;
+			}
+		}
+		columns_.push_back(c);
+		return true;
+	}
+
+	static bool read_source(std::string_view bytes, SourceView &s)
+	{
+		WireReader	r(bytes.data(), bytes.size());
+		uint64_t	seen = 0;
+
+		while (!r.done())
+		{
+			uint32_t	field,
+						wt;
+			uint64_t	n = 0;
+			std::string_view *str = nullptr;
+
+			if (!r.tag(field, wt) || field > pb::Source::kSchemaVersionFieldNumber
+				|| !first_time(seen, field))
+				return false;
+			switch (field)
+			{
+				case pb::Source::kConnectorFieldNumber:
+					str = &s.connector_;
+					break;
+				case pb::Source::kVersionFieldNumber:
+					str = &s.version_;
+					break;
+				case pb::Source::kDatabaseFieldNumber:
+					str = &s.database_;
+					break;
+				case pb::Source::kSchemaFieldNumber:
+					str = &s.schema_;
+					break;
+				case pb::Source::kTableFieldNumber:
+					str = &s.table_;
+					break;
+				default:
+					break;
+			}
+			if (str != nullptr)
+			{
+				if (wt != kWireBytes || !wire_string(r, *str))
+					return false;
+				continue;
+			}
+			if (wt != kWireVarint || !r.varint(n))
+				return false;
+			switch (field)
+			{
+				case pb::Source::kLsnFieldNumber:
+					s.lsn_ = n;
+					break;
+				case pb::Source::kCommitLsnFieldNumber:
+					s.commit_lsn_ = n;
+					break;
+				case pb::Source::kXidFieldNumber:
+					s.xid_ = n;
+					break;
+				case pb::Source::kCommitTimeUsFieldNumber:
+					s.commit_time_us_ = static_cast<int64_t>(n);
+					break;
+				case pb::Source::kSnapshotFieldNumber:
+					s.snapshot_ = n != 0;
+					break;
+				case pb::Source::kSnapshotKindFieldNumber:
+					s.snapshot_kind_ = static_cast<int32_t>(n);
+					break;
+				case pb::Source::kSnapshotIdFieldNumber:
+					s.snapshot_id_ = n;
+					break;
+				default:		/* kSchemaVersionFieldNumber */
+					s.schema_version_ = n;
+					break;
+			}
+		}
+		return true;
+	}
+
+	static bool read_transaction(std::string_view bytes, TransactionView &t)
+	{
+		WireReader	r(bytes.data(), bytes.size());
+		uint64_t	seen = 0;
+
+		while (!r.done())
+		{
+			uint32_t	field,
+						wt;
+			uint64_t	n;
+
+			if (!r.tag(field, wt) || field > pb::Transaction::kDataCollectionOrderFieldNumber
+				|| !first_time(seen, field) || wt != kWireVarint || !r.varint(n))
+				return false;
+			if (field == pb::Transaction::kIdFieldNumber)
+				t.id_ = n;
+			else if (field == pb::Transaction::kTotalOrderFieldNumber)
+				t.total_order_ = n;
+			else
+				t.data_collection_order_ = n;
+		}
+		return true;
+	}
+};
+
+thread_local ViewReader view_reader;
+thread_local uint64_t view_renderings = 0;
+
+/*
+ * Renders data[0..len) with the views if the reader takes it: true when
+ * out holds the rendering, false when the generated classes must do it.
+ */
+template <class View, class Read, class Render>
+bool
+render_view(const char *data, size_t len, std::string &out, const RenderOptions &opts,
+			Read read, Render render)
+{
+	if (data == nullptr)
+		return false;
+
+	ViewReader &vr = view_reader;
+	View		view;
+
+	vr.reset();
+	if (!read(vr, std::string_view(data, len), view))
+		return false;
+	render_parsed(view, len, out, opts, render);
+	view_renderings++;
+	return true;
+}
+
 /*
  * Parses data[0..len) as a message M (what names it in errors, corrupt:
  * the error for bytes that do not parse), checks it and renders it into
@@ -2103,40 +2777,53 @@ parse_and_render(const char *data, size_t len, std::string &out, const RenderOpt
 	google::protobuf::Arena arena(arena_options);
 	M		   *msg = google::protobuf::Arena::CreateMessage<M>(&arena);
 
-	{
-		/*
-		 * libprotobuf logs (to stderr) when a string field is not valid
-		 * UTF-8; we report the failure ourselves, so keep it quiet.
-		 */
-		google::protobuf::LogSilencer quiet;
-
-		if (!msg->ParseFromArray(data ? data : "", static_cast<int>(len)))
-			fail(corrupt);
-	}
+	parse_checked(*msg, data, len, corrupt);
 	check(*msg);
-
-	out.clear();
-	Renderer	r(out, opts, len);
-
-	render(r, *msg);
-	r.check_size(out.size());
+	render_parsed(*msg, len, out, opts, render);
 }
 
 }							/* namespace */
+
+uint64_t
+render_view_count()
+{
+	return view_renderings;
+}
 
 void
 render_envelope_json(const char *data, size_t len, std::string &out,
 					 const RenderOptions &opts)
 {
+	auto		render = [](Renderer &r, const auto &env) { r.envelope(env); };
+
+	if (!opts.no_views
+		&& render_view<EnvelopeView>(data, len, out, opts,
+									 [](ViewReader &vr, std::string_view b, EnvelopeView &env) {
+										 return vr.read_envelope(b, env);
+									 }, render))
+		return;
 	parse_and_render<pb::Envelope>(data, len, out, opts, "envelope", kCorrupt, check_envelope,
-								   [](Renderer &r, const pb::Envelope &env) { r.envelope(env); });
+								   render);
 }
 
 void
 render_key_json(const char *data, size_t len, std::string &out, const RenderOptions &opts)
 {
+	auto		render = [](Renderer &r, const auto &row) { r.key_row(row); };
+
+	if (!opts.no_views
+		&& render_view<RowView>(data, len, out, opts,
+								[](ViewReader &vr, std::string_view b, RowView &row) {
+									ViewReader::PendingRow pending;
+
+									if (!vr.read_row(b, pending))
+										return false;
+									row = vr.finish(pending);
+									return true;
+								}, render))
+		return;
 	parse_and_render<pb::Row>(data, len, out, opts, "key", "invalid key: not a cdc.v1.Row", check_row,
-							  [](Renderer &r, const pb::Row &row) { r.key_row(row); });
+							  render);
 }
 
 }							/* namespace cdc_core */

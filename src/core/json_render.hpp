@@ -6,6 +6,7 @@
 #define CDC_JSON_RENDER_HPP
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "core_util.hpp"
@@ -51,6 +52,13 @@ struct RenderOptions
 
 	/* Polled while rendering; when it returns true, RenderInterrupted. */
 	bool		(*interrupted) (void) = nullptr;
+
+	/*
+	 * Parse with the generated classes only, never with the wire views
+	 * (json_render.cpp); the rendering is the same either way. For tests
+	 * that compare the two.
+	 */
+	bool		no_views = false;
 };
 
 /* The rendering would exceed RenderOptions::max_len. */
@@ -85,6 +93,12 @@ void		render_envelope_json(const char *data, size_t len, std::string &out,
  */
 void		render_key_json(const char *data, size_t len, std::string &out,
 							const RenderOptions &opts = RenderOptions());
+
+/*
+ * How many renderings on this thread the wire views did (the rest went
+ * through the generated classes); for tests.
+ */
+uint64_t	render_view_count();
 
 /*
  * True if text[0..len) is one complete JSON value (RFC 8259 syntax) whose

@@ -29,9 +29,60 @@ struct Rendered
 	std::string err;
 };
 
+/*
+ * bytes rendered through the C++ API, as an envelope or as a key, with the
+ * wire views allowed or not: "ok:" and the JSON, or "error:" and the
+ * message. No interrupt callback: the two ways are compared on what they
+ * render.
+ */
+std::string
+render_way(const std::string &bytes, const cdc_render_options *opts, bool no_views,
+		   bool key = false)
+{
+	cdc_core::RenderOptions o;
+	std::string out;
+
+	if (opts != nullptr)
+	{
+		if (opts->max_len != 0 && opts->max_len < o.max_len)
+			o.max_len = opts->max_len;
+		o.max_json_depth = opts->max_json_depth > 0 ? opts->max_json_depth : 0;
+		o.ascii_escapes_only = opts->ascii_escapes_only;
+	}
+	o.no_views = no_views;
+	try
+	{
+		if (key)
+			cdc_core::render_key_json(bytes.data(), bytes.size(), out, o);
+		else
+			cdc_core::render_envelope_json(bytes.data(), bytes.size(), out, o);
+		return "ok:" + out;
+	}
+	catch (const std::exception &e)
+	{
+		return std::string("error:") + e.what();
+	}
+}
+
+/*
+ * The wire views (the fast path for the usual change event and key) and
+ * the generated classes render the same, or fail with the same message.
+ */
+void
+expect_same_both_ways(const std::string &bytes, const cdc_render_options *opts = nullptr,
+					  bool key = false)
+{
+	EXPECT_EQ(render_way(bytes, opts, false, key), render_way(bytes, opts, true, key))
+		<< "the wire views and the generated classes disagree on "
+		<< (key ? "key" : "envelope") << " bytes " << hex(bytes);
+}
+
 Rendered
 render_bytes(const std::string &bytes, const cdc_render_options *opts = nullptr)
 {
+	/* every rendering in this file checks the two ways agree */
+	expect_same_both_ways(bytes, opts);
+
 	const char *out = reinterpret_cast<const char *>(1);
 	size_t		len = 12345;
 	char		err[CDC_ERRBUF_SIZE];
@@ -1839,6 +1890,7 @@ class JsonRenderFuzz : public ::testing::Test
 {
 protected:
 	std::vector<std::string> corpus;
+	std::vector<std::string> keys;	/* encoded key Rows */
 
 	void		SetUp() override
 	{
@@ -1964,7 +2016,80 @@ protected:
 		sch.source.schema_version = 4;
 		sch.schema_change = &sc;
 		add(sch);
+
+		/*
+		 * Change events of scalar values only, and their keys: what the
+		 * wire views take, so that mutations exercise them.
+		 */
+		std::vector<cdc_column> scalar_cols;
+
+		for (const cdc_column &col : cols)
+			if (col.value.kind != CDC_VALUE_TIMETZ && col.value.kind != CDC_VALUE_INTERVAL
+				&& col.value.kind != CDC_VALUE_ARRAY && col.value.kind != CDC_VALUE_RECORD)
+				scalar_cols.push_back(col);
+		scalar_cols.push_back(column("ok", "boolean", 16, bool_value(true)));
+		scalar_cols.push_back(column("e", "mood", 16400, str_value(CDC_VALUE_ENUM, "happy")));
+		scalar_cols.push_back(column("js", "json", 114, str_value(CDC_VALUE_JSON, "[1, {\"b\": null}]")));
+		cdc_row		srow = row_of(scalar_cols);
+		std::vector<cdc_column> key_cols = {cols[0], cols[1]};
+		cdc_row		krow = row_of(key_cols);
+
+		for (cdc_op op : {CDC_OP_CREATE, CDC_OP_UPDATE, CDC_OP_DELETE, CDC_OP_READ})
+		{
+			cdc_event	e = ev;
+
+			e.op = op;
+			e.before = (op == CDC_OP_UPDATE || op == CDC_OP_DELETE) ? &srow : nullptr;
+			e.after = op == CDC_OP_DELETE ? nullptr : &srow;
+			e.key = &krow;
+			add(e);
+		}
+		for (const cdc_row *k : {&krow, &srow})
+		{
+			const char *out;
+			size_t		len;
+
+			ASSERT_EQ(cdc_encoder_encode_key(enc, k, &out, &len, err, sizeof(err)), 0) << err;
+			keys.emplace_back(out, len);
+		}
 		cdc_encoder_destroy(enc);
+	}
+
+	/* Applies 1 to 4 random edits to b. */
+	static void mutate(std::string &b, std::mt19937 &rng)
+	{
+		int			edits = 1 + static_cast<int>(rng() % 4);
+
+		for (int k = 0; k < edits && !b.empty(); k++)
+		{
+			size_t		pos = rng() % b.size();
+
+			switch (rng() % 6)
+			{
+				case 0:		/* flip a bit */
+					b[pos] = static_cast<char>(b[pos] ^ (1 << (rng() % 8)));
+					break;
+				case 1:		/* random byte */
+					b[pos] = static_cast<char>(rng());
+					break;
+				case 2:		/* insert */
+					b.insert(pos, 1, static_cast<char>(rng()));
+					break;
+				case 3:		/* delete a run */
+					b.erase(pos, 1 + rng() % 4);
+					break;
+				case 4:		/* duplicate a chunk */
+					b.insert(pos, b.substr(rng() % b.size(), 1 + rng() % 16));
+					break;
+				case 5:		/* interesting bytes */
+					{
+						static const char special[] = {0, 1, 0x7f, '\x80', '\xff', 0x0a, 0x12, 0x1a};
+
+						b[pos] = special[rng() % sizeof(special)];
+						break;
+					}
+			}
+		}
 	}
 
 	/* Any input: either valid JSON out, or -1 with an "invalid envelope" message. */
@@ -2000,38 +2125,8 @@ TEST_F(JsonRenderFuzz, RandomMutationsNeverCrashAndYieldValidJsonOrAnError)
 	for (int iter = 0; iter < 20000; iter++)
 	{
 		std::string b = corpus[rng() % corpus.size()];
-		int			edits = 1 + static_cast<int>(rng() % 4);
 
-		for (int k = 0; k < edits && !b.empty(); k++)
-		{
-			size_t		pos = rng() % b.size();
-
-			switch (rng() % 6)
-			{
-				case 0:		/* flip a bit */
-					b[pos] = static_cast<char>(b[pos] ^ (1 << (rng() % 8)));
-					break;
-				case 1:		/* random byte */
-					b[pos] = static_cast<char>(rng());
-					break;
-				case 2:		/* insert */
-					b.insert(pos, 1, static_cast<char>(rng()));
-					break;
-				case 3:		/* delete a run */
-					b.erase(pos, 1 + rng() % 4);
-					break;
-				case 4:		/* duplicate a chunk */
-					b.insert(pos, b.substr(rng() % b.size(), 1 + rng() % 16));
-					break;
-				case 5:		/* interesting bytes */
-					{
-						static const char special[] = {0, 1, 0x7f, '\x80', '\xff', 0x0a, 0x12, 0x1a};
-
-						b[pos] = special[rng() % sizeof(special)];
-						break;
-					}
-			}
-		}
+		mutate(b, rng);
 		check_any(b);
 		if (HasFatalFailure())
 			return;
@@ -2040,6 +2135,52 @@ TEST_F(JsonRenderFuzz, RandomMutationsNeverCrashAndYieldValidJsonOrAnError)
 	/* the mutations must exercise both outcomes */
 	EXPECT_GT(ok, 100);
 	EXPECT_GT(failed, 100);
+}
+
+/*
+ * The wire views render what the generated classes render: the usual
+ * change events and keys take the views, and every mutation of them
+ * renders the same both ways or fails with the same message (render_bytes
+ * compares the two ways on every envelope of this file).
+ */
+TEST_F(JsonRenderFuzz, WireViewsRenderTheUsualEventsAndKeysAndAgreeOnMutations)
+{
+	uint64_t	before = cdc_core::render_view_count();
+
+	for (size_t i = corpus.size() - 4; i < corpus.size(); i++)
+		ASSERT_EQ(render_bytes(corpus[i]).rc, 0);
+	for (const std::string &k : keys)
+		ASSERT_EQ(render_way(k, nullptr, false, true).rfind("ok:", 0), 0u);
+	/* render_bytes renders each twice with views allowed (C and C++ API) */
+	EXPECT_EQ(cdc_core::render_view_count() - before, 4 * 2 + keys.size());
+
+	/* arrays, records, timetz, interval and the other ops go the generated way */
+	before = cdc_core::render_view_count();
+	for (size_t i = 0; i < corpus.size() - 4; i++)
+		render_bytes(corpus[i]);
+	EXPECT_EQ(cdc_core::render_view_count(), before);
+
+	std::mt19937 rng(424242);
+	int			ok = 0,
+				failed = 0;
+
+	for (int iter = 0; iter < 20000; iter++)
+	{
+		bool		key = iter % 2 == 1;
+		std::string b = key ? keys[rng() % keys.size()]
+			: corpus[corpus.size() - 4 + rng() % 4];
+
+		mutate(b, rng);
+		if (key)
+			expect_same_both_ways(b, nullptr, true);
+		else
+			check_any(b);
+		if (HasFailure())
+			return;
+		(render_way(b, nullptr, false, key).rfind("ok:", 0) == 0 ? ok : failed)++;
+	}
+	EXPECT_GT(ok, 1000);
+	EXPECT_GT(failed, 1000);
 }
 
 TEST_F(JsonRenderFuzz, RandomBytesNeverCrash)
