@@ -15,6 +15,7 @@
 #include "json_render.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -215,6 +216,12 @@ public:
 	char	   &operator[](size_t i)
 	{
 		return d_[i];
+	}
+
+	/* What was written from offset from on. */
+	std::string_view since(size_t from) const
+	{
+		return std::string_view(d_ + from, n_ - from);
 	}
 
 	void		finish()
@@ -748,6 +755,17 @@ constexpr uint32_t kBoxArrayOid = 1020;	/* box[]: elements delimited by ';' */
 
 /* Strings at least this long are measured before they are appended. */
 constexpr size_t kMeasureStringsFrom = 4096;
+
+/* A source (the wire views' SourceView) that may come with its header rendered already. */
+template <class S, class = void>
+struct HasRenderedHead : std::false_type
+{
+};
+template <class S>
+struct HasRenderedHead<S, std::void_t<decltype(std::declval<const S &>().head_json())>>
+	: std::true_type
+{
+};
 
 class Renderer
 {
@@ -1496,23 +1514,38 @@ void
 Renderer::source(const Source &s)
 {
 	bool		first = true;
+	size_t		from = o_.size();
 
-	o_.push_back('{');
-	key("connector", first);
-	str(s.connector());
-	key("version", first);
-	str(s.version());
-	key("database", first);
-	str(s.database());
-	if (!s.schema().empty())
+	/* the header (connector to table) as a view's reader rendered it before */
+	if constexpr (HasRenderedHead<Source>::value)
 	{
-		key("schema", first);
-		str(s.schema());
+		if (s.head_json() != nullptr)
+		{
+			o_.append(*s.head_json());
+			first = false;
+		}
 	}
-	if (!s.table().empty())
+	if (first)
 	{
-		key("table", first);
-		str(s.table());
+		o_.push_back('{');
+		key("connector", first);
+		str(s.connector());
+		key("version", first);
+		str(s.version());
+		key("database", first);
+		str(s.database());
+		if (!s.schema().empty())
+		{
+			key("schema", first);
+			str(s.schema());
+		}
+		if (!s.table().empty())
+		{
+			key("table", first);
+			str(s.table());
+		}
+		if constexpr (HasRenderedHead<Source>::value)
+			s.remember_head(o_.since(from));
 	}
 	key("lsn", first);
 	append_lsn(o_, s.lsn());
@@ -2330,8 +2363,20 @@ public:
 		return p_ == end_;
 	}
 
+	/* Bytes read so far from data. */
+	size_t		offset(const char *data) const
+	{
+		return static_cast<size_t>(reinterpret_cast<const char *>(p_) - data);
+	}
+
 	bool		varint(uint64_t &v)
 	{
+		/* most are one byte: tags, lengths, small numbers */
+		if (p_ != end_ && *p_ < 0x80)
+		{
+			v = *p_++;
+			return true;
+		}
 		v = 0;
 		for (int shift = 0; shift < 64; shift += 7)
 		{
@@ -2573,9 +2618,25 @@ struct RowView
 	Columns		columns() const { return {begin_, end_}; }
 };
 
+/*
+ * A Source's header (fields 1-5, the strings that name the connector and
+ * the table, which the plugin encodes once per table) and its rendering:
+ * an envelope whose Source starts with the same bytes has the same header,
+ * valid, and rendered the same.
+ */
+struct SourceHead
+{
+	std::string bytes;
+	std::string json;
+	uint64_t	seen = 0;		/* its fields, as first_time() marks them */
+};
+
 /* cdc.v1.Source */
 struct SourceView
 {
+	const std::string *head_json_ = nullptr;	/* header rendered before */
+	SourceHead *head_store_ = nullptr;	/* where to keep this one's */
+	std::string_view head_bytes_;
 	std::string_view connector_, version_, database_, schema_, table_;
 	uint64_t	lsn_ = 0, commit_lsn_ = 0, xid_ = 0, snapshot_id_ = 0, schema_version_ = 0;
 	int64_t		commit_time_us_ = 0;
@@ -2595,6 +2656,20 @@ struct SourceView
 	int32_t		snapshot_kind() const { return snapshot_kind_; }
 	uint64_t	snapshot_id() const { return snapshot_id_; }
 	uint64_t	schema_version() const { return schema_version_; }
+
+	const std::string *head_json() const { return head_json_; }
+
+	/* The renderer's header of this source, kept for the next envelopes. */
+	void		remember_head(std::string_view json) const
+	{
+		if (head_store_ == nullptr)
+			return;
+		head_store_->bytes.assign(head_bytes_.data(), head_bytes_.size());
+		head_store_->json.assign(json.data(), json.size());
+		head_store_->seen = head_seen_;
+	}
+
+	uint64_t	head_seen_ = 0;
 };
 
 /* cdc.v1.Transaction */
@@ -2745,7 +2820,10 @@ public:
 
 private:
 	static constexpr size_t kKeepColumns = 4096;
+	static constexpr size_t kMaxHeadBytes = 1024;
 	std::vector<ColumnView> columns_;
+	std::array<SourceHead, 8> heads_;	/* headers of the last tables seen */
+	size_t		next_head_ = 0;
 
 	bool		read_column(std::string_view bytes)
 	{
@@ -2793,10 +2871,25 @@ private:
 		return true;
 	}
 
-	static bool read_source(std::string_view bytes, SourceView &s)
+	bool		read_source(std::string_view bytes, SourceView &s)
 	{
-		WireReader	r(bytes.data(), bytes.size());
+		size_t		skip = 0;
 		uint64_t	seen = 0;
+
+		/* a header seen before: valid, and rendered already */
+		for (const SourceHead &h : heads_)
+			if (!h.bytes.empty() && bytes.size() >= h.bytes.size()
+				&& std::memcmp(bytes.data(), h.bytes.data(), h.bytes.size()) == 0)
+			{
+				s.head_json_ = &h.json;
+				skip = h.bytes.size();
+				seen = h.seen;
+				break;
+			}
+
+		WireReader	r(bytes.data() + skip, bytes.size() - skip);
+		bool		in_head = skip == 0;	/* still reading the header's strings */
+		size_t		head_end = 0;
 
 		while (!r.done())
 		{
@@ -2830,10 +2923,13 @@ private:
 			}
 			if (str != nullptr)
 			{
-				if (wt != kWireBytes || !wire_string(r, *str))
+				/* a string after the header: render it the general way */
+				if (!in_head || wt != kWireBytes || !wire_string(r, *str))
 					return false;
+				head_end = r.offset(bytes.data());
 				continue;
 			}
+			in_head = false;
 			if (wt != kWireVarint || !r.varint(n))
 				return false;
 			switch (field)
@@ -2863,6 +2959,14 @@ private:
 					s.schema_version_ = n;
 					break;
 			}
+		}
+		if (skip == 0 && head_end > 0 && head_end <= kMaxHeadBytes)
+		{
+			/* this header's rendering replaces the oldest one kept */
+			s.head_store_ = &heads_[next_head_];
+			next_head_ = (next_head_ + 1) % heads_.size();
+			s.head_bytes_ = bytes.substr(0, head_end);
+			s.head_seen_ = seen & ((uint64_t{2} << pb::Source::kTableFieldNumber) - 1);
 		}
 		return true;
 	}
