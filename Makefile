@@ -49,6 +49,11 @@ all:
 endif
 
 
+# The JSON renderer runs for every message the worker publishes with
+# cdc_plugin.value_format = json; -O3 makes it about 15% faster
+# (bench/e2e, row cdc-json).
+src/core/json_render.o: override CXXFLAGS += -O3
+
 # the mock Kafka broker and the consumer/verifier used by tests, demo, bench
 include tools/kafka/tools.mk
 EXTRA_CLEAN += $(KAFKA_TOOLS_CLEAN)
