@@ -96,6 +96,7 @@ typedef struct CdcTxnTable
 	char	   *schema;
 	char	   *table;
 	uint64		count;
+	uint64		first_event;	/* total_order of its first event */
 } CdcTxnTable;
 
 /*
@@ -745,7 +746,20 @@ cdc_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	}
 }
 
-/* Sends COMMIT with per-table counts, if BEGIN was sent. */
+/* qsort order of CdcTxnTable pointers: by first event. */
+static int
+cdc_txn_table_cmp(const void *a, const void *b)
+{
+	const CdcTxnTable *x = *(const CdcTxnTable *const *) a;
+	const CdcTxnTable *y = *(const CdcTxnTable *const *) b;
+
+	return x->first_event < y->first_event ? -1 : x->first_event > y->first_event;
+}
+
+/*
+ * Sends COMMIT with per-table counts, if BEGIN was sent: the tables in the
+ * order the transaction first changed them.
+ */
 static void
 cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
 {
@@ -753,6 +767,7 @@ cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr c
 	MemoryContext old;
 	cdc_event	event;
 	cdc_table_count *counts;
+	CdcTxnTable **tables;
 	HASH_SEQ_STATUS seq;
 	CdcTxnTable *t;
 	size_t		n = 0;
@@ -767,13 +782,16 @@ cdc_send_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr c
 	event.txn_id = txn->xid;
 	event.event_count = st->txn_event_count;
 	counts = palloc0(sizeof(cdc_table_count) * Max(hash_get_num_entries(st->txn_tables), 1));
+	tables = palloc(sizeof(CdcTxnTable *) * Max(hash_get_num_entries(st->txn_tables), 1));
 	hash_seq_init(&seq, st->txn_tables);
 	while ((t = hash_seq_search(&seq)) != NULL)
+		tables[n++] = t;
+	qsort(tables, n, sizeof(CdcTxnTable *), cdc_txn_table_cmp);
+	for (size_t i = 0; i < n; i++)
 	{
-		counts[n].schema = t->schema;
-		counts[n].table = t->table;
-		counts[n].event_count = t->count;
-		n++;
+		counts[i].schema = tables[i]->schema;
+		counts[i].table = tables[i]->table;
+		counts[i].event_count = tables[i]->count;
 	}
 	event.table_counts = counts;
 	event.ntable_counts = n;
@@ -823,6 +841,7 @@ cdc_count_event(CdcDecodingState *st, ReorderBufferTXN *txn, CdcRelEntry *entry,
 			t->schema = MemoryContextStrdup(st->txn_cxt, entry->schema);
 			t->table = MemoryContextStrdup(st->txn_cxt, entry->table);
 			t->count = 0;
+			t->first_event = st->txn_event_count;
 		}
 		entry->txn_table = t;
 		entry->txn_generation = st->txn_generation;

@@ -4,7 +4,7 @@
 # that passed through cdc_plugin. The server also runs the Kafka worker
 # (publishing database "postgres" to the mock broker), which gets an
 # initial snapshot (a keyed and a keyless table), a workload, an on-demand
-# snapshot while rows change, a reload and a graceful stop after the suites. Slow: for
+# snapshot while rows change, a reload (to the json format) and a graceful stop after the suites. Slow: for
 # developers, not part of `make test`. Usage: test/run_valgrind.sh
 # [suite ...] (default: a set that exercises every value type, TOAST, DDL,
 # the relation cache and corrupt input).
@@ -106,9 +106,13 @@ psql_pg -c "UPDATE vg_items SET n = n * 2 WHERE id % 7 = 0; DELETE FROM vg_items
 wait_snapshots
 psql_pg -c 'SELECT id, "table", kind, state, rows_done, chunks_done, error FROM cdc_plugin.snapshots ORDER BY id'
 [[ $(psql_pg -At -c "SELECT count(*) FROM cdc_plugin.snapshots WHERE state <> 'done'") == 0 ]] || status=1
-echo "cdc_plugin.kafka_properties = 'compression.type=lz4;linger.ms=10'" >>"$work/data/postgresql.conf"
+# a reload to other Kafka properties and to the json format: the changes
+# after it are published as JSON (envelopes and keys)
+printf '%s\n' "cdc_plugin.kafka_properties = 'compression.type=lz4;linger.ms=10'" \
+  "cdc_plugin.value_format = 'json'" "cdc_plugin.key_format = 'json'" >>"$work/data/postgresql.conf"
 psql_pg -c "SELECT pg_reload_conf()" >/dev/null
 psql_pg -c "UPDATE vg_items SET big = repeat('z', 5000) WHERE id < 100" || status=1
+psql_pg -c "UPDATE vg_items SET n = n + 1 WHERE id % 5 = 0; DELETE FROM vg_items WHERE id % 13 = 0" || status=1
 wait_published
 psql_pg -x -c "SELECT state, events_published, delivery_errors, restarts, last_error FROM cdc_plugin.status()"
 as_pg_user "$PG_BINDIR/pg_ctl" -D "$work/data" -m fast -w -t 300 stop >/dev/null || status=1

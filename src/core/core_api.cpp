@@ -230,16 +230,8 @@ render_into(std::string &buf, F render_fn, const char *data, size_t len,
 		if (out == nullptr || outlen == nullptr)
 			fail("cdc_render_json: NULL argument");
 
-		cdc_core::RenderOptions o;
+		cdc_core::RenderOptions o = cdc_core::render_options_of(opts);
 
-		if (opts != nullptr)
-		{
-			if (opts->max_len != 0 && opts->max_len < o.max_len)
-				o.max_len = opts->max_len;
-			o.max_json_depth = opts->max_json_depth > 0 ? opts->max_json_depth : 0;
-			o.ascii_escapes_only = opts->ascii_escapes_only;
-			o.interrupted = opts->interrupted;
-		}
 		/* a caller that did not release a huge buffer: do it now */
 		if (buf.capacity() > kKeepRenderBuffer)
 			std::string().swap(buf);

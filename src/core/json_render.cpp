@@ -2349,6 +2349,21 @@ render_parsed(const M &msg, size_t len, std::string &out, const RenderOptions &o
  * what the generated classes would, or nothing.
  * --------------------------------------------------------------------- */
 
+/*
+ * Marks field (1..63) as seen in *seen; false if it was seen before (a
+ * repeated singular field, which libprotobuf would merge or overwrite).
+ */
+bool
+first_time(uint64_t &seen, uint32_t field)
+{
+	uint64_t	bit = uint64_t{1} << field;
+
+	if (seen & bit)
+		return false;
+	seen |= bit;
+	return true;
+}
+
 /* Reads protobuf wire format; every read returns false at the end or on malformed input. */
 class WireReader
 {
@@ -2401,6 +2416,16 @@ public:
 		field = static_cast<uint32_t>(t >> 3);
 		wire_type = static_cast<uint32_t>(t & 7);
 		return true;
+	}
+
+	/*
+	 * The next tag of a message whose known fields are 1..max_field, none
+	 * repeated: false for another field, or one seen before (*seen marks
+	 * them, as first_time() does).
+	 */
+	bool		next_field(uint32_t max_field, uint64_t &seen, uint32_t &field, uint32_t &wire_type)
+	{
+		return tag(field, wire_type) && field <= max_field && first_time(seen, field);
 	}
 
 	bool		bytes(std::string_view &v)
@@ -2473,21 +2498,6 @@ constexpr int64_t
 zigzag64(uint64_t n)
 {
 	return static_cast<int64_t>((n >> 1) ^ (~(n & 1) + 1));
-}
-
-/*
- * Marks field (1..63) as seen in *seen; false if it was seen before (a
- * repeated singular field, which libprotobuf would merge or overwrite).
- */
-bool
-first_time(uint64_t &seen, uint32_t field)
-{
-	uint64_t	bit = uint64_t{1} << field;
-
-	if (seen & bit)
-		return false;
-	seen |= bit;
-	return true;
 }
 
 /* cdc.v1.Value of a scalar kind, its accessors named as the generated ones. */
@@ -2769,8 +2779,7 @@ public:
 			uint64_t	n;
 			std::string_view sub;
 
-			if (!r.tag(field, wt) || field > pb::Envelope::kTransactionFieldNumber
-				|| !first_time(seen, field))
+			if (!r.next_field(pb::Envelope::kTransactionFieldNumber, seen, field, wt))
 				return false;
 			if (field == pb::Envelope::kOpFieldNumber)
 			{
@@ -2838,8 +2847,7 @@ private:
 			uint64_t	n;
 			std::string_view sub;
 
-			if (!r.tag(field, wt) || field > pb::Column::kUnchangedToastFieldNumber
-				|| !first_time(seen, field))
+			if (!r.next_field(pb::Column::kUnchangedToastFieldNumber, seen, field, wt))
 				return false;
 			switch (field)
 			{
@@ -2898,8 +2906,7 @@ private:
 			uint64_t	n = 0;
 			std::string_view *str = nullptr;
 
-			if (!r.tag(field, wt) || field > pb::Source::kSchemaVersionFieldNumber
-				|| !first_time(seen, field))
+			if (!r.next_field(pb::Source::kSchemaVersionFieldNumber, seen, field, wt))
 				return false;
 			switch (field)
 			{
@@ -2982,8 +2989,8 @@ private:
 						wt;
 			uint64_t	n;
 
-			if (!r.tag(field, wt) || field > pb::Transaction::kDataCollectionOrderFieldNumber
-				|| !first_time(seen, field) || wt != kWireVarint || !r.varint(n))
+			if (!r.next_field(pb::Transaction::kDataCollectionOrderFieldNumber, seen, field, wt)
+				|| wt != kWireVarint || !r.varint(n))
 				return false;
 			if (field == pb::Transaction::kIdFieldNumber)
 				t.id_ = n;
@@ -3008,7 +3015,8 @@ bool
 render_view(const char *data, size_t len, std::string &out, const RenderOptions &opts,
 			Read read, Render render)
 {
-	if (data == nullptr)
+	/* no data, or more than libprotobuf parses: its errors are the generated way's to give */
+	if (data == nullptr || len > static_cast<size_t>(INT_MAX))
 		return false;
 
 	ViewReader &vr = view_reader;
@@ -3056,6 +3064,22 @@ parse_and_render(const char *data, size_t len, std::string &out, const RenderOpt
 }
 
 }							/* namespace */
+
+RenderOptions
+render_options_of(const cdc_render_options *opts)
+{
+	RenderOptions o;
+
+	if (opts != nullptr)
+	{
+		if (opts->max_len != 0 && opts->max_len < o.max_len)
+			o.max_len = opts->max_len;
+		o.max_json_depth = opts->max_json_depth > 0 ? opts->max_json_depth : 0;
+		o.ascii_escapes_only = opts->ascii_escapes_only;
+		o.interrupted = opts->interrupted;
+	}
+	return o;
+}
 
 uint64_t
 render_view_count()

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cdc_core.h"
 #include "core_util.hpp"
 
 namespace cdc_core {
@@ -93,6 +94,9 @@ void		render_envelope_json(const char *data, size_t len, std::string &out,
  */
 void		render_key_json(const char *data, size_t len, std::string &out,
 							const RenderOptions &opts = RenderOptions());
+
+/* The C API's options (NULL: the defaults) as RenderOptions. */
+RenderOptions render_options_of(const cdc_render_options *opts);
 
 /*
  * How many renderings on this thread the wire views did (the rest went

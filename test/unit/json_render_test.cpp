@@ -39,16 +39,10 @@ std::string
 render_way(const std::string &bytes, const cdc_render_options *opts, bool no_views,
 		   bool key = false)
 {
-	cdc_core::RenderOptions o;
+	cdc_core::RenderOptions o = cdc_core::render_options_of(opts);
 	std::string out;
 
-	if (opts != nullptr)
-	{
-		if (opts->max_len != 0 && opts->max_len < o.max_len)
-			o.max_len = opts->max_len;
-		o.max_json_depth = opts->max_json_depth > 0 ? opts->max_json_depth : 0;
-		o.ascii_escapes_only = opts->ascii_escapes_only;
-	}
+	o.interrupted = nullptr;
 	o.no_views = no_views;
 	try
 	{
