@@ -283,9 +283,7 @@ cdc_render_json(const char *data, size_t len, const cdc_render_options *opts,
 				char *errbuf, size_t errlen)
 {
 	return render_into(render_buffer,
-					   [](const char *d, size_t l, std::string &b, const cdc_core::RenderOptions &o) {
-						   cdc_core::render_envelope_json(d, l, b, o);
-					   }, data, len, opts, out, outlen, errbuf, errlen);
+					   cdc_core::render_envelope_json, data, len, opts, out, outlen, errbuf, errlen);
 }
 
 extern "C" int
@@ -294,9 +292,7 @@ cdc_render_key_json(const char *data, size_t len, const cdc_render_options *opts
 					char *errbuf, size_t errlen)
 {
 	return render_into(key_render_buffer,
-					   [](const char *d, size_t l, std::string &b, const cdc_core::RenderOptions &o) {
-						   cdc_core::render_key_json(d, l, b, o);
-					   }, data, len, opts, out, outlen, errbuf, errlen);
+					   cdc_core::render_key_json, data, len, opts, out, outlen, errbuf, errlen);
 }
 
 extern "C" void
